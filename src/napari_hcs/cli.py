@@ -1,0 +1,109 @@
+"""The `napari-hcs` command: run, info, sample, serve (DESIGN.md, "CLI")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+
+
+class UsageError(Exception):
+    """A bad command line or input; printed as one line, exit code 2."""
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .engine.plate import open_plate
+
+    print(json.dumps(open_plate(args.plate).layout.info(), indent=2))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from .engine.plate.generator import SampleSpec, write_sample_plate
+
+    spec = SampleSpec(
+        wells=tuple(args.wells.split(",")) if args.wells else SampleSpec.wells,
+        grid=(args.grid, args.grid),
+        tile=(args.tile, args.tile),
+        seed=args.seed,
+    )
+    root = write_sample_plate(args.path, args.format, spec, force=args.force)
+    print(f"wrote {args.format} sample plate to {root}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .engine.executor.run import run_from_cli
+
+    return run_from_cli(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .bridge.server import serve_from_cli
+
+    return serve_from_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="napari-hcs", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"napari-hcs {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run a pipeline file on a plate")
+    p.add_argument("pipeline", help="pipeline file (e.g. examples/stitch_segment.py)")
+    p.add_argument("plate", help="plate folder, plate.zarr, or omero://host/plate/ID")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--wells", help="comma-separated wells, e.g. A01,B02 (default: all)")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--backend", choices=["local", "dask"], default="local")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--stream", help="connect a PUSH socket to a viewer's PULL, tcp://HOST:PORT")
+    p.add_argument("--stream-bind", help="bind a PUSH socket for one viewer to connect to")
+    p.add_argument("--resume", action="store_true", help="skip wells already ok in run.json")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser("info", help="print a plate's layout as JSON")
+    p.add_argument("plate")
+    p.set_defaults(handler=_info)
+
+    p = sub.add_parser("sample", help="write a synthetic plate with ground truth")
+    p.add_argument("path")
+    p.add_argument("--format", choices=["imagexpress", "phenix", "zarr"], default="imagexpress")
+    p.add_argument("--wells", help="comma-separated wells (default: A01,A02,B01,B02)")
+    p.add_argument("--grid", type=int, default=2, help="sites per side (grid x grid)")
+    p.add_argument("--tile", type=int, default=256, help="tile size in pixels")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="replace an existing sample plate")
+    p.set_defaults(handler=_sample)
+
+    p = sub.add_parser("serve", help="run the execution server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7447)
+    p.add_argument("--token-file", help="read the token from this file (default: generate one)")
+    p.add_argument("--root", action="append", default=[], help="allowed plate/output root")
+    p.set_defaults(handler=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line for users; tracebacks only with --debug
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

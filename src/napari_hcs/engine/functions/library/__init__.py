@@ -1,0 +1,1 @@
+"""The built-in processing library; importing it registers every built-in function."""
