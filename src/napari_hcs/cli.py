@@ -38,7 +38,22 @@ def _sample(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .engine.executor.run import run_from_cli
 
-    return run_from_cli(args)
+    # Hook for consumers of each finished well (streaming to viewers); the engine never imports
+    # the bridge, so the sinks are built here.
+    result_sinks, event_sinks, closers = [], [], []
+    if args.stream or args.stream_bind:
+        from .bridge.stream import publisher_from_args
+
+        publisher = publisher_from_args(args)
+        if publisher is not None:
+            result_sinks.append(publisher.send_well_result)
+            event_sinks.append(publisher.send_progress)
+            closers.append(publisher.close)
+    try:
+        return run_from_cli(args, result_sinks=result_sinks, event_sinks=event_sinks)
+    finally:
+        for close in closers:
+            close()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -86,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7447)
     p.add_argument("--token-file", help="read the token from this file (default: generate one)")
-    p.add_argument("--root", action="append", default=[], help="allowed plate/output root")
+    p.add_argument("--root", action="append", default=[],
+                   help="a folder under which plates and outputs are allowed (repeatable; "
+                   "default: the current folder)")
+    p.add_argument("--allow-module", action="append", default=[],
+                   help="a module (besides napari_hcs) that submitted pipelines may import")
     p.set_defaults(handler=_serve)
     return parser
 

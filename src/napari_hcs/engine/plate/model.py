@@ -81,6 +81,16 @@ class PlateLayout:
             for s in self.sites
         ]
 
+    def require(self, key: ImageKey) -> None:
+        """Raise PlateError (naming the plate) if `key` addresses no image of this plate."""
+        for component in COMPONENTS:
+            if key.get(component) not in self.values(component):
+                have = ", ".join(map(str, self.values(component)))
+                raise PlateError(
+                    f"{self.root}: no {component} {key.get(component)!r} in this plate "
+                    f"(it has {have})"
+                )
+
     def info(self) -> dict:
         """The JSON of `napari-hcs info` (DESIGN.md contract)."""
         return {
@@ -120,3 +130,8 @@ class PlateReader(ABC):
     @abstractmethod
     def read(self, key: ImageKey) -> np.ndarray:
         """Read one 2-D image; raises PlateError naming the file if it is missing or unreadable."""
+
+    def site_positions(self, well: str) -> dict[int, tuple[float, float]]:
+        """Nominal (y, x) pixel position of each site of `well` (formats with per-well stage
+        positions, e.g. Harmony, override this); defaults to `layout.site_positions`."""
+        return dict(self.layout.site_positions)

@@ -1,0 +1,31 @@
+"""The default napari-hcs pipeline: correct illumination, stitch, segment and measure nuclei.
+
+Run it headless with `napari-hcs run examples/stitch_segment.py PLATE --out results`, or load
+it in the Pipeline dock. Channel "1" is the nuclei stain (DAPI / Hoechst).
+"""
+
+from napari_hcs.engine.functions.library.assembly import assemble_mosaic
+from napari_hcs.engine.functions.library.illumination import correct_illumination
+from napari_hcs.engine.functions.library.measure import measure_nuclei
+from napari_hcs.engine.functions.library.registration import compute_positions
+from napari_hcs.engine.functions.library.segmentation import segment_nuclei
+from napari_hcs.engine.pipeline import Pipeline, Step
+
+pipeline = Pipeline(
+    name="stitch_segment",
+    steps=[
+        # Flat-field from each channel's own tiles (a well's sites share one illumination).
+        Step(func=(correct_illumination, {"smoothing": 0.15}), name="illumination",
+             variable_components=("site",)),
+        # Tile positions on the nuclei channel; other channels pass through unchanged.
+        Step(func={"1": (compute_positions, {"max_shift": 40.0})}, name="positions",
+             group_by="channel", variable_components=("site",)),
+        # Every channel is stitched at the nuclei channel's positions.
+        Step(func=(assemble_mosaic, {"blend": "linear"}), name="assembly",
+             variable_components=("site",)),
+        Step(func={"1": (segment_nuclei, {"sigma": 2.0, "min_area": 30, "min_distance": 4})},
+             name="nuclei", group_by="channel", variable_components=("site",)),
+        # All channels of the mosaic together: mean intensity of each nucleus per channel.
+        Step(func=measure_nuclei, name="measurements", variable_components=("channel",)),
+    ],
+)

@@ -1,0 +1,20 @@
+"""The compiler: pipeline + plate + config -> frozen per-well plans, or every problem at once."""
+
+from .compiled import CompiledPipeline, compile_pipeline
+from .links import PLATE
+from .plan import CallPlan, StepPlan, WellPlan
+from .problems import CompileError, Problem
+from .validate import check_call, type_mismatch
+
+__all__ = [
+    "PLATE",
+    "CallPlan",
+    "CompileError",
+    "CompiledPipeline",
+    "Problem",
+    "StepPlan",
+    "WellPlan",
+    "check_call",
+    "compile_pipeline",
+    "type_mismatch",
+]

@@ -1,0 +1,176 @@
+"""Local backend: wells in a pool of spawned worker processes, one well per task.
+
+Failure isolation: a well that raises is a failed `WellResult` (see `well.run_well`). A worker
+that dies (kill -9, out of memory, a segfault in a C extension) breaks the whole
+`ProcessPoolExecutor`; the pool is then recreated and the wells that were running are retried
+one at a time, so the well that kills its worker is found, recorded as failed, and the others
+finish.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from ..compiler.plan import WellPlan
+from .events import ProgressEvent, WellResult
+from .slots import DeviceSlots
+from .well import WellOptions, run_well
+from .worker import execute, init_worker
+
+POLL_SECONDS = 0.05
+
+
+@dataclass
+class _Task:
+    plan: WellPlan
+    slot: str
+    solo: bool  # running alone, to find out whether this well kills its worker
+
+
+class LocalBackend:
+    """`workers` processes (spawn); `in_process=None` runs a single worker in this process."""
+
+    name = "local"
+
+    def __init__(self, in_process: bool | None = None, per_device: int | None = None) -> None:
+        self.in_process = in_process
+        self.per_device = per_device
+
+    def run(
+        self,
+        plans: Sequence[WellPlan],
+        *,
+        workers: int,
+        device: str,
+        options: WellOptions,
+        on_event: Callable[[ProgressEvent], None],
+        on_done: Callable[[WellResult], None],
+        cancel: threading.Event,
+    ) -> None:
+        slots = DeviceSlots(device, workers, self.per_device)
+        if self.in_process or (self.in_process is None and slots.size == 1):
+            for plan in plans:
+                if cancel.is_set():
+                    return
+                slot = slots.acquire()
+                try:
+                    on_done(run_well(plan, device=slot, options=options, emit=on_event,
+                                     cancelled=cancel.is_set))
+                finally:
+                    slots.release(slot)
+            return
+        _PoolRun(slots, options, on_event, on_done, cancel).run(plans)
+
+
+class _PoolRun:
+    def __init__(self, slots: DeviceSlots, options: WellOptions,
+                 on_event: Callable[[ProgressEvent], None],
+                 on_done: Callable[[WellResult], None], cancel: threading.Event) -> None:
+        self.slots, self.options = slots, options
+        self.on_event, self.on_done, self.cancel = on_event, on_done, cancel
+        self.ctx = mp.get_context("spawn")
+        self.last_step: dict[str, str] = {}
+        self.in_flight: dict[Future, _Task] = {}
+
+    def _start_pool(self) -> None:
+        # A fresh queue with each pool: a killed worker may have died holding the old one's lock.
+        # SimpleQueue writes synchronously, so a worker's last event before a kill -9 arrives
+        # (a Queue's feeder thread would lose it) and the failure can name the step.
+        self.events = self.ctx.SimpleQueue()
+        self.worker_cancel = self.ctx.Event()
+        if self.cancel.is_set():
+            self.worker_cancel.set()
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.slots.size, mp_context=self.ctx,
+            initializer=init_worker, initargs=(self.events, self.worker_cancel),
+        )
+
+    def _stop_pool(self) -> None:
+        self._drain()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.events.close()
+
+    def run(self, plans: Sequence[WellPlan]) -> None:
+        pending: deque[WellPlan] = deque(plans)
+        suspects: deque[WellPlan] = deque()
+        self._start_pool()
+        try:
+            while pending or suspects or self.in_flight:
+                if self.cancel.is_set():
+                    self.worker_cancel.set()  # running wells stop between steps
+                    pending.clear()
+                    suspects.clear()
+                self._submit(pending, suspects)
+                done, _ = wait(list(self.in_flight), timeout=POLL_SECONDS,
+                               return_when=FIRST_COMPLETED)
+                self._drain()
+                if self._collect(done, suspects):
+                    # Every task of a broken pool fails; collect them all, then start afresh.
+                    self._collect(wait(list(self.in_flight)).done, suspects)
+                    self.pool.shutdown(wait=True, cancel_futures=True)
+                    self._start_pool()
+        finally:
+            self._stop_pool()
+
+    def _submit(self, pending: deque[WellPlan], suspects: deque[WellPlan]) -> None:
+        while self.slots.available() and not self.cancel.is_set():
+            if suspects:
+                if self.in_flight:
+                    return
+                plan, solo = suspects.popleft(), True
+            elif pending:
+                plan, solo = pending.popleft(), False
+            else:
+                return
+            slot = self.slots.acquire()
+            future = self.pool.submit(execute, plan, slot, self.options)
+            self.in_flight[future] = _Task(plan, slot, solo)
+            if solo:
+                return
+
+    def _collect(self, done: Any, suspects: deque[WellPlan]) -> bool:
+        broken = False
+        for future in done:
+            task = self.in_flight.pop(future)
+            self.slots.release(task.slot)
+            well = task.plan.well
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken = True
+                if not task.solo:
+                    suspects.append(task.plan)
+                    continue
+                step = self.last_step.get(well, "reading input")
+                result = _failed(well, f"{step}: the worker process died while processing this "
+                                 "well (killed, e.g. kill -9 or out of memory, or crashed)", step)
+            except Exception as exc:  # e.g. a result that cannot be pickled back
+                result = _failed(well, f"worker error: {type(exc).__name__}: {exc}", "worker")
+            if result.failed_step is not None and result.error and "worker" in result.error:
+                # The worker could not report its own end: report it here.
+                self.on_event(ProgressEvent(well, "", 0, 0, "failed"))
+            self.on_done(result)
+        return broken
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                if self.events.empty():
+                    return
+                event = self.events.get()
+            except (OSError, ValueError, EOFError):
+                return
+            if event.state == "running":
+                self.last_step[event.well] = f"step {event.index} {event.step!r}"
+            self.on_event(event)
+
+
+def _failed(well: str, error: str, step: str | None) -> WellResult:
+    return WellResult(well, "failed", error=error, failed_step=step)

@@ -1,0 +1,74 @@
+"""Reading one well's input images, with errors that name the file and the image key."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..compiler.plan import WellPlan
+from ..plate.model import ImageKey
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+class InputError(Exception):
+    """An input image that is missing, unreadable, or of the wrong shape."""
+
+
+def describe(key: ImageKey) -> str:
+    return f"well {key.well}, site {key.site}, channel {key.channel}, z {key.z}, t {key.timepoint}"
+
+
+def read_inputs(plan: WellPlan) -> dict[ImageKey, np.ndarray]:
+    """Every input image of the well as a 2-D array; all must share one shape."""
+    reader: Any = None
+    images: dict[ImageKey, np.ndarray] = {}
+    for key, path in plan.inputs:
+        if Path(path).suffix.lower() in TIFF_SUFFIXES:
+            image = _read_tiff(key, path)
+        else:  # zarr plates (and any non-file source) go through the plate reader
+            if reader is None:
+                from ..plate import open_plate
+
+                reader = open_plate(plan.plate_root)
+            try:
+                image = np.asarray(reader.read(key))
+            except Exception as exc:
+                raise InputError(f"cannot read {path} ({describe(key)}): {exc}") from exc
+        images[key] = _as_plane(image, key, path)
+    _check_shapes(images, dict(plan.inputs))
+    return images
+
+
+def _read_tiff(key: ImageKey, path: str) -> np.ndarray:
+    import tifffile
+
+    if not Path(path).is_file():
+        raise InputError(f"missing image {path} ({describe(key)})")
+    try:
+        return tifffile.imread(path)
+    except Exception as exc:  # truncated or corrupt files raise many different types
+        raise InputError(f"cannot read {path} ({describe(key)}): "
+                         f"{type(exc).__name__}: {exc}") from exc
+
+
+def _as_plane(image: np.ndarray, key: ImageKey, path: str) -> np.ndarray:
+    while image.ndim > 2 and image.shape[0] == 1:
+        image = image[0]
+    if image.ndim != 2:
+        raise InputError(f"{path} ({describe(key)}) holds an array of shape {image.shape}; "
+                         "expected one 2-D image")
+    return image
+
+
+def _check_shapes(images: dict[ImageKey, np.ndarray], paths: dict[ImageKey, str]) -> None:
+    # The most common shape is the well's; the odd ones out are named.
+    counts = Counter(im.shape for im in images.values())
+    if len(counts) <= 1:
+        return
+    expected = counts.most_common(1)[0][0]
+    odd = [f"{paths[k]} is {im.shape}" for k, im in images.items() if im.shape != expected]
+    raise InputError(f"images of one well must share a shape ({expected}); " + "; ".join(odd))

@@ -1,0 +1,122 @@
+"""`napari-hcs run`: load a pipeline file, open the plate, compile, run with a progress bar.
+
+Exit codes: 0 every well ok; 1 some wells failed (named on stderr and in run.json); 2 the
+pipeline does not compile or the input/output cannot be used (one line per problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .events import ProgressEvent, WellResult
+
+
+def run_from_cli(
+    args: argparse.Namespace,
+    *,
+    result_sinks: Sequence[Callable[[WellResult], None]] = (),
+    event_sinks: Sequence[Callable[[ProgressEvent], None]] = (),
+) -> int:
+    """Run `args.pipeline` on `args.plate`; `result_sinks` get every WellResult (streaming)."""
+    from ..codegen import load_pipeline
+    from ..compiler import CompileError, compile_pipeline
+    from ..pipeline import GlobalConfig
+    from ..plate import open_plate
+    from .backend import get_backend
+    from .runner import run_plans
+
+    pipeline_file = Path(args.pipeline)
+    pipeline = load_pipeline(pipeline_file)
+    reader = open_plate(args.plate)
+    layout = reader.layout
+    wells = [w.strip() for w in args.wells.split(",") if w.strip()] if args.wells else None
+    try:
+        compiled = compile_pipeline(pipeline, reader, wells=wells,
+                                    config=GlobalConfig(device=args.device), output_dir=args.out)
+    except CompileError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if args.backend == "dask":
+        backend: Any = get_backend("dask", scheduler=args.scheduler)
+    else:  # processes even for one worker: a crashing well must not take the run down
+        backend = get_backend("local", in_process=False)
+
+    cancel = threading.Event()
+    bar = _ProgressBar(len(compiled.plans), disable=args.no_progress)
+
+    def on_event(event: ProgressEvent) -> None:
+        bar.event(event)
+        for sink in event_sinks:
+            sink(event)
+
+    def on_result(result: WellResult) -> None:
+        bar.result(result)
+        for sink in result_sinks:
+            sink(result)
+
+    previous = _cancel_on_sigint(cancel)
+    try:
+        report = run_plans(
+            compiled.plans, args.out, workers=args.workers, device=args.device,
+            on_event=on_event, on_result=on_result if result_sinks else bar.result,
+            ship_images=bool(result_sinks), cancel=cancel, resume=args.resume, backend=backend,
+            run_info={"pipeline": {"name": pipeline.name, "file": str(pipeline_file.resolve()),
+                                   "source": pipeline_file.read_text(encoding="utf-8")}},
+            channel_names=layout.channel_names, pixel_size_um=layout.pixel_size_um,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    for well, error in report.failed.items():
+        print(f"error: well {well}: {error}", file=sys.stderr)
+    if report.cancelled:
+        print(f"error: cancelled; {len(report.not_run)} wells not run (use --resume)",
+              file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    skipped = f", {len(report.skipped)} already done" if report.skipped else ""
+    print(f"{len(report.ok)} wells ok, {len(report.failed)} failed{skipped}: {args.out}",
+          file=sys.stderr)
+    return 0 if report.all_ok and not report.warnings else 1
+
+
+def _cancel_on_sigint(cancel: threading.Event) -> Any:
+    """First Ctrl-C: cancel cooperatively (run.json stays consistent); second: interrupt."""
+    def handler(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        print("\ncancelling: finishing running wells' current step (Ctrl-C again to abort)",
+              file=sys.stderr)
+        cancel.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        return signal.getsignal(signal.SIGINT)
+    return signal.signal(signal.SIGINT, handler)
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr: one tick per finished well, the running step as postfix."""
+
+    def __init__(self, total: int, *, disable: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="well", file=sys.stderr, disable=disable,
+                        dynamic_ncols=True)
+
+    def event(self, event: ProgressEvent) -> None:
+        if event.state == "running":
+            self.bar.set_postfix_str(f"{event.well}: {event.step} ({event.index}/{event.total})",
+                                     refresh=False)
+
+    def result(self, result: WellResult) -> None:
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()

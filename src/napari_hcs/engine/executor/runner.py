@@ -1,0 +1,136 @@
+"""`run_plans`: run compiled well plans and write the run's outputs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..compiler.plan import WellPlan
+from ..vfs import omezarr
+from .backend import Backend, get_backend
+from .events import ProgressEvent, RunReport, WellResult
+from .outputs import PLATE, RunRecord, merge_tables, prepare_output
+from .well import WellOptions
+
+
+def run_plans(
+    plans: Mapping[str, WellPlan] | Sequence[WellPlan],
+    output_dir: str | Path | None,
+    *,
+    workers: int = 1,
+    device: str = "cpu",
+    on_event: Callable[[ProgressEvent], None] | None = None,
+    on_result: Callable[[WellResult], None] | None = None,
+    cancel: threading.Event | None = None,
+    resume: bool = False,
+    backend: Backend | type | str | None = None,
+    run_info: Mapping[str, Any] | None = None,
+    channel_names: Mapping[str, str] | None = None,
+    pixel_size_um: float | None = None,
+    ship_images: bool | None = None,
+) -> RunReport:
+    """Run every plan (one well each) and write `output_dir` (DESIGN.md "Outputs").
+
+    `on_event` and `on_result` are called in this thread. `cancel` stops the run: wells not yet
+    started are not run (`RunReport.not_run`), running ones stop between steps. With `resume`,
+    wells already `ok` in `output_dir/run.json` are skipped. With `output_dir=None` nothing is
+    written (results only reach `on_result`). Images travel back to this process only when
+    `ship_images` (default: when there is an `on_result`); peak memory is then workers x one
+    well plus one well's result at a time.
+    """
+    start = time.perf_counter()
+    plan_list = list(plans.values()) if isinstance(plans, Mapping) else list(plans)
+    out = Path(output_dir).resolve() if output_dir is not None else None
+    plan_list = [replace(p, output_dir=str(out) if out else None) for p in plan_list]
+    cancel = cancel or threading.Event()
+    engine = _backend(backend)
+    report = RunReport(out)
+    record: RunRecord | None = None
+    if out is not None and plan_list:
+        prepare_output(out, [p.well for p in plan_list], resume=resume,
+                       name=Path(plan_list[0].plate_root).name or "plate")
+        record = RunRecord(out, resume=resume, info=_info(plan_list, workers, device, engine,
+                                                          run_info))
+    todo = plan_list
+    if record is not None and resume:
+        done_before = record.ok_wells()
+        report.skipped = [p.well for p in plan_list if p.well in done_before]
+        todo = [p for p in plan_list if p.well not in done_before]
+
+    finished: set[str] = set()
+
+    def done(result: WellResult) -> None:
+        finished.add(result.well)
+        if result.ok:
+            report.ok.append(result.well)
+        else:
+            report.failed[result.well] = result.error or "failed"
+        if record is not None:
+            record.record(result.well, result.summary())
+        if on_result is not None:
+            on_result(result)
+
+    options = WellOptions(
+        channel_names=dict(channel_names or {}),
+        pixel_size_um=pixel_size_um,
+        ship_images=on_result is not None if ship_images is None else ship_images,
+    )
+    try:
+        engine.run(todo, workers=workers, device=device, options=options,
+                   on_event=on_event or (lambda event: None), on_done=done, cancel=cancel)
+    finally:
+        report.not_run = [p.well for p in todo if p.well not in finished]
+        report.cancelled = cancel.is_set()
+        if out is not None and record is not None:
+            _finish_outputs(out, record, report)
+        report.seconds = time.perf_counter() - start
+    return report
+
+
+def _finish_outputs(out: Path, record: RunRecord, report: RunReport) -> None:
+    try:
+        report.tables = merge_tables(out, record.ok_wells())
+        omezarr.sync_plate(out / PLATE, only=sorted(record.ok_wells()))
+    except OSError as exc:  # e.g. a full disk: the wells' own outputs are complete already
+        report.warnings.append(f"could not finish the tables/plate metadata: {exc}; "
+                               "run again with --resume once fixed")
+    status = "ok" if report.all_ok else ("cancelled" if report.cancelled else "failed")
+    record.finish(status, report.tables)
+    if record.unsaved:
+        report.warnings.append(f"could not update run.json ({record.unsaved}); it lists the "
+                               "wells finished before that")
+
+
+def _backend(backend: Backend | type | str | None) -> Backend:
+    if backend is None:
+        return get_backend("local")
+    if isinstance(backend, str):
+        return get_backend(backend)
+    if isinstance(backend, type):
+        return backend()
+    return backend
+
+
+def _info(plans: list[WellPlan], workers: int, device: str, engine: Backend,
+          run_info: Mapping[str, Any] | None) -> dict[str, Any]:
+    first = plans[0]
+    info: dict[str, Any] = {
+        "pipeline": {"name": None, "file": None, "source": None},
+        "plate": {"root": first.plate_root, "format": first.plate_format},
+        "config": dict(first.config),
+        "options": {"workers": workers, "device": device, "backend": engine.name,
+                    "wells": [p.well for p in plans]},
+        "steps": [{"index": s.index, "name": s.name, "device": s.device,
+                   "variable_components": list(s.variable_components), "group_by": s.group_by}
+                  for s in first.steps],
+    }
+    for key, value in (run_info or {}).items():
+        if isinstance(value, Mapping) and isinstance(info.get(key), dict):
+            info[key] = {**info[key], **value}
+        else:
+            info[key] = value
+    return info

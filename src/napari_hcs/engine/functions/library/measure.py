@@ -1,0 +1,124 @@
+"""Per-nucleus measurements: size, position, shape and mean intensity in every channel.
+
+Moments (area, centroid, eccentricity) and mean intensities are per-label sums, computed
+with `bincount` in the stack's framework (numpy, or torch on its device); perimeter and
+solidity need each object's outline and convex hull, so both versions take them from
+`skimage.measure.regionprops` on the CPU through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from skimage import measure
+
+from ..registry import register
+from . import _torch
+from ._arrays import as_stack
+from ._shared import moment_features
+from ._torch import Tensor
+
+COLUMNS = ("label", "area", "centroid_y", "centroid_x", "eccentricity", "solidity", "perimeter")
+
+
+def _plane(labels: Any, func: str) -> Any:
+    """The single label plane of (Y, X) or (1, Y, X) labels."""
+    if labels is None:
+        raise ValueError(f"{func}: no 'nuclei_labels' (a segmentation step must produce them)")
+    if labels.ndim == 3 and labels.shape[0] == 1:
+        return labels[0]
+    if labels.ndim != 2:
+        raise ValueError(f"{func}: 'nuclei_labels' must be one (Y, X) plane, got shape "
+                         f"{tuple(labels.shape)}; segment a single (stitched or projected) plane")
+    return labels
+
+
+def _names(channel_names: Sequence[str] | None, n: int, func: str) -> list[str]:
+    if channel_names is None:
+        return [str(c) for c in range(1, n + 1)]
+    names = [str(c) for c in channel_names]
+    if len(names) != n:
+        raise ValueError(f"{func}: {len(names)} 'channel_names' for a stack of {n} channels; "
+                         "the step must stack channels (variable_components=('channel',))")
+    return names
+
+
+def _table(ids: np.ndarray, sums: dict[str, np.ndarray], means: dict[str, np.ndarray],
+           labels: np.ndarray) -> pd.DataFrame:
+    """Assemble the table from per-label sums (indexed by label id) for the present ids."""
+    feats = moment_features(*(sums[k][ids] for k in ("n", "sy", "sx", "syy", "sxx", "sxy")))
+    shape = {p.label: (p.solidity, p.perimeter) for p in measure.regionprops(labels)}
+    table = pd.DataFrame({"label": ids.astype(np.int64), "area": feats["area"],
+                          "centroid_y": feats["centroid_y"], "centroid_x": feats["centroid_x"]})
+    for name, values in means.items():
+        table[f"mean_{name}"] = values[ids]
+    table["eccentricity"] = feats["eccentricity"]
+    table["solidity"] = [float(shape[i][0]) for i in ids]
+    table["perimeter"] = [float(shape[i][1]) for i in ids]
+    return table
+
+
+@register(memory="numpy", category="measurement",
+          special_inputs=("nuclei_labels", "channel_names"), special_outputs={"nuclei": "table"})
+def measure_nuclei(
+    stack: np.ndarray, nuclei_labels: np.ndarray, channel_names: Sequence[str] | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """One row per nucleus: label, area, centroid, mean_<channel> for each channel, shape.
+
+    The stack holds the channels (C, Y, X) of the segmented plane. Returns (stack, table).
+    """
+    a = as_stack(stack, "measure_nuclei")
+    lab = np.asarray(_plane(nuclei_labels, "measure_nuclei")).astype(np.int64)
+    if lab.shape != a.shape[1:]:
+        raise ValueError(f"measure_nuclei: labels {lab.shape} and stack {a.shape[1:]} differ")
+    names = _names(channel_names, a.shape[0], "measure_nuclei")
+    flat = lab.ravel()
+    size = int(flat.max()) + 1 if flat.size else 1
+    yy, xx = np.indices(lab.shape, dtype=np.float64)
+    yy, xx = yy.ravel(), xx.ravel()
+
+    def total(w: np.ndarray | None) -> np.ndarray:
+        return np.bincount(flat, weights=w, minlength=size).astype(np.float64)
+
+    sums = {"n": total(None), "sy": total(yy), "sx": total(xx), "syy": total(yy * yy),
+            "sxx": total(xx * xx), "sxy": total(yy * xx)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = {n: total(c.ravel().astype(np.float64)) / sums["n"] for n, c in zip(names, a,
+                                                                                  strict=True)}
+    ids = np.nonzero(sums["n"][1:])[0] + 1
+    return stack, _table(ids, sums, means, lab)
+
+
+@register(memory="torch", category="measurement",
+          special_inputs=("nuclei_labels", "channel_names"), special_outputs={"nuclei": "table"})
+def measure_nuclei_torch(
+    stack: Tensor, nuclei_labels: Tensor, channel_names: Sequence[str] | None = None
+) -> tuple[Tensor, pd.DataFrame]:
+    """One row per nucleus: label, area, centroid, mean_<channel> for each channel, shape."""
+    torch = _torch.require()
+    x = stack if stack.ndim == 3 else stack.unsqueeze(0)
+    lab = torch.as_tensor(_plane(nuclei_labels, "measure_nuclei_torch"), device=x.device)
+    if tuple(lab.shape) != tuple(x.shape[1:]):
+        raise ValueError(f"measure_nuclei_torch: labels {tuple(lab.shape)} and stack "
+                         f"{tuple(x.shape[1:])} differ")
+    names = _names(channel_names, x.shape[0], "measure_nuclei_torch")
+    flat = lab.reshape(-1).long()
+    size = int(flat.max()) + 1 if flat.numel() else 1
+    yy, xx = torch.meshgrid(torch.arange(lab.shape[0], device=x.device, dtype=torch.float64),
+                            torch.arange(lab.shape[1], device=x.device, dtype=torch.float64),
+                            indexing="ij")
+    yy, xx = yy.reshape(-1), xx.reshape(-1)
+
+    def total(w: Tensor | None) -> np.ndarray:
+        return torch.bincount(flat, weights=w, minlength=size).double().cpu().numpy()
+
+    sums = {"n": total(None), "sy": total(yy), "sx": total(xx), "syy": total(yy * yy),
+            "sxx": total(xx * xx), "sxy": total(yy * xx)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = {n: total(c.reshape(-1).double()) / sums["n"] for n, c in zip(names, x,
+                                                                              strict=True)}
+    ids = np.nonzero(sums["n"][1:])[0] + 1
+    return stack, _table(ids, sums, means, lab.cpu().numpy().astype(np.int64))

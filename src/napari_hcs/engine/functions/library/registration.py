@@ -1,0 +1,250 @@
+"""Tile registration: where each tile of a well really sits in the stitched mosaic.
+
+MIST-style, in three stages:
+1. *Pairs*: tiles whose nominal rectangles (from the stage positions) share an edge.
+2. *Pairwise translation*: phase correlation (the normalised cross-power spectrum) of the two
+   tiles' nominal overlap regions gives candidate residual shifts; each candidate, with its
+   wrap-around aliases, is scored by the normalised cross-correlation (NCC) of the two tiles
+   over the overlap it implies, the best is refined to sub-pixel by a parabola through the NCC
+   of its neighbours.
+3. *Global positions*: weighted least squares over all pairwise displacements, weighted by
+   1 / (1 - NCC) so that near-perfect matches dominate a loop's closure error (close to a
+   maximum spanning tree on NCC, but using every pair).
+   A pair below `min_correlation`, or whose displacement disagrees with the solution by more
+   than `outlier_px`, falls back to its nominal displacement corrected by the median
+   residual of the good pairs with the same orientation (the stage's systematic error), with
+   a small weight, so that the tile graph stays connected.
+
+Before all this the tiles are high-pass filtered (minus a Gaussian blur of sigma `highpass`):
+vignetting and smooth background are the same in every tile's *own* frame, so they correlate
+at zero shift and hide the objects' correlation at the true shift.
+
+The numpy and torch versions share all of this; only the blur and the FFTs run in the
+tensor's framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..registry import register
+from . import _torch
+from ._arrays import as_float, as_stack
+from ._torch import Tensor
+
+_FALLBACK_WEIGHT = 1e-3  # weight of a nominal displacement (a measured one has >= 1)
+_PEAKS = 10  # phase-correlation peaks examined per pair
+
+
+@dataclass(frozen=True)
+class PairShift:
+    """The measured displacement `position[j] - position[i]` of two neighbouring tiles."""
+
+    i: int
+    j: int
+    nominal: tuple[float, float]
+    measured: tuple[float, float]
+    ncc: float
+
+
+def neighbour_pairs(nominal: np.ndarray, tile_shape: tuple[int, int]) -> list[tuple[int, int]]:
+    """Index pairs (i < j) of tiles whose nominal rectangles overlap along a whole edge.
+
+    Diagonal neighbours (which overlap only at a corner) are left out: their tiny overlap
+    adds little and is often mostly vignetted.
+    """
+    h, w = tile_shape
+    pairs = []
+    for i in range(len(nominal)):
+        for j in range(i + 1, len(nominal)):
+            dy, dx = np.abs(nominal[j] - nominal[i])
+            oy, ox = h - dy, w - dx
+            if oy > 0 and ox > 0 and (oy >= h / 2 or ox >= w / 2):
+                pairs.append((i, j))
+    return pairs
+
+
+def _overlap(d: tuple[int, int], shape: tuple[int, int]) -> tuple[slice, slice, slice, slice]:
+    """Slices of tile i and tile j covering their overlap when tile j sits at `d` from i."""
+    (dy, dx), (h, w) = d, shape
+    y0, y1, x0, x1 = max(0, dy), min(h, dy + h), max(0, dx), min(w, dx + w)
+    return slice(y0, y1), slice(x0, x1), slice(y0 - dy, y1 - dy), slice(x0 - dx, x1 - dx)
+
+
+def _ncc(a: Any, b: Any) -> float:
+    """Normalised cross-correlation of two equally shaped arrays (numpy or torch)."""
+    a, b = a - a.mean(), b - b.mean()
+    den = float(((a * a).sum() * (b * b).sum()) ** 0.5)
+    return float((a * b).sum()) / den if den > 0 else 0.0
+
+
+def _ncc_at(ti: Any, tj: Any, d: tuple[int, int], min_overlap: int) -> float:
+    ys, xs, yt, xt = _overlap(d, tuple(ti.shape))
+    if ys.stop - ys.start < min_overlap or xs.stop - xs.start < min_overlap:
+        return -1.0
+    return _ncc(ti[ys, xs], tj[yt, xt])
+
+
+def _pcm_peaks(a: Any, b: Any, fft: ModuleType) -> list[tuple[int, int]]:
+    """The strongest peaks of the phase-correlation matrix of `a` and `b` (shift of b vs a)."""
+    fa, fb = fft.fft2(a - a.mean()), fft.fft2(b - b.mean())
+    cross = fa * fb.conj()
+    pcm = fft.ifft2(cross / (abs(cross) + 1e-12)).real
+    pcm = np.asarray(pcm.cpu() if hasattr(pcm, "cpu") else pcm)
+    flat = np.argsort(pcm, axis=None)[::-1][:_PEAKS]
+    return [tuple(int(v) for v in np.unravel_index(k, pcm.shape)) for k in flat]
+
+
+def _parabola(left: float, mid: float, right: float) -> float:
+    den = left - 2 * mid + right
+    return 0.0 if den >= 0 else float(np.clip(0.5 * (left - right) / den, -0.5, 0.5))
+
+
+def measure_pair(
+    ti: Any, tj: Any, nominal: tuple[float, float], fft: ModuleType, max_shift: float,
+    min_overlap: int = 4,
+) -> tuple[tuple[float, float], float]:
+    """The displacement of tile j relative to tile i near `nominal`, and its NCC."""
+    d0 = (int(round(nominal[0])), int(round(nominal[1])))
+    ys, xs, yt, xt = _overlap(d0, tuple(ti.shape))
+    crop_i, crop_j = ti[ys, xs], tj[yt, xt]
+    ch, cw = crop_i.shape
+    if ch < min_overlap or cw < min_overlap:
+        return (float(d0[0]), float(d0[1])), -1.0
+    best, best_ncc = d0, -1.0
+    for py, px in _pcm_peaks(crop_i, crop_j, fft):
+        # A peak at p means a shift of p modulo the crop size: try both aliases per axis.
+        for ry in {py, py - ch}:
+            for rx in {px, px - cw}:
+                if max(abs(ry), abs(rx)) > max_shift:
+                    continue
+                d = (d0[0] + ry, d0[1] + rx)
+                score = _ncc_at(ti, tj, d, min_overlap)
+                if score > best_ncc:
+                    best, best_ncc = d, score
+    if best_ncc <= -1.0:
+        return (float(d0[0]), float(d0[1])), -1.0
+    sub = []
+    for axis in (0, 1):
+        step = (1, 0) if axis == 0 else (0, 1)
+        lo = _ncc_at(ti, tj, (best[0] - step[0], best[1] - step[1]), min_overlap)
+        hi = _ncc_at(ti, tj, (best[0] + step[0], best[1] + step[1]), min_overlap)
+        sub.append(best[axis] + _parabola(lo, best_ncc, hi))
+    return (sub[0], sub[1]), best_ncc
+
+
+def solve_positions(
+    shifts: list[PairShift], nominal: np.ndarray, min_correlation: float, outlier_px: float,
+) -> np.ndarray:
+    """Global (N, 2) positions from pairwise displacements by weighted least squares."""
+    n = len(nominal)
+    good = [s.ncc >= min_correlation for s in shifts]
+    for _ in range(3):  # drop pairs that disagree with the solution, then solve again
+        positions = _least_squares(shifts, good, nominal)
+        changed = False
+        for k, s in enumerate(shifts):
+            if good[k]:
+                residual = positions[s.j] - positions[s.i] - np.asarray(s.measured)
+                if np.abs(residual).max() > outlier_px:
+                    good[k], changed = False, True
+        if not changed:
+            break
+    return positions if n else np.zeros((0, 2))
+
+
+def _least_squares(shifts: list[PairShift], good: list[bool], nominal: np.ndarray) -> np.ndarray:
+    n = len(nominal)
+    # The stage's systematic error per orientation, from the trusted pairs.
+    bias = {}
+    for orient in (0, 1):
+        res = [np.subtract(s.measured, s.nominal) for s, g in zip(shifts, good, strict=True)
+               if g and _orientation(s) == orient]
+        bias[orient] = np.median(res, axis=0) if res else np.zeros(2)
+    rows, rhs, weights = [], [], []
+    for s, g in zip(shifts, good, strict=True):
+        row = np.zeros(n)
+        row[s.j], row[s.i] = 1.0, -1.0
+        rows.append(row)
+        if g:
+            rhs.append(s.measured)
+            weights.append(_confidence(s.ncc))
+        else:
+            rhs.append(np.add(s.nominal, bias[_orientation(s)]))
+            weights.append(_FALLBACK_WEIGHT)
+    # Gauge: tile 0 stays at its nominal place; a tiny prior on every tile keeps tiles with
+    # no neighbour at all at their nominal positions.
+    for t in range(n):
+        row = np.zeros(n)
+        row[t] = 1.0
+        rows.append(row)
+        rhs.append(nominal[t])
+        weights.append(1.0 if t == 0 else 1e-6)
+    sw = np.sqrt(np.asarray(weights))[:, None]
+    a, b = np.asarray(rows) * sw, np.asarray(rhs, dtype=np.float64) * sw
+    return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def _confidence(ncc: float) -> float:
+    """Weight of a measured displacement: grows steeply as the NCC approaches 1."""
+    return 1.0 / (1.0 - min(ncc, 1.0) + 0.01)
+
+
+def _orientation(s: PairShift) -> int:
+    return 0 if abs(s.nominal[0]) >= abs(s.nominal[1]) else 1
+
+
+def _compute(stack: Any, stage_positions: Any, fft: ModuleType, max_shift: float,
+             min_correlation: float, outlier_px: float, func: str) -> np.ndarray:
+    nominal = np.asarray(stage_positions, dtype=np.float64).reshape(-1, 2)
+    if len(nominal) != stack.shape[0]:
+        raise ValueError(
+            f"{func}: 'stage_positions' has {len(nominal)} rows for {stack.shape[0]} tiles; "
+            "the step must stack sites (variable_components=('site',))"
+        )
+    tile_shape = tuple(int(v) for v in stack.shape[1:])
+    shifts = []
+    for i, j in neighbour_pairs(nominal, tile_shape):
+        d_nom = tuple(float(v) for v in nominal[j] - nominal[i])
+        measured, score = measure_pair(stack[i], stack[j], d_nom, fft, max_shift)
+        shifts.append(PairShift(i, j, d_nom, measured, score))
+    positions = solve_positions(shifts, nominal, min_correlation, outlier_px)
+    return positions - positions.min(axis=0) if len(positions) else positions
+
+
+@register(memory="numpy", category="stitching", special_inputs=("stage_positions",),
+          special_outputs={"positions": "positions"})
+def compute_positions(
+    stack: np.ndarray, stage_positions: np.ndarray, max_shift: float = 40.0,
+    min_correlation: float = 0.3, outlier_px: float = 3.0, highpass: float = 5.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tile positions by phase correlation of overlaps and a global least-squares fit.
+
+    Returns the stack unchanged and an (N, 2) float array of tile top-left (y, x) in the
+    mosaic frame (minimum 0). `max_shift`: largest stage error searched, in pixels;
+    `highpass`: sigma of the blur subtracted before matching (0: none), about a nucleus radius.
+    """
+    a = as_float(as_stack(stack, "compute_positions"))
+    if highpass > 0:
+        a = a - ndi.gaussian_filter(a, (0, highpass, highpass), mode="nearest")
+    return stack, _compute(a, stage_positions, np.fft, max_shift, min_correlation, outlier_px,
+                           "compute_positions")
+
+
+@register(memory="torch", category="stitching", special_inputs=("stage_positions",),
+          special_outputs={"positions": "positions"})
+def compute_positions_torch(
+    stack: Tensor, stage_positions: np.ndarray, max_shift: float = 40.0,
+    min_correlation: float = 0.3, outlier_px: float = 3.0, highpass: float = 5.0,
+) -> tuple[Tensor, np.ndarray]:
+    """Tile positions by phase correlation of overlaps and a global least-squares fit."""
+    torch = _torch.require()
+    x = _torch.as_float(stack)
+    if highpass > 0:
+        x = x - _torch.gaussian(x, highpass)
+    return stack, _compute(x, stage_positions, torch.fft, max_shift, min_correlation,
+                           outlier_px, "compute_positions_torch")

@@ -1,0 +1,135 @@
+"""Configuration in three levels, global -> pipeline -> step, resolved lazily.
+
+Every field defaults to None, which means "inherit": `resolve` walks step, then pipeline, then
+global, and falls back to `DEFAULTS`. `source` says which level supplied the value, so a form
+can show an inherited value as a placeholder instead of a hard-coded copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+#: Where a resolved value came from.
+Source = Literal["step", "pipeline", "global", "default"]
+
+#: The value of each field when no level sets it.
+DEFAULTS: dict[str, Any] = {
+    "workers": 1,
+    "device": "cpu",
+    "materialize_intermediates": False,
+    "zarr_compression": "zstd",
+    "zarr_levels": 3,
+    "zarr_chunk_size": 256,
+}
+
+#: What each field means, for tooltips and docs.
+DESCRIPTIONS: dict[str, str] = {
+    "workers": "number of wells processed in parallel (worker processes)",
+    "device": '"cpu", "cuda" or "cuda:N": where torch/cupy functions run',
+    "materialize_intermediates": "write every step's output, not only the final one",
+    "zarr_compression": 'OME-Zarr chunk compression: "zstd", "blosc", "gzip" or "none"',
+    "zarr_levels": "number of resolution levels in the written OME-Zarr multiscale pyramid",
+    "zarr_chunk_size": "OME-Zarr chunk edge length in pixels (Y and X)",
+}
+
+
+class _Config:
+    """Shared behaviour of the three levels: only the set fields matter."""
+
+    def set_fields(self) -> dict[str, Any]:
+        """The fields this level overrides (not None), in declaration order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)  # type: ignore[arg-type]
+                if getattr(self, f.name) is not None}
+
+    def merged(self, **changes: Any) -> Any:
+        """A copy with `changes` applied (a value of None clears the override)."""
+        return replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class _RunConfig(_Config):
+    """The fields a whole run can set (shared by the global and pipeline levels)."""
+
+    workers: int | None = None
+    device: str | None = None
+    materialize_intermediates: bool | None = None
+    zarr_compression: str | None = None
+    zarr_levels: int | None = None
+    zarr_chunk_size: int | None = None
+
+
+@dataclass(frozen=True)
+class GlobalConfig(_RunConfig):
+    """Application-wide settings (the run's `--workers`, `--device`, output format)."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig(_RunConfig):
+    """Settings saved with one pipeline; they override the global ones."""
+
+
+@dataclass(frozen=True)
+class StepConfig(_Config):
+    """Settings of one step; only what can differ between steps of one run."""
+
+    device: str | None = None
+    materialize_intermediates: bool | None = None
+    zarr_compression: str | None = None
+
+
+CONFIG_FIELDS: tuple[str, ...] = tuple(DEFAULTS)
+STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(StepConfig))
+
+
+def _levels(
+    step_config: StepConfig | None,
+    pipeline_config: PipelineConfig | None,
+    global_config: GlobalConfig | None,
+) -> tuple[tuple[Source, Any], ...]:
+    return (("step", step_config), ("pipeline", pipeline_config), ("global", global_config))
+
+
+def resolve_with_source(
+    field: str,
+    step_config: StepConfig | None = None,
+    pipeline_config: PipelineConfig | None = None,
+    global_config: GlobalConfig | None = None,
+) -> tuple[Any, Source]:
+    """The value of `field` from the nearest level that sets it, and that level's name."""
+    if field not in DEFAULTS:
+        raise KeyError(f"unknown configuration field {field!r}; known: {', '.join(DEFAULTS)}")
+    for name, level in _levels(step_config, pipeline_config, global_config):
+        value = getattr(level, field, None) if level is not None else None
+        if value is not None:
+            return value, name
+    return DEFAULTS[field], "default"
+
+
+def resolve(
+    field: str,
+    step_config: StepConfig | None = None,
+    pipeline_config: PipelineConfig | None = None,
+    global_config: GlobalConfig | None = None,
+) -> Any:
+    """The effective value of `field` (step overrides pipeline overrides global)."""
+    return resolve_with_source(field, step_config, pipeline_config, global_config)[0]
+
+
+def source(
+    field: str,
+    step_config: StepConfig | None = None,
+    pipeline_config: PipelineConfig | None = None,
+    global_config: GlobalConfig | None = None,
+) -> Source:
+    """Which level supplies `field`: "step", "pipeline", "global" or "default"."""
+    return resolve_with_source(field, step_config, pipeline_config, global_config)[1]
+
+
+def resolve_all(
+    pipeline_config: PipelineConfig | None = None,
+    global_config: GlobalConfig | None = None,
+    step_config: StepConfig | None = None,
+) -> dict[str, Any]:
+    """Every field resolved at once (what a run records in `run.json`)."""
+    return {f: resolve(f, step_config, pipeline_config, global_config) for f in CONFIG_FIELDS}

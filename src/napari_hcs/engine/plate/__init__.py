@@ -1,0 +1,87 @@
+"""Microscope plate formats: detect a plate folder and open it as a `PlateReader`.
+
+Each format is one small module with a `PlateReader` subclass; `FORMATS` lists them in the
+order detection tries them (the OME-Zarr check reads one JSON file, the others look for an
+index/HTD file name).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from .imagexpress import ImageXpressReader
+from .model import COMPONENTS, ImageKey, PlateError, PlateLayout, PlateReader
+from .omezarr import OmeZarrReader
+from .phenix import PhenixReader
+
+#: Known formats, in detection order.
+FORMATS: tuple[type[PlateReader], ...] = (OmeZarrReader, ImageXpressReader, PhenixReader)
+
+#: Plates addressed by URL instead of folder: scheme -> "module:Class". Imported on first use
+#: only, so the engine never imports the bridge (or omero-py) unless such a URL is opened.
+URL_READERS: dict[str, str] = {"omero": "napari_hcs.bridge.omero.source:OmeroPlateReader"}
+
+_DESCRIPTIONS = {
+    "zarr": "OME-Zarr HCS (plate metadata in .zattrs / zarr.json)",
+    "imagexpress": "ImageXpress (a .HTD file)",
+    "phenix": "Opera Phenix / Operetta (Images/Index.idx.xml or Index.xml)",
+}
+
+
+def format_names() -> tuple[str, ...]:
+    return tuple(reader.format for reader in FORMATS)
+
+
+def detect_format(path: str | Path) -> str:
+    """The format name of the plate at `path`; PlateError naming the folder if none matches."""
+    url_reader = _url_reader(path)
+    if url_reader is not None:
+        return url_reader.format
+    root = Path(path)
+    if not root.exists():
+        raise PlateError(f"no such plate folder: {root}")
+    if not root.is_dir():
+        raise PlateError(f"{root} is not a folder; a plate is a folder (or a .zarr directory)")
+    for reader in FORMATS:
+        if reader.detect(root):
+            return reader.format
+    tried = "; ".join(_DESCRIPTIONS[r.format] for r in FORMATS)
+    raise PlateError(f"{root} is not a known plate (tried: {tried})")
+
+
+def open_plate(path: str | Path) -> PlateReader:
+    """Open the plate at `path` with the reader of its format (layout is computed lazily)."""
+    url_reader = _url_reader(path)
+    if url_reader is not None:  # the reader parses the URL (Path would mangle "//")
+        return url_reader(str(path))
+    name = detect_format(path)
+    reader = next(r for r in FORMATS if r.format == name)
+    return reader(Path(path))
+
+
+def _url_reader(path: str | Path) -> type[PlateReader] | None:
+    """The reader class for a URL plate (`omero://...`, or `omero:/...` after Path), else None."""
+    scheme, sep, _ = str(path).partition(":/")
+    target = URL_READERS.get(scheme) if sep else None
+    if target is None:
+        return None
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "COMPONENTS",
+    "FORMATS",
+    "ImageKey",
+    "ImageXpressReader",
+    "OmeZarrReader",
+    "PhenixReader",
+    "PlateError",
+    "PlateLayout",
+    "PlateReader",
+    "URL_READERS",
+    "detect_format",
+    "format_names",
+    "open_plate",
+]

@@ -1,0 +1,201 @@
+"""Opera Phenix / Operetta plates (PerkinElmer/Revvity Harmony exports).
+
+The index is `Images/Index.idx.xml` (Phenix) or `Index.xml` (Operetta), also accepted at the
+plate root. Each `<Image>` entry gives Row, Col, FieldID, PlaneID, ChannelID, TimepointID, the
+file `URL` (e.g. `r02c03f04p01-ch2sk1fk1fl1.tiff`, relative to the index), ChannelName,
+ImageResolutionX and PositionX/PositionY (both in metres). The XML namespace changes between
+Harmony versions, so elements are matched by local name.
+
+Stage positions become pixels relative to the well's first field. Harmony's stage Y axis points
+up while image rows run down, so Y is negated: a field with a larger PositionY lies *above*.
+TimepointID is 0-based in Harmony (the `sk` in the file name is 1-based); timepoints here start
+at 1 like every other component.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .model import ImageKey, PlateError, PlateLayout, PlateReader
+from .tiff import read_tiff_plane, tiff_header
+from .wells import format_well, sort_wells
+
+INDEX_NAMES = ("Images/Index.idx.xml", "Images/Index.xml", "Index.idx.xml", "Index.xml")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(elem: ET.Element) -> dict[str, ET.Element]:
+    return {_local(c.tag): c for c in elem}
+
+
+@dataclass(frozen=True)
+class HarmonyImage:
+    key: ImageKey
+    url: str
+    position_m: tuple[float, float] | None  # (PositionY, PositionX) in metres, Y up
+    resolution_m: float | None
+    channel_name: str | None
+    size: tuple[int, int] | None  # (ImageSizeY, ImageSizeX)
+
+
+def _find_index(root: Path) -> Path | None:
+    for name in INDEX_NAMES:
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+def _parse_image(elem: ET.Element, path: Path) -> HarmonyImage:
+    f = _children(elem)
+
+    def text(name: str, required: bool = True) -> str | None:
+        node = f.get(name)
+        if node is None or node.text is None:
+            if required:
+                ident = f["id"].text if "id" in f else "?"
+                raise PlateError(f"{path}: image {ident} has no <{name}>")
+            return None
+        return node.text.strip()
+
+    def metres(name: str) -> float | None:
+        value = text(name, required=False)
+        return float(value) if value not in (None, "") else None
+
+    pos_x, pos_y = metres("PositionX"), metres("PositionY")
+    size_x, size_y = text("ImageSizeX", False), text("ImageSizeY", False)
+    try:
+        key = ImageKey(
+            well=format_well(int(text("Row")) - 1, int(text("Col")) - 1),
+            site=int(text("FieldID")),
+            channel=str(int(text("ChannelID"))),
+            z=int(text("PlaneID")),
+            timepoint=int(text("TimepointID", False) or 0) + 1,
+        )
+    except ValueError as exc:
+        raise PlateError(f"{path}: image {text('URL', False)} has a bad index: {exc}") from exc
+    return HarmonyImage(
+        key=key,
+        url=text("URL"),
+        position_m=(pos_y, pos_x) if pos_x is not None and pos_y is not None else None,
+        resolution_m=metres("ImageResolutionX"),
+        channel_name=text("ChannelName", False),
+        size=(int(size_y), int(size_x)) if size_x and size_y else None,
+    )
+
+
+def parse_index(path: Path) -> list[HarmonyImage]:
+    """The `<Images>` entries of a Harmony index file."""
+    try:
+        tree = ET.parse(path)
+    except (ET.ParseError, OSError) as exc:
+        raise PlateError(f"cannot parse Harmony index {path}: {exc}") from exc
+    images = [
+        _parse_image(elem, path)
+        for elem in tree.getroot().iter()
+        # <Well> elements list <Image id=".."/> references without children: skip those
+        if _local(elem.tag) == "Image" and len(elem)
+    ]
+    if not images:
+        raise PlateError(f"Harmony index {path} lists no images")
+    return images
+
+
+class PhenixReader(PlateReader):
+    """Opera Phenix / Operetta plate exported by Harmony."""
+
+    format = "phenix"
+
+    @classmethod
+    def detect(cls, root: Path) -> bool:
+        return _find_index(Path(root)) is not None
+
+    @cached_property
+    def index_path(self) -> Path:
+        found = _find_index(self.root)
+        if found is None:
+            raise PlateError(f"no Harmony index ({' or '.join(INDEX_NAMES)}) in {self.root}")
+        return found
+
+    @cached_property
+    def images(self) -> dict[ImageKey, HarmonyImage]:
+        images: dict[ImageKey, HarmonyImage] = {}
+        for img in parse_index(self.index_path):
+            if img.key in images:
+                raise PlateError(f"{self.index_path} lists {img.key} twice ({img.url})")
+            images[img.key] = img
+        return images
+
+    @cached_property
+    def _positions(self) -> dict[str, dict[int, tuple[float, float]]]:
+        per_well: dict[str, dict[int, tuple[float, float]]] = {}
+        for img in self.images.values():
+            if img.position_m is None or not img.resolution_m:
+                continue
+            fields = per_well.setdefault(img.key.well, {})
+            fields.setdefault(img.key.site, (img.position_m, img.resolution_m))
+        result = {}
+        for well, fields in per_well.items():
+            (y0, x0), _ = fields[min(fields)]
+            result[well] = {
+                # Y up on the stage, down in the image; + 0.0 turns -0.0 into 0.0
+                site: ((y0 - y) / res + 0.0, (x - x0) / res + 0.0)
+                for site, ((y, x), res) in sorted(fields.items())
+            }
+        return result
+
+    @cached_property
+    def layout(self) -> PlateLayout:
+        images = self.images
+        first = images[min(images)]
+        if first.size is not None:
+            # Harmony records the size; we still read one header for the dtype.
+            _, dtype = tiff_header(self._path(first))
+            shape = first.size
+        else:
+            shape, dtype = tiff_header(self._path(first))
+        names = {}
+        for img in images.values():
+            if img.channel_name:
+                names.setdefault(img.key.channel, img.channel_name)
+        keys = images.keys()
+        wells = sort_wells(k.well for k in keys)
+        positions = self._positions.get(wells[0], {})
+        res = first.resolution_m
+        return PlateLayout(
+            format=self.format,
+            root=self.root,
+            wells=wells,
+            sites=tuple(sorted({k.site for k in keys})),
+            channels=tuple(sorted({k.channel for k in keys}, key=int)),
+            z=tuple(sorted({k.z for k in keys})),
+            timepoints=tuple(sorted({k.timepoint for k in keys})),
+            shape=shape,
+            dtype=dtype,
+            channel_names=names,
+            pixel_size_um=res * 1e6 if res else None,
+            site_positions=positions,
+        )
+
+    def site_positions(self, well: str) -> dict[int, tuple[float, float]]:
+        return dict(self._positions.get(well, {}))
+
+    def _path(self, img: HarmonyImage) -> Path:
+        return self.index_path.parent / img.url
+
+    def image_path(self, key: ImageKey) -> str:
+        img = self.images.get(key)
+        if img is None:
+            self.layout.require(key)
+            raise PlateError(f"{self.index_path} lists no image for {key}")
+        return str(self._path(img))
+
+    def read(self, key: ImageKey) -> np.ndarray:
+        return read_tiff_plane(self.image_path(key))

@@ -1,0 +1,71 @@
+"""Reading single-plane TIFFs of a plate, with errors that name the file.
+
+Both ImageXpress and Harmony write one 2-D TIFF per image. A truncated file (an interrupted copy)
+can make tifffile return silently short or zero-filled data, so we compare the strip/tile
+extents against the file size before decoding.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from .model import PlateError
+
+
+def _describe(exc: Exception) -> str:
+    """One line about a decoding failure (tifffile sometimes raises a bare KeyError(0))."""
+    text = " ".join(str(exc).split())
+    return text if len(text) > 3 else f"{type(exc).__name__}({text}), not a valid TIFF"
+
+
+def _check_extent(page: tifffile.TiffPage, path: Path) -> None:
+    size = os.path.getsize(path)
+    ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
+    if ends and max(ends) > size:
+        raise PlateError(
+            f"truncated image {path}: pixel data ends at byte {max(ends)} but the file has "
+            f"{size} bytes (re-copy the file from the microscope)"
+        )
+
+
+def tiff_header(path: str | Path) -> tuple[tuple[int, int], str]:
+    """(shape (Y, X), dtype name) of the first page, without decoding pixels."""
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            _check_extent(page, path)
+            shape = tuple(int(s) for s in page.shape)
+            dtype = np.dtype(page.dtype).name
+    except PlateError:
+        raise
+    except FileNotFoundError:
+        raise PlateError(f"missing image {path}") from None
+    except Exception as exc:
+        raise PlateError(f"unreadable image {path}: {_describe(exc)}") from exc
+    if len(shape) != 2:
+        raise PlateError(f"image {path} has shape {shape}; expected one 2-D plane per file")
+    return (shape[0], shape[1]), dtype
+
+
+def read_tiff_plane(path: str | Path) -> np.ndarray:
+    """The first page of a TIFF as a 2-D array; PlateError naming the file on any failure."""
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            _check_extent(page, path)
+            data = page.asarray()
+    except PlateError:
+        raise
+    except FileNotFoundError:
+        raise PlateError(f"missing image {path}") from None
+    except Exception as exc:
+        raise PlateError(f"unreadable image {path}: {_describe(exc)}") from exc
+    if data.ndim != 2:
+        raise PlateError(f"image {path} has shape {data.shape}; expected one 2-D plane per file")
+    return data

@@ -1,0 +1,293 @@
+"""The OME-Zarr HCS writer and reader (NGFF 0.4, zarr format 2: the most widely readable).
+
+Layout: `plate.zarr/<row>/<column>/<field>/` where row is the well's letters and column its
+number without padding (`B03` -> `B/3`), each field a multiscale image with axes `c[,z],y,x`
+and labels under `<field>/labels/<name>/`. Metadata is written with ome-zarr-py's functions;
+pixels with zarr directly so that every field is written into a temporary folder and renamed
+into place (an interrupted write never leaves a field that looks complete).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+from ome_zarr.format import FormatV04
+from ome_zarr.writer import (
+    write_label_metadata,
+    write_multiscales_metadata,
+    write_plate_metadata,
+    write_well_metadata,
+)
+
+from ..plate.wells import format_well, parse_well, row_letters, sort_wells
+from .atomic import TMP_MARK, atomic_dir, atomic_write_json, remove_stale_temps
+
+FORMAT = FormatV04()
+#: Pyramid levels are added (each halving y and x) while the last level is larger than this.
+PYRAMID_MIN_SIZE = 256
+CHUNK = 1024
+
+
+def well_path(well: str) -> str:
+    """`B03` -> `B/3` (row letters / column number)."""
+    row, col = parse_well(well)
+    return f"{row_letters(row)}/{col + 1}"
+
+
+def _plate_attrs(root: Path) -> dict:
+    path = root / ".zattrs"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def create_plate(
+    root: str | Path, wells: Sequence[str], *, name: str = "plate", field_count: int = 1
+) -> None:
+    """Create (or extend) an HCS plate listing `wells`; existing wells' data is kept.
+
+    Each new well lists fields `0..field_count-1`; `write_field` adds any other field it writes.
+    """
+    root = Path(root)
+    group = zarr.open_group(str(root), mode="a", zarr_format=2)
+    existing = [w["path"] for w in _plate_attrs(root).get("plate", {}).get("wells", [])]
+    names = sort_wells([*(_well_from_path(p) for p in existing), *wells])
+    _write_plate(group, names, name=name, field_count=field_count)
+    for well in names:
+        wgroup = group.require_group(well_path(well))
+        if "well" not in wgroup.attrs:
+            write_well_metadata(wgroup, [{"path": str(f)} for f in range(field_count)], fmt=FORMAT)
+
+
+def _well_from_path(path: str) -> str:
+    row, col = path.split("/")
+    return format_well(*parse_well(f"{row}{col}"))
+
+
+def _write_plate(group: zarr.Group, wells: Sequence[str], *, name: str, field_count: int) -> None:
+    # Rows and columns run from the first to the last used one so viewers draw the real grid.
+    rc = [parse_well(w) for w in wells]
+    rows = [row_letters(r) for r in range(max(r for r, _ in rc) + 1)] if rc else []
+    cols = [str(c + 1) for c in range(max(c for _, c in rc) + 1)] if rc else []
+    write_plate_metadata(
+        group, rows, cols, [well_path(w) for w in wells],
+        fmt=FORMAT, field_count=field_count, name=name,
+    )
+
+
+def sync_plate(
+    root: str | Path, *, name: str | None = None, only: Sequence[str] | None = None
+) -> list[str]:
+    """Make the plate list exactly the wells that hold at least one complete field.
+
+    Used after a run so readers never meet a well without data (a failed well). A plate with
+    no complete well is removed (NGFF has no empty plate). `only` further restricts the
+    listed wells (a run lists its `ok` wells; a failed well may hold some complete fields).
+    """
+    root = Path(root)
+    group = zarr.open_group(str(root), mode="a", zarr_format=2)
+    plate = _plate_attrs(root).get("plate", {})
+    wells, most = [], 0
+    for entry in plate.get("wells", []):
+        folder = root / entry["path"]
+        remove_stale_temps(folder)
+        fields = sorted(
+            (p.name for p in folder.iterdir() if p.is_dir() and (p / ".zattrs").is_file())
+            if folder.is_dir() else [],
+            key=int,
+        )
+        well = _well_from_path(entry["path"])
+        if fields and (only is None or well in only):
+            wells.append(well)
+            most = max(most, len(fields))
+            write_well_metadata(group[entry["path"]], [{"path": f} for f in fields], fmt=FORMAT)
+    if not wells:  # NGFF has no empty plate: a plate with no complete well is not left behind
+        import shutil
+
+        shutil.rmtree(root)
+        return wells
+    _write_plate(group, wells, name=name or plate.get("name", "plate"), field_count=max(most, 1))
+    return wells
+
+
+@dataclass(frozen=True)
+class Storage:
+    """How arrays are stored: at most `levels` pyramid levels, chunk edge, compression name."""
+
+    levels: int = 8
+    chunk_size: int = CHUNK
+    compression: str = "zstd"  # zstd | blosc | gzip | none
+
+    def compressors(self) -> Any:
+        import numcodecs
+
+        codecs = {"zstd": numcodecs.Zstd(level=3), "blosc": numcodecs.Blosc(cname="zstd"),
+                  "gzip": numcodecs.GZip(level=5), "none": None}
+        if self.compression not in codecs:
+            raise ValueError(f"zarr compression {self.compression!r} is not one of {list(codecs)}")
+        return codecs[self.compression]
+
+
+def _levels(data: np.ndarray, labels: bool, most: int) -> list[np.ndarray]:
+    levels = [data]
+    while (len(levels) < most and max(levels[-1].shape[-2:]) > PYRAMID_MIN_SIZE
+           and min(levels[-1].shape[-2:]) >= 2):
+        levels.append(_downsample(levels[-1], labels))
+    return levels
+
+
+def _downsample(a: np.ndarray, labels: bool) -> np.ndarray:
+    if labels:  # nearest: label values must stay label values
+        return a[..., ::2, ::2].copy()
+    y, x = (a.shape[-2] // 2) * 2, (a.shape[-1] // 2) * 2
+    b = a[..., :y, :x].astype(np.float32)
+    b = b.reshape(*a.shape[:-2], y // 2, 2, x // 2, 2).mean(axis=(-3, -1))
+    if np.issubdtype(a.dtype, np.integer):
+        b = np.rint(b)
+    return b.astype(a.dtype)
+
+
+def _write_multiscale(
+    group: zarr.Group, data: np.ndarray, axes: list[dict], pixel_size_um: float | None,
+    *, labels: bool, name: str, storage: Storage, **metadata: Any,
+) -> None:
+    px = float(pixel_size_um) if pixel_size_um else 1.0
+    datasets = []
+    for level, arr in enumerate(_levels(data, labels, max(1, storage.levels))):
+        edge = max(16, storage.chunk_size)
+        chunks = tuple([1] * (arr.ndim - 2) + [min(s, edge) for s in arr.shape[-2:]])
+        group.create_array(str(level), shape=arr.shape, dtype=arr.dtype, chunks=chunks,
+                           compressor=storage.compressors(), fill_value=0)
+        group[str(level)][...] = arr
+        scale = [1.0] * (arr.ndim - 2) + [px * 2**level] * 2
+        datasets.append({
+            "path": str(level),
+            "coordinateTransformations": [{"type": "scale", "scale": scale}],
+        })
+    write_multiscales_metadata(group, datasets, fmt=FORMAT, axes=axes, name=name, **metadata)
+
+
+def _axes(ndim: int, channel: bool, pixel_size_um: float | None) -> list[dict]:
+    unit = {"unit": "micrometer"} if pixel_size_um else {}
+    spatial = [{"name": n, "type": "space", **unit} for n in "zyx"[3 - (ndim - channel):]]
+    return ([{"name": "c", "type": "channel"}] if channel else []) + spatial
+
+
+def _omero(image: np.ndarray, names: Sequence[str]) -> dict:
+    colors = ["0000FF", "00FF00", "FF0000", "FF00FF", "00FFFF", "FFFF00", "FFFFFF"]
+    channels = []
+    for i, name in enumerate(names):
+        plane = image[i]
+        lo, hi = (float(plane.min()), float(plane.max())) if plane.size else (0.0, 1.0)
+        channels.append({
+            "label": str(name), "color": colors[i % len(colors)], "active": True,
+            "window": {"min": lo, "max": hi, "start": lo, "end": hi if hi > lo else lo + 1},
+        })
+    return {"channels": channels, "rdefs": {"model": "color"}}
+
+
+def write_field(
+    root: str | Path,
+    well: str,
+    field: int,
+    image: np.ndarray,
+    *,
+    channel_names: Sequence[str] | None = None,
+    pixel_size_um: float | None = None,
+    labels: Mapping[str, np.ndarray] | None = None,
+    storage: Storage | None = None,
+) -> None:
+    """Write one field of a well atomically: `image` is (C,Y,X) or (C,Z,Y,X); `labels` maps a
+    name to a (Y,X) or (Z,Y,X) integer array of the same spatial shape."""
+    storage = storage or Storage()
+    image = np.asarray(image)
+    if image.ndim not in (3, 4):
+        raise ValueError(f"well {well} field {field}: image must be (C,Y,X) or (C,Z,Y,X), "
+                         f"got shape {image.shape}")
+    names = list(channel_names) if channel_names is not None else [str(i) for i in
+                                                                   range(image.shape[0])]
+    if len(names) != image.shape[0]:
+        raise ValueError(f"well {well} field {field}: {len(names)} channel names for "
+                         f"{image.shape[0]} channels")
+    spatial = image.shape[1:]
+    for lname, lab in (labels or {}).items():
+        if np.shape(lab) != spatial and np.shape(lab) != spatial[-2:]:
+            raise ValueError(f"well {well} field {field}: labels {lname!r} have shape "
+                             f"{np.shape(lab)}, but the image is {spatial} (z, y, x)")
+    root = Path(root)
+    folder = root / well_path(well)
+    if not (folder / ".zattrs").is_file():
+        raise FileNotFoundError(f"{folder}: well {well} is not in the plate; call create_plate")
+    with atomic_dir(folder / str(int(field))) as tmp:
+        group = zarr.open_group(str(tmp), mode="w", zarr_format=2)
+        _write_multiscale(group, image, _axes(image.ndim, True, pixel_size_um), pixel_size_um,
+                          labels=False, name="image", storage=storage,
+                          metadata={"omero": _omero(image, names)})
+        for lname, lab in (labels or {}).items():
+            lab = np.asarray(lab)
+            if not np.issubdtype(lab.dtype, np.integer):
+                lab = lab.astype(np.int32)
+            lgroup = group.require_group("labels").require_group(lname)
+            _write_multiscale(lgroup, lab, _axes(lab.ndim, False, pixel_size_um), pixel_size_um,
+                              labels=True, name=lname, storage=storage)
+            write_label_metadata(group["labels"], lname, fmt=FORMAT,
+                                 source={"image": "../../"})
+    _add_field(folder, int(field))
+
+
+def _add_field(folder: Path, field: int) -> None:
+    attrs = json.loads((folder / ".zattrs").read_text())
+    images = attrs.get("well", {}).get("images", [])
+    if all(str(im["path"]) != str(field) for im in images):
+        images = sorted([*images, {"path": str(field)}], key=lambda im: int(im["path"]))
+        attrs["well"] = {"images": images, "version": FORMAT.version}
+        atomic_write_json(folder / ".zattrs", attrs)
+
+
+def _open_field(root: str | Path, well: str, field: int) -> tuple[Path, dict]:
+    folder = Path(root) / well_path(well) / str(int(field))
+    if not (folder / ".zattrs").is_file() or TMP_MARK in folder.name:
+        raise FileNotFoundError(f"{folder}: no field {field} for well {well}")
+    return folder, json.loads((folder / ".zattrs").read_text())
+
+
+def read_field(root: str | Path, well: str, field: int, level: int = 0) -> np.ndarray:
+    """The image of one field at pyramid `level`: (C,Y,X) or (C,Z,Y,X)."""
+    folder, attrs = _open_field(root, well, field)
+    path = attrs["multiscales"][0]["datasets"][level]["path"]
+    return zarr.open_array(str(folder / path), mode="r", zarr_format=2)[...]
+
+
+def read_labels(root: str | Path, well: str, field: int, name: str, level: int = 0) -> np.ndarray:
+    """One labels image of a field at pyramid `level`."""
+    folder, _ = _open_field(root, well, field)
+    lfolder = folder / "labels" / name
+    if not (lfolder / ".zattrs").is_file():
+        raise FileNotFoundError(f"{lfolder}: no labels {name!r} for well {well} field {field}")
+    attrs = json.loads((lfolder / ".zattrs").read_text())
+    path = attrs["multiscales"][0]["datasets"][level]["path"]
+    return zarr.open_array(str(lfolder / path), mode="r", zarr_format=2)[...]
+
+
+def field_channel_names(root: str | Path, well: str, field: int) -> list[str]:
+    _, attrs = _open_field(root, well, field)
+    return [c["label"] for c in attrs.get("omero", {}).get("channels", [])]
+
+
+def prune_fields(root: str | Path, well: str, keep: int) -> None:
+    """Remove fields `keep..` of a well (left by an earlier run that wrote more of them)."""
+    import shutil
+
+    folder = Path(root) / well_path(well)
+    attrs = json.loads((folder / ".zattrs").read_text())
+    images = [im for im in attrs.get("well", {}).get("images", []) if int(im["path"]) < keep]
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name.isdigit() and int(entry.name) >= keep:
+            shutil.rmtree(entry)
+    if images != attrs.get("well", {}).get("images"):
+        attrs["well"] = {"images": images, "version": FORMAT.version}
+        atomic_write_json(folder / ".zattrs", attrs)

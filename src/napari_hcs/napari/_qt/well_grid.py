@@ -1,0 +1,120 @@
+"""The plate as a grid of well buttons: present/absent, coloured by state or a measurement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QWidget
+
+from ...engine.plate.wells import format_well, row_letters
+
+#: Well colours by run state (see `session.WELL_STATES`).
+STATE_COLOURS: dict[str, str] = {
+    "queued": "#8a8a8a",
+    "running": "#e0a000",
+    "ok": "#2e9e44",
+    "failed": "#d0342c",
+    "cancelled": "#555555",
+}
+PRESENT = "#3a6ea5"
+ABSENT = "#262930"
+
+
+class WellGrid(QWidget):
+    """Rows x columns of buttons; `well_clicked(well)` fires for wells the plate has."""
+
+    well_clicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QGridLayout(self)
+        self._layout.setSpacing(2)
+        self.buttons: dict[str, QPushButton] = {}
+        self.present: set[str] = set()
+        self.selected: str | None = None
+
+    def set_plate(self, rows: int, columns: int, wells: Iterable[str]) -> None:
+        """Rebuild the grid; wells not in `wells` are drawn but disabled."""
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.buttons.clear()
+        self.present = set(wells)
+        self.selected = None
+        # Big plates (384, 1536) get tiny buttons; the text would not fit, the tooltip does.
+        small = columns > 12
+        for c in range(columns):
+            self._layout.addWidget(self._header(f"{c + 1}"), 0, c + 1)
+        for r in range(rows):
+            self._layout.addWidget(self._header(row_letters(r)), r + 1, 0)
+            for c in range(columns):
+                well = format_well(r, c)
+                button = QPushButton("" if small else well)
+                button.setToolTip(well)
+                button.setEnabled(well in self.present)
+                button.setMinimumSize(12 if small else 34, 12 if small else 22)
+                button.setMaximumSize(96, 56)  # a 4-well sample should not fill the dock
+                button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+                button.clicked.connect(lambda _=False, w=well: self._clicked(w))
+                self.buttons[well] = button
+                self._layout.addWidget(button, r + 1, c + 1)
+        self.reset_colours()
+
+    @staticmethod
+    def _header(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return label
+
+    def _clicked(self, well: str) -> None:
+        self.select(well)
+        self.well_clicked.emit(well)
+
+    def select(self, well: str | None) -> None:
+        """Outline the selected well."""
+        self.selected = well
+        for name, button in self.buttons.items():
+            self._restyle(button, selected=name == well)
+
+    def _restyle(self, button: QPushButton, *, selected: bool | None = None) -> None:
+        colour = button.property("hcs_colour") or ABSENT
+        if selected is None:
+            selected = button.toolTip().split(":")[0] == self.selected
+        border = "2px solid white" if selected else "1px solid #111"
+        button.setStyleSheet(f"background-color: {colour}; border: {border}; color: white;")
+
+    def set_colour(self, well: str, colour: str, tooltip: str | None = None) -> None:
+        button = self.buttons.get(well)
+        if button is None:
+            return
+        button.setProperty("hcs_colour", colour)
+        button.setToolTip(f"{well}: {tooltip}" if tooltip else well)
+        self._restyle(button)
+
+    def colour(self, well: str) -> str | None:
+        button = self.buttons.get(well)
+        return None if button is None else button.property("hcs_colour")
+
+    def reset_colours(self) -> None:
+        for well in self.buttons:
+            self.set_colour(well, PRESENT if well in self.present else ABSENT)
+
+    def colour_by_state(self, states: Mapping[str, str]) -> None:
+        for well, state in states.items():
+            self.set_colour(well, STATE_COLOURS.get(state, PRESENT), state)
+
+    def colour_by_values(self, values: Mapping[str, float], colormap: str = "viridis") -> None:
+        """Map one number per well onto a colormap (min..max of the values shown)."""
+        from napari.utils.colormaps import ensure_colormap
+
+        self.reset_colours()
+        if not values:
+            return
+        lo, hi = min(values.values()), max(values.values())
+        cmap = ensure_colormap(colormap)
+        for well, value in values.items():
+            t = 0.5 if hi == lo else (value - lo) / (hi - lo)
+            r, g, b, _ = (int(255 * v) for v in cmap.map([t])[0])
+            self.set_colour(well, f"#{r:02x}{g:02x}{b:02x}", f"{value:.4g}")

@@ -1,0 +1,87 @@
+"""The OME-Zarr HCS writer, read back with ome-zarr, napari-ome-zarr and ome-zarr-models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import zarr
+
+from napari_hcs.engine.vfs import omezarr
+
+
+@pytest.fixture
+def plate(tmp_path):
+    root = tmp_path / "plate.zarr"
+    omezarr.create_plate(root, ["B03", "A01"], name="demo", field_count=2)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 4000, (2, 600, 520), dtype=np.uint16)
+    labels = np.zeros((600, 520), np.int32)
+    labels[10:40, 20:60] = 7
+    for well in ("A01", "B03"):
+        for field in (0, 1):
+            omezarr.write_field(root, well, field, image, channel_names=["DAPI", "GFP"],
+                                pixel_size_um=0.65, labels={"nuclei": labels})
+    return root, image, labels
+
+
+def test_layout_and_read_back(plate):
+    root, image, labels = plate
+    assert (root / "B" / "3" / "1" / "labels" / "nuclei").is_dir()
+    np.testing.assert_array_equal(omezarr.read_field(root, "B03", 1), image)
+    np.testing.assert_array_equal(omezarr.read_labels(root, "B03", 0, "nuclei"), labels)
+    level1 = omezarr.read_field(root, "A01", 0, level=1)
+    assert level1.shape == (2, 300, 260)  # a pyramid while the image is large
+    assert omezarr.read_labels(root, "A01", 0, "nuclei", level=1).max() == 7
+    assert omezarr.field_channel_names(root, "A01", 0) == ["DAPI", "GFP"]
+    attrs = json.loads((root / "A" / "1" / "0" / ".zattrs").read_text())
+    axes = attrs["multiscales"][0]["axes"]
+    assert [a["name"] for a in axes] == ["c", "y", "x"]
+    assert attrs["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"] == [
+        1.0, 0.65, 0.65]
+
+
+def test_validates_with_ome_zarr_models(plate):
+    from ome_zarr_models.v04.hcs import HCS
+    from ome_zarr_models.v04.image import Image
+
+    root, _, _ = plate
+    hcs = HCS.from_zarr(zarr.open_group(str(root), mode="r"))
+    assert [w.path for w in hcs.attributes.plate.wells] == ["A/1", "B/3"]
+    Image.from_zarr(zarr.open_group(str(root / "B" / "3" / "0"), mode="r"))
+    Image.from_zarr(zarr.open_group(str(root / "B" / "3" / "0" / "labels" / "nuclei"), mode="r"))
+
+
+def test_ome_zarr_and_napari_ome_zarr_readers(plate):
+    from napari_ome_zarr import napari_get_reader
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Plate, Reader
+
+    root, image, _ = plate
+    nodes = list(Reader(parse_url(str(root)))())
+    assert any(isinstance(spec, Plate) for spec in nodes[0].specs)
+    layers = napari_get_reader(str(root))(str(root))
+    assert layers and layers[0][2] == "image"
+    field = str(root / "B" / "3" / "0")
+    layers = napari_get_reader(field)(field)
+    kinds = [layer[2] for layer in layers]
+    assert kinds == ["image", "labels"]
+    np.testing.assert_array_equal(np.asarray(layers[0][0][0]), image)
+
+
+def test_rewrite_is_atomic_and_sync_drops_empty_wells(tmp_path):
+    root = tmp_path / "p.zarr"
+    omezarr.create_plate(root, ["A01", "A02"])
+    omezarr.write_field(root, "A01", 0, np.ones((1, 8, 8), np.uint8))
+    # A crashed writer's temp folder is never listed as a field.
+    (root / "A" / "1" / ".0.tmp-123-dead").mkdir()
+    omezarr.write_field(root, "A01", 0, np.full((1, 8, 8), 2, np.uint8))
+    assert omezarr.sync_plate(root) == ["A01"]
+    assert omezarr.read_field(root, "A01", 0).max() == 2
+    assert not any(p.name.startswith(".") for p in (root / "A" / "1").iterdir()
+                   if p.is_dir())
+    with pytest.raises(ValueError, match="labels 'x' have shape"):
+        omezarr.write_field(root, "A01", 0, np.ones((1, 8, 8)), labels={"x": np.ones((4, 4))})
+    with pytest.raises(FileNotFoundError, match="not in the plate"):
+        omezarr.write_field(root, "H12", 0, np.ones((1, 8, 8)))

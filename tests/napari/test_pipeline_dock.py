@@ -1,0 +1,72 @@
+"""The Pipeline dock edits the session's engine Pipeline."""
+
+from __future__ import annotations
+
+from napari_hcs.engine.functions.library.filters import gaussian_blur, median_filter
+from napari_hcs.engine.pipeline import Pipeline, Step
+from napari_hcs.napari._qt.pipeline_dock import PipelineDock
+from napari_hcs.napari.session import session_for
+
+
+def _dock(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    dock = PipelineDock(viewer)
+    qtbot.addWidget(dock)
+    return viewer, dock
+
+
+def test_search_add_reorder_remove(make_napari_viewer, qtbot):
+    viewer, dock = _dock(make_napari_viewer, qtbot)
+    dock.search.setText("median")
+    names = [dock.functions.item(i).data(256) for i in range(dock.functions.count())]
+    assert "median_filter" in names and "gaussian_blur" not in names
+    assert "median" in dock.functions.item(0).toolTip().lower()
+    dock.add_step()
+    dock.add_step("gaussian_blur")
+    pipeline = session_for(viewer).pipeline
+    assert pipeline.steps == [Step(median_filter), Step(gaussian_blur)]
+    dock.move_step(-1)
+    assert [s.func for s in pipeline.steps] == [gaussian_blur, median_filter]
+    assert dock.steps.currentRow() == 0
+    dock.remove_step()
+    assert [s.func for s in pipeline.steps] == [median_filter]
+
+
+def test_parameter_form_writes_kwargs_and_chains(make_napari_viewer, qtbot):
+    viewer, dock = _dock(make_napari_viewer, qtbot)
+    dock.add_step("gaussian_blur")
+    assert dock.form is not None and dock.form["sigma"].value == 2.0
+    dock.form["sigma"].value = 3.5
+    pipeline = session_for(viewer).pipeline
+    assert pipeline.steps[0].func == (gaussian_blur, {"sigma": 3.5})
+    dock.chain_function("median_filter")
+    assert pipeline.steps[0].func == [(gaussian_blur, {"sigma": 3.5}), median_filter]
+    assert dock.chain.count() == 2 and dock.steps.item(0).text() == (
+        "1. gaussian_blur + median_filter")
+
+
+def test_per_channel_dict_pattern(make_napari_viewer, qtbot, tiff_plate):
+    viewer, dock = _dock(make_napari_viewer, qtbot)
+    session_for(viewer).set_plate(tiff_plate)
+    dock.add_step("gaussian_blur")
+    dock.group_by.setCurrentText("channel")
+    step = session_for(viewer).pipeline.steps[0]
+    assert step.group_by == "channel"
+    assert step.func == {"1": gaussian_blur, "2": gaussian_blur}
+    dock.group.setCurrentText("2")
+    dock.chain.setCurrentRow(0)
+    dock.form["sigma"].value = 1.0
+    assert step.func == {"1": gaussian_blur, "2": (gaussian_blur, {"sigma": 1.0})}
+    dock.group_by.setCurrentText("(none)")
+    assert step.group_by is None and step.func == gaussian_blur
+
+
+def test_steps_with_compile_problems_are_marked(make_napari_viewer, qtbot):
+    from napari_hcs.engine.compiler import Problem
+
+    viewer, dock = _dock(make_napari_viewer, qtbot)
+    session_for(viewer).set_pipeline(Pipeline([Step(gaussian_blur), Step(median_filter)]))
+    session_for(viewer).set_problems(
+        [Problem(1, "median_filter", "size", "size must be odd, got 4")])
+    assert "size must be odd" in dock.steps.item(1).toolTip()
+    assert dock.steps.item(0).toolTip() == ""
