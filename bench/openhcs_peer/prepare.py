@@ -60,7 +60,7 @@ def prepare_plate(source: str | Path, dest: str | Path) -> list[str]:
     if not htds:
         raise FileNotFoundError(f"{source}: no .HTD file; not an ImageXpress plate")
     for htd in htds:
-        text = htd.read_text(errors="replace")
+        text = htd.read_bytes().decode("latin-1")  # keep MetaXpress's CRLF as it is
         if re.search(r'"PixelSize(UM|Microns)?"', text):
             continue
         size = _pixel_size(source)
@@ -70,7 +70,7 @@ def prepare_plate(source: str | Path, dest: str | Path) -> list[str]:
             text = text.replace('"EndFile"', line + newline + '"EndFile"', 1)
         else:
             text = text.rstrip() + newline + line + newline
-        htd.write_text(text)
+        htd.write_bytes(text.encode("latin-1"))
         notes.append(f"added {line} to {htd.name}")
     notes.append("fresh copy of the plate for this repetition (OpenHCS writes into its input)")
     return notes

@@ -108,6 +108,25 @@ def _start_progress_sink():
     return q
 
 
+def _drained_worker_queue():
+    """A queue for the workers' progress events, read continuously.
+
+    An undrained multiprocessing queue makes a worker hang at exit once the pipe is full
+    (it waits to flush its buffer), which is what OpenHCS's own server avoids with a forwarder.
+    """
+    import multiprocessing
+    import threading
+
+    q = multiprocessing.get_context("spawn").Queue()
+
+    def drain() -> None:
+        while q.get() is not None:
+            pass
+
+    threading.Thread(target=drain, daemon=True).start()
+    return q
+
+
 def _nuclei_counts(out_root: Path) -> dict[str, int]:
     import csv
 
@@ -172,14 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     bundle = orchestrator.compile_pipelines(pipeline_definition=steps)
     phases["compile_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    import multiprocessing
-
-    results = orchestrator.execute_compiled_plate(
-        bundle,
-        max_workers=args.workers,
-        progress_queue=multiprocessing.get_context("spawn").Queue(),
-        progress_context={"execution_id": "napari-hcs-bench", "plate_id": str(args.plate)},
-    )
+    worker_progress = _drained_worker_queue()
+    try:
+        results = orchestrator.execute_compiled_plate(
+            bundle,
+            max_workers=args.workers,
+            progress_queue=worker_progress,
+            progress_context={"execution_id": "napari-hcs-bench", "plate_id": str(args.plate)},
+        )
+    finally:
+        worker_progress.put(None)
     phases["execute_s"] = time.perf_counter() - t
     phases["total_s"] = time.perf_counter() - t0
     status = {w: (r.status.value, r.error_message) for w, r in sorted(results.items())}

@@ -6,7 +6,6 @@ import math
 import sys
 
 import pytest
-
 from bench.harness import (
     BenchError,
     Measurement,
@@ -93,7 +92,7 @@ def test_prepare_plate_applies_and_reports_the_openhcs_accommodations(tmp_path):
     copy = tmp_path / "copy"
     assert not list(copy.rglob("*_thumb*"))
     assert not (copy / "openhcs_metadata.json").exists()
-    htd = (copy / "P.HTD").read_text()
+    htd = (copy / "P.HTD").read_bytes().decode()
     assert '"PixelSizeUM", 0.65\r\n"EndFile"' in htd
     assert any("_thumb" in n for n in notes) and any("PixelSizeUM" in n for n in notes)
     assert any("openhcs_metadata.json" in n for n in notes)

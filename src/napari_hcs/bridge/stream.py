@@ -133,7 +133,7 @@ class StreamPublisher:
                 a, name=n, well=well, pixel_size_um=pixel_size, **extra)))
         for name, polygons in (getattr(result, "rois", None) or {}).items():
             parts.append((name, lambda n=name, p=polygons: protocol.encode_rois(
-                p, name=n, well=well, **extra)))
+                p, name=n, well=well, labels=getattr(p, "labels", None), **extra)))
         tables = dict(getattr(result, "tables", None) or {})
         if getattr(result, "positions", None) is not None:
             tables.setdefault("positions", result.positions)

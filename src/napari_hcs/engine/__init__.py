@@ -1,1 +1,4 @@
-"""The embedded engine: plates, functions, pipelines, compiler, VFS, executor. Never imports napari or Qt."""
+"""The embedded engine: plates, functions, pipelines, compiler, VFS, executor.
+
+It never imports napari or Qt (nor `napari_hcs.bridge` / `napari_hcs.napari`).
+"""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..engine.functions.rois import as_outlines
 from ..engine.plate.wells import parse_well
 from .plate_layers import META_KEY, LayerData, channel_colormap
 
@@ -44,21 +45,9 @@ def roi_features(
 
 
 def roi_polygons(rois: Sequence[Any]) -> tuple[list[np.ndarray], list[int] | None]:
-    """Polygons and label ids from ROI items: (K, 2) arrays, or dicts with `polygon`, `label`
-    and `plane` (the segmentation library's form; only plane 0, the shown field, is kept)."""
-    polygons, labels = [], []
-    for item in rois:
-        if isinstance(item, np.ndarray) and item.dtype == object and item.ndim == 0:
-            item = item.item()  # a dict wrapped by np.asarray on the way through the executor
-        if isinstance(item, Mapping):
-            if item.get("plane", 0) != 0:
-                continue
-            polygons.append(np.asarray(item["polygon"], dtype=float))
-            labels.append(int(item.get("label", len(labels) + 1)))
-        else:
-            polygons.append(np.asarray(item, dtype=float))
-            labels.append(len(labels) + 1)
-    return polygons, labels
+    """Polygons and label ids of a `rois` value (see `engine.functions.rois`)."""
+    outlines = as_outlines(rois)
+    return [np.asarray(p, dtype=float) for p in outlines], outlines.labels
 
 
 def table_for_rois(name: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:

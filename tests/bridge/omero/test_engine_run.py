@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from napari_hcs.bridge.omero.source import OmeroPlateReader
 from napari_hcs.bridge.omero.writer import OmeroResultWriter
 from napari_hcs.engine.compiler import compile_pipeline
@@ -20,9 +18,6 @@ def test_open_plate_dispatches_omero_urls(seeded):
     assert open_plate(str(reader.root)).address == reader.address  # Path-collapsed "omero:/"
 
 
-@pytest.mark.xfail(strict=True, reason="executor/well.py turns each `rois` entry into an array, "
-                   "but segment_nuclei's rois are dicts {label, plane, polygon}: the worker fails "
-                   "'writing output'. Remove this mark once they agree.")
 def test_pipeline_run_writes_each_well_back(seeded):
     reader = open_plate(seeded.url)
     pipeline = Pipeline([Step((segment_nuclei, {"min_area": 10}), name="segment")])

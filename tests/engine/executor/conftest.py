@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
 
-from napari_hcs.engine.compiler import compile_pipeline
-from napari_hcs.engine.pipeline import Pipeline, Step
-from napari_hcs.engine.plate import open_plate
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 
 SMALL = SampleSpec(wells=("A01", "A02", "B01", "B02"), grid=(2, 2), tile=(64, 64),
@@ -29,40 +25,6 @@ def plate(tmp_path, plate_template) -> Path:
     dst = tmp_path / "plate"
     shutil.copytree(plate_template, dst)
     return dst
-
-
-def compile_for(pipeline: Pipeline, plate: Path, **kwargs):
-    return compile_pipeline(pipeline, open_plate(plate), **kwargs).plans
-
-
-def tree_hash(root: Path) -> str:
-    """Hash of every file's path and bytes under `root` (to prove inputs are untouched)."""
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def segment_pipeline() -> Pipeline:
-    from executor_funcs import ex_scale, ex_segment
-
-    return Pipeline([
-        Step((ex_scale, {"factor": 0.5}), name="scale"),
-        Step({"1": ex_segment}, name="segment", group_by="channel"),
-    ], name="scale_segment")
-
-
-def stitch_pipeline() -> Pipeline:
-    from executor_funcs import ex_mosaic, ex_positions
-
-    return Pipeline([
-        Step({"1": ex_positions}, name="positions", group_by="channel"),
-        Step(ex_mosaic, name="mosaic"),
-    ], name="stitch")
-
-
-__all__ = ["compile_for", "segment_pipeline", "stitch_pipeline", "tree_hash"]
 
 
 @pytest.fixture

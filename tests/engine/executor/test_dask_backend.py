@@ -9,7 +9,7 @@ import dask
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import compile_for, segment_pipeline
+from executor_helpers import compile_for, segment_pipeline
 
 from napari_hcs.engine.executor import BackendUnavailable, get_backend, run_plans
 from napari_hcs.engine.pipeline import Pipeline, Step
@@ -80,6 +80,32 @@ def test_cancel_before_start_runs_nothing(plate, tmp_path, cluster):
     report = run_plans(plans, tmp_path / "out", cancel=cancel,
                        backend=get_backend("dask", scheduler=cluster.scheduler_address))
     assert report.ok == [] and report.cancelled and sorted(report.not_run) == sorted(plans)
+
+
+def test_cancel_mid_run_stops_the_remaining_wells(plate, tmp_path):
+    cancel = threading.Event()
+    plans = compile_for(segment_pipeline(), plate)
+    report = run_plans(plans, tmp_path / "out", workers=1, cancel=cancel,
+                       on_result=lambda result: cancel.set(), backend=get_backend("dask"))
+    assert report.cancelled and 1 <= len(report.ok) < len(plans)
+    assert sorted([*report.ok, *report.failed, *report.not_run]) == sorted(plans)
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "cancelled"
+
+
+def test_cli_runs_a_plate_on_dask(plate, tmp_path, cluster, capsys):
+    from napari_hcs.cli import main
+
+    pipeline = tmp_path / "blur.py"
+    pipeline.write_text(
+        "from napari_hcs.engine.functions.library.filters import gaussian_blur\n"
+        "from napari_hcs.engine.pipeline import Pipeline, Step\n"
+        "pipeline = Pipeline([Step((gaussian_blur, {'sigma': 1.0}), name='blur')])\n")
+    rc = main(["run", str(pipeline), str(plate), "--out", str(tmp_path / "out"), "--backend",
+               "dask", "--scheduler", cluster.scheduler_address, "--wells", "A01,B01",
+               "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert record["options"]["backend"] == "dask" and set(record["wells"]) == {"A01", "B01"}
 
 
 def test_gpu_run_needs_gpu_workers(plate, cluster):

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pandas as pd
 import zarr
-from conftest import compile_for, segment_pipeline, stitch_pipeline
+from executor_helpers import compile_for, segment_pipeline, stitch_pipeline
 from ome_zarr_models.v04.hcs import HCS
 from ome_zarr_models.v04.image import Image
 

@@ -79,6 +79,7 @@ class DaskBackend:
                 cluster.close()
 
     def _connect(self, workers: int, device: str) -> tuple[Any, Any]:
+        import dask
         from distributed import Client, LocalCluster
 
         cluster = None
@@ -90,8 +91,12 @@ class DaskBackend:
                     f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
         else:
             resources = {GPU_RESOURCE: 1} if device.startswith("cuda") else None
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=self.threads_per_worker,
-                                   processes=True, dashboard_address=None, resources=resources)
+            # A task is a whole well: hand a worker the next well only when it is free, so a
+            # worker that dies takes no queued, innocent well down with it.
+            with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+                cluster = LocalCluster(n_workers=workers, processes=True, resources=resources,
+                                       threads_per_worker=self.threads_per_worker,
+                                       dashboard_address=None)
             client = Client(cluster)
         if device.startswith("cuda"):
             gpus = [w for w in client.scheduler_info()["workers"].values()

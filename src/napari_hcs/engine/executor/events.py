@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..functions.rois import Outlines
+
 #: `ProgressEvent.state` values. Well-level events have `step == ""`.
 STATES: tuple[str, ...] = ("started", "running", "done", "ok", "failed")
 
@@ -40,7 +42,7 @@ class WellResult:
     image: np.ndarray | None = None
     channel_names: list[str] = field(default_factory=list)
     labels: dict[str, np.ndarray] = field(default_factory=dict)
-    rois: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    rois: dict[str, Outlines] = field(default_factory=dict)  # first field's outlines
     tables: dict[str, Any] = field(default_factory=dict)  # name -> pandas.DataFrame
     positions: Any = None  # pandas.DataFrame (well, site, y, x) or None
     fields: int = 0

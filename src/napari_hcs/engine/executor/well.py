@@ -16,6 +16,7 @@ import numpy as np
 
 from ..compiler.plan import StepPlan, WellPlan
 from ..functions.registry import get_function
+from ..functions.rois import Outlines, as_outlines
 from ..memory import convert
 from ..plate.model import ImageKey
 from .events import ProgressEvent, WellResult
@@ -208,15 +209,27 @@ def finish(plan: WellPlan, images: dict[ImageKey, Any], specials: SpecialValues,
     result.channel_names = names
     result.tables = tables
     result.positions = positions
-    result.rois = {p.name: [] for p in specials.of_kind("rois")}
-    for p in specials.of_kind("rois"):
-        result.rois[p.name].extend(np.asarray(to_numpy(r), dtype=np.float64)
-                                   for r in (p.value or []))
+    result.rois = first_field_rois(specials.of_kind("rois"), sites[0] if sites else None)
     if options.ship_images and fields:
         first = fields[0]
         result.image = first if first.ndim == 3 else first.max(axis=1)
         result.labels = {n: (a if a.ndim == 2 else a.max(axis=0))
                          for n, a in field_labels[0].items()}
+
+
+def first_field_rois(produced: list[Produced], site: int | None) -> dict[str, Outlines]:
+    """Each `rois` output's outlines on the well's first field (the image `WellResult` ships),
+    labels kept; a polygon's site is that of the image its plane was stacked from."""
+    rois: dict[str, Outlines] = {}
+    for p in produced:
+        found = as_outlines(p.value)
+        sites = [p.keys[i].site if i < len(p.keys) else None for i in found.planes]
+        mine = found.select(s == site for s in sites)
+        merged = rois.setdefault(p.name, Outlines())
+        merged.extend(mine)
+        merged.labels.extend(mine.labels)
+        merged.planes.extend(mine.planes)
+    return rois
 
 
 def _labels_for(site: int, labels: dict[str, dict[tuple[int, int], np.ndarray]],

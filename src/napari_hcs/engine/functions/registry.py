@@ -109,11 +109,13 @@ def register(
         out_memory = output_memory or memory
         for m in (memory, out_memory):
             if m not in MEMORY_TYPES:
-                raise ValueError(f"{f.__qualname__}: memory type {m!r} is not one of {MEMORY_TYPES}")
+                raise ValueError(
+                    f"{f.__qualname__}: memory type {m!r} is not one of {MEMORY_TYPES}")
         outputs = dict(special_outputs or {})
         for out, kind in outputs.items():
             if kind not in SPECIAL_KINDS:
-                raise ValueError(f"{f.__qualname__}: special output {out!r} has unknown kind {kind!r}")
+                raise ValueError(
+                    f"{f.__qualname__}: special output {out!r} has unknown kind {kind!r}")
         spec = FunctionSpec(
             name=name or f.__name__,
             qualname=f"{f.__module__}:{f.__qualname__}",

@@ -1,9 +1,11 @@
 """The Run dock: compile, run in a thread worker, stream results in as layers, cancel; preview
-one site; receive a stream from a run elsewhere.
+one site; receive a stream from a run elsewhere; run on a remote execution server.
 
 Engine calls only: `compile_pipeline`, `run_plans` (in a napari `thread_worker`, so the GUI
-never waits), `StreamReceiver`. Callbacks from worker threads reach the GUI thread through a
-Qt signal (queued connection); every layer change happens there.
+never waits), `StreamReceiver`, and `remote_run` for a server (submit and follow its events in
+a thread worker; results come back over this dock's stream receiver). Callbacks from worker
+threads reach the GUI thread through a Qt signal (queued connection); every layer change
+happens there.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ from ..plate_layers import well_site_layers
 from ..preview import SiteSubset
 from ..session import session_for
 from ..stream_sink import ResultSink, well_result_layers
+from .run_dock_remote import LOCAL, REMOTE, RemoteRunMixin
 from .table_view import MeasurementTable
+
+__all__ = ["LOCAL", "REMOTE", "RunDock"]
 
 
 class _Relay(QObject):
@@ -44,7 +49,7 @@ class _Relay(QObject):
     message = Signal(object)  # wire Message
 
 
-class RunDock(QWidget):
+class RunDock(RemoteRunMixin, QWidget):
     def __init__(self, napari_viewer: Any) -> None:
         super().__init__()
         self.viewer = napari_viewer
@@ -89,10 +94,17 @@ class RunDock(QWidget):
         self.table_choice.currentTextChanged.connect(self._show_table)
         self.table = MeasurementTable()
         self.stream = QCheckBox("Receive stream")
-        self.stream_address = QLineEdit("tcp://127.0.0.1:5757")
+        self.stream_address = QLineEdit("tcp://127.0.0.1:0")
+        self.stream_address.setToolTip(
+            "where results stream in; for a remote server, an address of this machine that the "
+            "server can reach (e.g. tcp://192.168.1.20:5757); port 0 picks a free one")
         self.stream.toggled.connect(self.set_receiving)
+        self._init_remote()
 
         form = QFormLayout()
+        form.addRow("server", self.server)
+        form.addRow("address", self.server_address)
+        form.addRow("token", self.server_token)
         form.addRow("wells", self.wells)
         form.addRow("workers", self.workers)
         form.addRow("device", self.device)
@@ -115,6 +127,7 @@ class RunDock(QWidget):
 
         self.session.measurements_changed.connect(lambda _: self._tables_changed())
         self.session.config_changed.connect(lambda _: self._config_changed())
+        self._server_changed(self.server.currentText())
 
     # -- compile ------------------------------------------------------------------------------
     def chosen_wells(self) -> list[str] | None:
@@ -126,10 +139,7 @@ class RunDock(QWidget):
         self, reader: Any = None, wells: list[str] | None = None
     ) -> CompiledPipeline | None:
         """Compile the session's pipeline; problems are listed here and marked on the steps."""
-        if reader is None and self.session.reader is None:
-            for layer in self.viewer.layers:  # a plate opened before any Plate dock existed
-                self.session.adopt_layer(layer)
-        reader = reader or self.session.reader
+        reader = reader or self._plate()
         self.problems.clear()
         if reader is None:
             self._say("Open a plate first (Plate dock or File > Open).")
@@ -139,14 +149,17 @@ class RunDock(QWidget):
             compiled = compile_pipeline(pipeline, reader, wells=wells or self.chosen_wells(),
                                         config=self._config())
         except CompileError as exc:
-            self.session.set_problems(exc.problems)
-            self.problems.addItems([str(p) for p in exc.problems])
-            self._say(f"{len(exc.problems)} problem(s): fix them in the Pipeline dock "
-                      "(the steps at fault are red).")
+            self._show_problems(exc.problems)
             return None
         self.session.set_problems([])
         self._say(f"Compiled {len(pipeline.steps)} steps for {len(compiled.plans)} wells.")
         return compiled
+
+    def _plate(self) -> Any:
+        if self.session.reader is None:
+            for layer in self.viewer.layers:  # a plate opened before any Plate dock existed
+                self.session.adopt_layer(layer)
+        return self.session.reader
 
     def _config(self) -> Any:
         # The dock's workers/device are the run's global settings (like the CLI's flags).
@@ -166,6 +179,8 @@ class RunDock(QWidget):
         if self.worker is not None:
             self._say("A run is in progress; cancel it first.")
             return None
+        if self.is_remote():
+            return self.start_remote()
         compiled = self.compile()
         if compiled is None:
             return None
@@ -191,7 +206,7 @@ class RunDock(QWidget):
                              on_result=relay.result.emit, cancel=cancel)
 
         self._progress = progress(total=total, desc="napari-hcs run")
-        self.worker = create_worker(work, _start_thread=False)
+        self.worker = create_worker(work, _start_thread=False, _ignore_errors=True)
         self.worker.returned.connect(done)
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
@@ -201,7 +216,9 @@ class RunDock(QWidget):
 
     def cancel(self) -> None:
         """Stop the run: wells not started are skipped, running ones stop between steps."""
-        if self.cancel_event is not None:
+        if self._remote_stop is not None and self.worker is not None:
+            self._cancel_remote()
+        elif self.cancel_event is not None:
             self.cancel_event.set()
             self._say("Cancelling: running wells stop after their current step...")
 
@@ -229,13 +246,24 @@ class RunDock(QWidget):
                   f"{len(report.not_run)} not run, {report.seconds:.1f} s.")
 
     def _on_error(self, exc: Exception) -> None:
+        if isinstance(exc, CompileError):  # from a server: shown like a local compile's
+            self._show_problems(exc.problems, "reported by the server")
+            return
         self._say(f"Run stopped: {exc}")
+
+    def _show_problems(self, problems: list[Any], source: str = "") -> None:
+        self.session.set_problems(problems)
+        self.problems.addItems([str(p) for p in problems])
+        self._say(f"{len(problems)} problem(s) {source}{' ' if source else ''}- fix them in the "
+                  "Pipeline dock (the steps at fault are red).")
 
     def _on_finished(self) -> None:
         if self._progress is not None:
             self._progress.close()
             self._progress = None
         self.worker = None
+        self._remote_stop = None
+        self._cancel_requested = False
         self._set_running(False)
 
     def _set_running(self, running: bool) -> None:
@@ -314,6 +342,7 @@ class RunDock(QWidget):
         self.status.setText(text)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802  (Qt's name)
-        self.cancel()
+        if not self._let_go_of_remote() and self.cancel_event is not None:
+            self.cancel_event.set()
         self.set_receiving(False)
         super().closeEvent(event)

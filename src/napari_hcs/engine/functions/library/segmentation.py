@@ -23,6 +23,7 @@ from skimage import measure, morphology, segmentation
 from skimage.feature import peak_local_max
 
 from ..registry import register
+from ..rois import Outlines
 from . import _torch
 from ._arrays import as_float, as_stack, check_positive
 from ._shared import histogram_centers, otsu_from_histogram
@@ -54,20 +55,6 @@ def split_touching(
     areas = np.bincount(labels.ravel())
     labels[areas[labels] < min_area] = 0
     return segmentation.relabel_sequential(labels)[0].astype(np.int32)
-
-
-class Outlines(list):
-    """Outline polygons ((K, 2) float32 (y, x) arrays) with their label ids and planes.
-
-    A list subclass so that code expecting a list of polygons works unchanged; pickles with
-    its attributes (worker processes send it back to the parent).
-    """
-
-    def __init__(self, polygons: list[np.ndarray] = (), labels: list[int] = (),
-                 planes: list[int] = ()) -> None:
-        super().__init__(polygons)
-        self.labels = list(labels)
-        self.planes = list(planes)
 
 
 def outlines(labels: np.ndarray) -> Outlines:
