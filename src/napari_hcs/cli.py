@@ -40,7 +40,15 @@ def _run(args: argparse.Namespace) -> int:
 
     # Hook for consumers of each finished well (streaming to viewers); the engine never imports
     # the bridge, so the sinks are built here.
-    result_sinks, event_sinks, closers = [], [], []
+    result_sinks, event_sinks, report_sinks, closers = [], [], [], []
+    local_output = not str(args.out).startswith("omero://")
+    if not local_output:  # results go back to OMERO (the [omero] extra)
+        from .bridge.omero.writer import OmeroResultWriter
+
+        writer = OmeroResultWriter.from_url(args.out)
+        result_sinks.append(writer.write_well_result)
+        report_sinks.append(writer.write_run_record)
+        closers.append(writer.close)
     if args.stream or args.stream_bind:
         from .bridge.stream import publisher_from_args
 
@@ -50,7 +58,8 @@ def _run(args: argparse.Namespace) -> int:
             event_sinks.append(publisher.send_progress)
             closers.append(publisher.close)
     try:
-        return run_from_cli(args, result_sinks=result_sinks, event_sinks=event_sinks)
+        return run_from_cli(args, result_sinks=result_sinks, event_sinks=event_sinks,
+                            report_sinks=report_sinks, local_output=local_output)
     finally:
         for close in closers:
             close()
@@ -71,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a pipeline file on a plate")
     p.add_argument("pipeline", help="pipeline file (e.g. examples/stitch_segment.py)")
     p.add_argument("plate", help="plate folder, plate.zarr, or omero://host/plate/ID")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True,
+                   help="output folder, or omero://HOST[:PORT]/plate/ID[?target=new|wells] to "
+                   "write results back to OMERO")
     p.add_argument("--wells", help="comma-separated wells, e.g. A01,B02 (default: all)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")

@@ -22,8 +22,14 @@ def run_from_cli(
     *,
     result_sinks: Sequence[Callable[[WellResult], None]] = (),
     event_sinks: Sequence[Callable[[ProgressEvent], None]] = (),
+    report_sinks: Sequence[Callable[[dict[str, Any]], None]] = (),
+    local_output: bool = True,
 ) -> int:
-    """Run `args.pipeline` on `args.plate`; `result_sinks` get every WellResult (streaming)."""
+    """Run `args.pipeline` on `args.plate`; `result_sinks` get every WellResult (streaming).
+
+    With `local_output=False` (results go to a remote store, e.g. OMERO, through the sinks)
+    nothing is written locally; `report_sinks` then get the run's record (what run.json holds).
+    """
     from ..codegen import load_pipeline
     from ..compiler import CompileError, compile_pipeline
     from ..pipeline import GlobalConfig
@@ -31,6 +37,10 @@ def run_from_cli(
     from .backend import get_backend
     from .runner import run_plans
 
+    if not local_output and args.resume:
+        print("error: --resume needs a local --out folder (it reads run.json)", file=sys.stderr)
+        return 2
+    out = args.out if local_output else None
     pipeline_file = Path(args.pipeline)
     pipeline = load_pipeline(pipeline_file)
     reader = open_plate(args.plate)
@@ -38,7 +48,7 @@ def run_from_cli(
     wells = [w.strip() for w in args.wells.split(",") if w.strip()] if args.wells else None
     try:
         compiled = compile_pipeline(pipeline, reader, wells=wells,
-                                    config=GlobalConfig(device=args.device), output_dir=args.out)
+                                    config=GlobalConfig(device=args.device), output_dir=out)
     except CompileError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -48,6 +58,8 @@ def run_from_cli(
     else:  # processes even for one worker: a crashing well must not take the run down
         backend = get_backend("local", in_process=False)
 
+    run_info = {"pipeline": {"name": pipeline.name, "file": str(pipeline_file.resolve()),
+                             "source": pipeline_file.read_text(encoding="utf-8")}}
     cancel = threading.Event()
     bar = _ProgressBar(len(compiled.plans), disable=args.no_progress)
 
@@ -64,16 +76,27 @@ def run_from_cli(
     previous = _cancel_on_sigint(cancel)
     try:
         report = run_plans(
-            compiled.plans, args.out, workers=args.workers, device=args.device,
+            compiled.plans, out, workers=args.workers, device=args.device,
             on_event=on_event, on_result=on_result if result_sinks else bar.result,
             ship_images=bool(result_sinks), cancel=cancel, resume=args.resume, backend=backend,
-            run_info={"pipeline": {"name": pipeline.name, "file": str(pipeline_file.resolve()),
-                                   "source": pipeline_file.read_text(encoding="utf-8")}},
+            run_info=run_info,
             channel_names=layout.channel_names, pixel_size_um=layout.pixel_size_um,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()
+    if report_sinks:
+        record = {**run_info, "plate": {"root": str(args.plate), "format": layout.format},
+                  "options": {"workers": args.workers, "device": args.device,
+                              "backend": args.backend},
+                  "status": "ok" if report.all_ok else
+                  ("cancelled" if report.cancelled else "failed"),
+                  "seconds": round(report.seconds, 3),
+                  "wells": {**{w: {"status": "ok"} for w in report.ok},
+                            **{w: {"status": "failed", "error": e}
+                               for w, e in report.failed.items()}}}
+        for sink in report_sinks:
+            sink(record)
     for well, error in report.failed.items():
         print(f"error: well {well}: {error}", file=sys.stderr)
     if report.cancelled:
