@@ -111,15 +111,14 @@ def _complete(arrived: dict[str, list[float]], expected: dict[str, int]) -> bool
     return all(len(arrived.get(w, ())) >= n for w, n in expected.items())
 
 
-def viewer_phase(conn: Any, viewer: Any, expected: dict[str, int], timeout_s: float) -> dict:
-    """Stream every well into the Run dock of `viewer`; arrival = `layers.inserted`."""
+def viewer_phase(conn: Any, dock: Any, expected: dict[str, int], timeout_s: float) -> dict:
+    """Stream every well into the Run `dock` of a viewer; arrival = `layers.inserted`."""
     from qtpy.QtCore import QEventLoop, QTimer
 
-    from napari_hcs.napari._qt.run_dock import RunDock
     from napari_hcs.napari.plate_layers import META_KEY
 
+    viewer = dock.viewer
     viewer.layers.clear()
-    dock = RunDock(viewer)
     arrived: dict[str, list[float]] = {}
     loop = QEventLoop()
 
@@ -137,8 +136,7 @@ def viewer_phase(conn: Any, viewer: Any, expected: dict[str, int], timeout_s: fl
     loop.exec()  # the GUI thread idles in Qt's event loop, as in napari
     reply = conn.recv()
     viewer.layers.events.inserted.disconnect(inserted)
-    dock.set_receiving(False)
-    dock.deleteLater()
+    dock.stream.setChecked(False)
     return {"sent": reply["sent"], "arrived": arrived, "dropped": reply["dropped"]}
 
 
@@ -199,17 +197,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         import napari
 
         sender.start()
+        from napari_hcs.napari._qt.run_dock import RunDock
+
         viewer = napari.Viewer(show=True)
+        dock = RunDock(viewer)
+        viewer.window.add_dock_widget(dock, name="Run")
         info = conn.recv()  # the sender has run the plate and holds its results
         expected = info["layers"]
         runs: dict[str, list[dict]] = {"receiver only": [], "napari viewer": []}
         # Warm-up, not counted: the first layers pay for imports, shaders and the first paint.
         warm = dict(list(expected.items())[:2])
         receiver_phase(conn, warm, args.timeout)
-        viewer_phase(conn, viewer, warm, args.timeout)
+        viewer_phase(conn, dock, warm, args.timeout)
         for _ in range(args.repeats):
             runs["receiver only"].append(receiver_phase(conn, expected, args.timeout))
-            runs["napari viewer"].append(viewer_phase(conn, viewer, expected, args.timeout))
+            runs["napari viewer"].append(viewer_phase(conn, dock, expected, args.timeout))
         conn.send(("quit",))
         viewer.close()
     finally:
@@ -235,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = args.repeats * len(expected) - len(merged["complete"])
         results[name] = {key: _stats(values) for key, values in merged.items() if values}
         results[name]["wells_missing"] = missing
+        results[name]["per_well_ms"] = merged  # in send order: a backlog shows as growth
         for key in ("first", "complete"):
             s = results[name].get(key)
             if s:

@@ -21,6 +21,8 @@ def test_search_add_reorder_remove(make_napari_viewer, qtbot):
     names = [dock.functions.item(i).data(256) for i in range(dock.functions.count())]
     assert "median_filter" in names and "gaussian_blur" not in names
     assert "median" in dock.functions.item(0).toolTip().lower()
+    # Other tests register functions too (the registry is per process): pick ours by name.
+    dock.functions.setCurrentRow(names.index("median_filter"))
     dock.add_step()
     dock.add_step("gaussian_blur")
     pipeline = session_for(viewer).pipeline

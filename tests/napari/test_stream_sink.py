@@ -8,6 +8,7 @@ import pandas as pd
 from napari_hcs.bridge import protocol
 from napari_hcs.bridge.stream import StreamPublisher
 from napari_hcs.engine.executor import WellResult
+from napari_hcs.engine.functions.rois import Outlines
 from napari_hcs.napari._qt.run_dock import RunDock
 from napari_hcs.napari.session import session_for
 from napari_hcs.napari.stream_sink import (
@@ -32,11 +33,14 @@ def _result(well: str = "B03") -> WellResult:
     )
 
 
-def test_polygons_areas_and_library_roi_dicts():
+def test_polygons_areas_and_roi_forms():
     assert polygon_area(SQUARE) == 16.0
-    polys, labels = roi_polygons([{"label": 7, "plane": 0, "polygon": SQUARE},
-                                  {"label": 8, "plane": 1, "polygon": SQUARE}])
-    assert labels == [7] and len(polys) == 1
+    # The executor already keeps only the shown field's outlines; the sink keeps label ids.
+    polys, labels = roi_polygons(Outlines([SQUARE, SQUARE + 10], labels=[7, 8], planes=[0, 0]))
+    assert labels == [7, 8] and len(polys) == 2
+    polys, labels = roi_polygons([{"label": 5, "plane": 0, "polygon": SQUARE}])
+    assert labels == [5] and polys[0].shape == (len(SQUARE), 2)
+    assert roi_polygons([SQUARE, SQUARE])[1] == [1, 2]
 
 
 def test_well_result_layers():

@@ -25,14 +25,16 @@ def real_nuclei() -> tuple[np.ndarray, np.ndarray]:
     return tifffile.imread(images / "img2d.tif"), tifffile.imread(images / "mask2d.tif")
 
 
-def well_stack(seed: int, well: str, channel: str = "1") -> tuple[np.ndarray, dict]:
-    """The (sites, Y, X) tiles of one synthetic well, with nominal/true positions and count."""
-    data = synthesize_well(SampleSpec(seed=seed), well)
+def well_stack(seed: int, well: str, channel: str = "1", **spec: object) -> tuple[np.ndarray, dict]:
+    """The (sites, Y, X) tiles of one synthetic well, with nominal/true positions and count
+    (`spec`: SampleSpec fields other than the defaults, e.g. grid=(3, 3))."""
+    data = synthesize_well(SampleSpec(seed=seed, **spec), well)
     sites = sorted(data.positions)
     stack = np.stack([data.tiles[(s, channel, 1, 1)] for s in sites])
     truth = {
         "nominal": np.array([data.nominal_positions[s] for s in sites], float),
         "positions": np.array([data.positions[s] for s in sites], float),
         "count": len(data.nuclei),
+        "nuclei": np.array(data.nuclei, float).reshape(-1, 2),
     }
     return stack, truth

@@ -23,6 +23,7 @@ from ..compiler.plan import WellPlan
 from .backend import BackendUnavailable
 from .events import ProgressEvent, WellResult
 from .well import WellOptions, run_well
+from .worker import plan_functions, warm
 
 #: The worker resource a GPU task asks for; start GPU workers with `--resources GPU=1`.
 GPU_RESOURCE = "GPU"
@@ -43,6 +44,7 @@ def run_well_task(plan: WellPlan, device: str, options: WellOptions, topic: str,
 
     # A GPU worker sees its own card(s) as cuda:0.. (CUDA_VISIBLE_DEVICES), so use the first.
     slot = "cuda:0" if device.startswith("cuda") else "cpu"
+    warm(plan_functions([plan]))  # imports outside the first step's timing (cached after)
     return run_well(plan, device=slot, options=options, emit=emit, cancelled=cancel.is_set)
 
 

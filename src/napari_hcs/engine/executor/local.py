@@ -22,7 +22,7 @@ from ..compiler.plan import WellPlan
 from .events import ProgressEvent, WellResult
 from .slots import DeviceSlots
 from .well import WellOptions, run_well
-from .worker import execute, init_worker
+from .worker import execute, init_worker, plan_functions
 
 POLL_SECONDS = 0.05
 
@@ -78,6 +78,7 @@ class _PoolRun:
         self.ctx = mp.get_context("spawn")
         self.last_step: dict[str, str] = {}
         self.in_flight: dict[Future, _Task] = {}
+        self.functions: tuple[str, ...] = ()
 
     def _start_pool(self) -> None:
         # A fresh queue with each pool: a killed worker may have died holding the old one's lock.
@@ -89,7 +90,8 @@ class _PoolRun:
             self.worker_cancel.set()
         self.pool = ProcessPoolExecutor(
             max_workers=self.slots.size, mp_context=self.ctx,
-            initializer=init_worker, initargs=(self.events, self.worker_cancel),
+            initializer=init_worker,
+            initargs=(self.events, self.worker_cancel, self.functions),
         )
 
     def _stop_pool(self) -> None:
@@ -100,6 +102,7 @@ class _PoolRun:
     def run(self, plans: Sequence[WellPlan]) -> None:
         pending: deque[WellPlan] = deque(plans)
         suspects: deque[WellPlan] = deque()
+        self.functions = plan_functions(plans)  # each worker imports them once, at start
         self._start_pool()
         try:
             while pending or suspects or self.in_flight:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..compiler.plan import WellPlan
+from ..functions.registry import get_function
 from .events import WellResult
 from .well import WellOptions, run_well
 
@@ -13,9 +15,31 @@ _EVENTS: Any = None
 _CANCEL: Any = None
 
 
-def init_worker(events: Any, cancel: Any) -> None:
+def plan_functions(plans: Iterable[WellPlan]) -> tuple[str, ...]:
+    """The registry names of every function the plans call (each once, in first-use order)."""
+    names: dict[str, None] = {}
+    for plan in plans:
+        for step in plan.steps:
+            for _, chain in step.calls:
+                names.update((call.function, None) for call in chain)
+    return tuple(names)
+
+
+def warm(functions: Iterable[str]) -> None:
+    """Import the functions (their modules and the libraries those import) now, once per
+    process, so that a worker's first well does not pay for them inside its first step."""
+    for name in functions:
+        try:
+            get_function(name)
+        except Exception:  # noqa: S110 - the well that calls it reports the error, naming its step
+            pass
+
+
+def init_worker(events: Any, cancel: Any, functions: tuple[str, ...] = ()) -> None:
     global _EVENTS, _CANCEL
     _EVENTS, _CANCEL = events, cancel
+    # An exception here would break the whole pool; `warm` never raises.
+    warm(functions)
 
 
 def execute(plan: WellPlan, device: str, options: WellOptions) -> WellResult:

@@ -188,10 +188,9 @@ def register_external(
 
 def get_function(name: str) -> FunctionSpec:
     """Look a function up by registered name or by `module:qualname` (importing the module)."""
-    load_builtin_functions()
-    if name in _REGISTRY:
-        return _REGISTRY[name]
     if ":" in name:
+        # Plans name functions this way: import only the function's own module (a worker
+        # then pays for the libraries its plan uses, not for every built-in's dependencies).
         if name not in _BY_QUALNAME:
             module, _, attr = name.partition(":")
             try:
@@ -202,6 +201,9 @@ def get_function(name: str) -> FunctionSpec:
                 raise RegistryError(f"cannot import function {name!r}: {exc}") from None
         if name in _BY_QUALNAME:
             return _BY_QUALNAME[name]
+    load_builtin_functions()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
     known = ", ".join(sorted(_REGISTRY)[:10])
     raise RegistryError(f"unknown function {name!r} (registered: {known}, ...)")
 
@@ -231,6 +233,25 @@ def categories() -> list[str]:
     return sorted({s.category for s in _REGISTRY.values()})
 
 
+#: Built-in modules that importing the library does not import: their dependencies are heavy
+#: (scikit-image's restoration pulls in scipy.stats, ~0.5 s of CPU per process) and rarely used,
+#: so they register on the first lookup (`get_function`, `list_functions`, or an attribute of
+#: this module, where `register_external` binds their wrappers).
+DEFERRED_BUILTINS: tuple[str, ...] = ("napari_hcs.engine.functions.library.external",)
+
+
 def load_builtin_functions() -> None:
     """Import the built-in processing library so that its functions are registered."""
     importlib.import_module("napari_hcs.engine.functions.library")
+    for module in DEFERRED_BUILTINS:
+        importlib.import_module(module)
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: `from napari_hcs.engine.functions.registry import sobel` (how pipeline files and
+    # pickles refer to register_external wrappers) registers the deferred built-ins first.
+    if not name.startswith("__"):
+        load_builtin_functions()
+        if name in globals():
+            return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

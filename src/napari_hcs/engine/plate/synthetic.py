@@ -1,7 +1,11 @@
 """Synthetic wells with ground truth: a specimen, the tiles a microscope would take of it.
 
 Per well: a large "specimen" image with nuclei-like ellipses (channel 1; a few touching pairs
-so that watershed matters) and cytoplasm-like rings around them (channel 2). It is cut into an
+so that watershed matters) and textured cytoplasm around them (channel 2: each cell is the part
+of its nucleus's Voronoi territory within a few nucleus radii). Like a real specimen it is never
+perfectly black between cells: both channels carry a faint fine-grained texture (debris, uneven
+staining, out-of-focus haze) and the nuclear stain a faint cytoplasmic signal, so an overlap of
+two tiles without any nucleus still holds structure that stitching can match. It is cut into an
 overlapping grid of tiles at the *true* positions (nominal grid + a random integer stage
 jitter), each tile dimmed by the same radial vignetting (the flat field that illumination
 correction should recover), with Poisson + Gaussian noise, as uint16. Everything is derived
@@ -33,6 +37,7 @@ class SampleSpec:
     nuclei_per_tile: float = 12.0
     nucleus_radius: tuple[float, float] = (5.0, 9.0)
     touching_fraction: float = 0.15  # share of nuclei placed as touching pairs
+    texture: float = 0.02  # mean of the faint specimen texture between cells (0: none)
     vignetting: float = 0.3  # flat field = 1 - vignetting * (r / r_max)^2
     signal: float = 3000.0  # photons at full specimen intensity
     background: float = 100.0  # camera offset, counts (not vignetted)
@@ -129,19 +134,55 @@ def _ellipse_mask(cy, cx, a, b, angle, box: tuple[slice, slice]) -> np.ndarray:
     return (u / a) ** 2 + (v / b) ** 2 <= 1.0
 
 
-def _render(shape: tuple[int, int], nuclei: list, ring_scale: float = 1.8) -> np.ndarray:
-    """(2, Y, X) float specimen in [0, 1]: nuclei, and rings of cytoplasm around them."""
+def _texture(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """A smooth random field of zero mean and unit standard deviation (grain about `sigma`)."""
+    field = ndi.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma, truncate=3)
+    return field / max(float(field.std()), 1e-12)
+
+
+def _cells(shape: tuple[int, int], nuclei: list, cell_scale: float) -> tuple[np.ndarray, ...]:
+    """Per pixel: the index of the nearest nucleus and whether it lies inside that cell
+    (within `cell_scale` long radii of the centre), i.e. Voronoi territories of limited size."""
+    seeds = np.ones(shape, bool)
+    for cy, cx, *_ in nuclei:
+        seeds[min(int(round(cy)), shape[0] - 1), min(int(round(cx)), shape[1] - 1)] = False
+    dist, (iy, ix) = ndi.distance_transform_edt(seeds, return_indices=True)
+    index = np.full(shape, -1, np.int32)
+    for k, (cy, cx, *_) in enumerate(nuclei):
+        index[min(int(round(cy)), shape[0] - 1), min(int(round(cx)), shape[1] - 1)] = k
+    nearest = index[iy, ix]
+    reach = np.array([n[2] * cell_scale for n in nuclei], np.float32)
+    return nearest, dist <= reach[nearest]
+
+
+def _render(rng: np.random.Generator, shape: tuple[int, int], nuclei: list,
+            texture: float, cell_scale: float = 3.5) -> np.ndarray:
+    """(2, Y, X) float specimen in [0, 1]: nuclei (0) and cytoplasm (1), each with the faint
+    texture of a real specimen between the cells."""
     out = np.zeros((2, *shape), np.float32)
+    core = np.zeros(shape, bool)
     for cy, cx, a, b, angle, bright in nuclei:
-        R = int(np.ceil(a * ring_scale)) + 2
+        R = int(np.ceil(a)) + 2
         box = (
             slice(max(0, int(cy) - R), min(shape[0], int(cy) + R + 1)),
             slice(max(0, int(cx) - R), min(shape[1], int(cx) + R + 1)),
         )
-        core = _ellipse_mask(cy, cx, a, b, angle, box)
-        ring = _ellipse_mask(cy, cx, a * ring_scale, b * ring_scale, angle, box) & ~core
-        np.maximum(out[0][box], np.where(core, bright, 0.0), out=out[0][box])
-        np.maximum(out[1][box], np.where(ring, 0.5 * bright, 0.0), out=out[1][box])
+        mask = _ellipse_mask(cy, cx, a, b, angle, box)
+        core[box] |= mask
+        np.maximum(out[0][box], np.where(mask, bright, 0.0), out=out[0][box])
+    # Cytoplasm stains unevenly (organelles, filaments) and the space between cells holds
+    # debris and haze: one grain of a few pixels serves both (they never share a pixel).
+    grain = np.clip(1.0 + 0.3 * _texture(rng, shape, 1.5), 0, None)
+    cell = np.zeros(shape, bool)
+    if nuclei:
+        nearest, inside = _cells(shape, nuclei, cell_scale)
+        bright = np.array([n[5] for n in nuclei], np.float32)
+        cell = inside & ~core
+        out[1] = np.where(cell, 0.5 * bright[nearest] * grain, 0.0)
+        out[0] += 0.04 * out[1]  # nuclear stains leave a faint cytoplasmic glow
+    if texture > 0:
+        out[1] += np.where(cell, 0.0, 2 * texture * grain)
+        out[0] += texture * np.clip(1.0 + 0.6 * _texture(rng, shape, 2.0), 0, None)
     return out
 
 
@@ -159,7 +200,7 @@ def synthesize_well(spec: SampleSpec, well: str) -> SyntheticWell:
     mosaic = (max(p[0] for p in true.values()) + th, max(p[1] for p in true.values()) + tw)
 
     nuclei = _place_nuclei(rng, mosaic, spec)
-    specimen = _render(mosaic, nuclei)
+    specimen = _render(rng, mosaic, nuclei, spec.texture)
     flat = flat_field(spec.tile, spec.vignetting)
     zc = (spec.z + 1) / 2
     tiles = {}

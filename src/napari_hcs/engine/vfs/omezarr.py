@@ -2,13 +2,15 @@
 
 Layout: `plate.zarr/<row>/<column>/<field>/` where row is the well's letters and column its
 number without padding (`B03` -> `B/3`), each field a multiscale image with axes `c[,z],y,x`
-and labels under `<field>/labels/<name>/`. Metadata is written with ome-zarr-py's functions;
-pixels with zarr directly so that every field is written into a temporary folder and renamed
-into place (an interrupted write never leaves a field that looks complete).
+and labels under `<field>/labels/<name>/`. Metadata is the JSON ome-zarr-py writes, written by
+`ngff` (so that worker processes need not import ome_zarr); pixels with zarr directly, so that
+every field is written into a temporary folder and renamed into place (an interrupted write
+never leaves a field that looks complete).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,18 +19,11 @@ from typing import Any
 
 import numpy as np
 import zarr
-from ome_zarr.format import FormatV04
-from ome_zarr.writer import (
-    write_label_metadata,
-    write_multiscales_metadata,
-    write_plate_metadata,
-    write_well_metadata,
-)
 
 from ..plate.wells import format_well, parse_well, row_letters, sort_wells
+from . import ngff
 from .atomic import TMP_MARK, atomic_dir, atomic_write_json, remove_stale_temps
 
-FORMAT = FormatV04()
 #: Pyramid levels are added (each halving y and x) while the last level is larger than this.
 PYRAMID_MIN_SIZE = 256
 CHUNK = 1024
@@ -60,7 +55,7 @@ def create_plate(
     for well in names:
         wgroup = group.require_group(well_path(well))
         if "well" not in wgroup.attrs:
-            write_well_metadata(wgroup, [{"path": str(f)} for f in range(field_count)], fmt=FORMAT)
+            ngff.write_well(wgroup, [{"path": str(f)} for f in range(field_count)])
 
 
 def _well_from_path(path: str) -> str:
@@ -73,10 +68,8 @@ def _write_plate(group: zarr.Group, wells: Sequence[str], *, name: str, field_co
     rc = [parse_well(w) for w in wells]
     rows = [row_letters(r) for r in range(max(r for r, _ in rc) + 1)] if rc else []
     cols = [str(c + 1) for c in range(max(c for _, c in rc) + 1)] if rc else []
-    write_plate_metadata(
-        group, rows, cols, [well_path(w) for w in wells],
-        fmt=FORMAT, field_count=field_count, name=name,
-    )
+    ngff.write_plate(group, rows, cols, [well_path(w) for w in wells],
+                     field_count=field_count, name=name)
 
 
 def sync_plate(
@@ -104,7 +97,7 @@ def sync_plate(
         if fields and (only is None or well in only):
             wells.append(well)
             most = max(most, len(fields))
-            write_well_metadata(group[entry["path"]], [{"path": f} for f in fields], fmt=FORMAT)
+            ngff.write_well(group[entry["path"]], [{"path": f} for f in fields])
     if not wells:  # NGFF has no empty plate: a plate with no complete well is not left behind
         import shutil
 
@@ -153,22 +146,48 @@ def _downsample(a: np.ndarray, labels: bool) -> np.ndarray:
 
 def _write_multiscale(
     group: zarr.Group, data: np.ndarray, axes: list[dict], pixel_size_um: float | None,
-    *, labels: bool, name: str, storage: Storage, **metadata: Any,
-) -> None:
+    *, labels: bool, name: str, storage: Storage, omero: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the pyramid's arrays; returns the group's NGFF attributes (the caller writes
+    them once, with whatever it adds, instead of one metadata rewrite per key)."""
     px = float(pixel_size_um) if pixel_size_um else 1.0
     datasets = []
+    compressor = storage.compressors()
     for level, arr in enumerate(_levels(data, labels, max(1, storage.levels))):
         edge = max(16, storage.chunk_size)
         chunks = tuple([1] * (arr.ndim - 2) + [min(s, edge) for s in arr.shape[-2:]])
-        group.create_array(str(level), shape=arr.shape, dtype=arr.dtype, chunks=chunks,
-                           compressor=storage.compressors(), fill_value=0)
-        group[str(level)][...] = arr
+        # zarr skips chunks that hold only the fill value, but its check (a bytewise compare
+        # of every chunk) costs as much as compressing it; when no chunk is all zeros (the usual
+        # image) say so, which writes the very same chunks without the check.
+        full = {"write_empty_chunks": True} if not _has_empty_chunk(arr, chunks) else None
+        array = group.create_array(str(level), shape=arr.shape, dtype=arr.dtype, chunks=chunks,
+                                   compressor=compressor, fill_value=0, config=full)
+        array[...] = arr  # through the handle: re-opening by name would read .zarray back
         scale = [1.0] * (arr.ndim - 2) + [px * 2**level] * 2
         datasets.append({
             "path": str(level),
             "coordinateTransformations": [{"type": "scale", "scale": scale}],
         })
-    write_multiscales_metadata(group, datasets, fmt=FORMAT, axes=axes, name=name, **metadata)
+    return ngff.multiscales(datasets, axes, name, omero)
+
+
+def _has_empty_chunk(arr: np.ndarray, chunks: tuple[int, ...]) -> bool:
+    """Whether some chunk of `arr` holds only the fill value 0 as zarr judges it (integers:
+    equal to 0; floats: the bit pattern of +0.0, so -0.0 counts as data). Conservative (True)
+    for any other dtype."""
+    kind = arr.dtype.kind
+    if kind == "f":
+        bits = arr.view(np.dtype(f"u{arr.dtype.itemsize}"))
+    elif kind in "iub":
+        bits = arr
+    else:
+        return True
+    for start in itertools.product(*(range(0, n, c) for n, c in zip(arr.shape, chunks,
+                                                                     strict=True))):
+        region = tuple(slice(i, i + c) for i, c in zip(start, chunks, strict=True))
+        if not bits[region].any():
+            return True
+    return False
 
 
 def _axes(ndim: int, channel: bool, pixel_size_um: float | None) -> list[dict]:
@@ -224,18 +243,18 @@ def write_field(
         raise FileNotFoundError(f"{folder}: well {well} is not in the plate; call create_plate")
     with atomic_dir(folder / str(int(field))) as tmp:
         group = zarr.open_group(str(tmp), mode="w", zarr_format=2)
-        _write_multiscale(group, image, _axes(image.ndim, True, pixel_size_um), pixel_size_um,
-                          labels=False, name="image", storage=storage,
-                          metadata={"omero": _omero(image, names)})
+        group.attrs.update(_write_multiscale(
+            group, image, _axes(image.ndim, True, pixel_size_um), pixel_size_um,
+            labels=False, name="image", storage=storage, omero=_omero(image, names)))
         for lname, lab in (labels or {}).items():
             lab = np.asarray(lab)
             if not np.issubdtype(lab.dtype, np.integer):
                 lab = lab.astype(np.int32)
-            lgroup = group.require_group("labels").require_group(lname)
-            _write_multiscale(lgroup, lab, _axes(lab.ndim, False, pixel_size_um), pixel_size_um,
-                              labels=True, name=lname, storage=storage)
-            write_label_metadata(group["labels"], lname, fmt=FORMAT,
-                                 source={"image": "../../"})
+            lgroups = group.require_group("labels")
+            lgroup = lgroups.require_group(lname)
+            attrs = _write_multiscale(lgroup, lab, _axes(lab.ndim, False, pixel_size_um),
+                                      pixel_size_um, labels=True, name=lname, storage=storage)
+            lgroup.attrs.update(ngff.add_label(lgroups, lname, attrs, {"image": "../../"}))
     _add_field(folder, int(field))
 
 
@@ -244,7 +263,7 @@ def _add_field(folder: Path, field: int) -> None:
     images = attrs.get("well", {}).get("images", [])
     if all(str(im["path"]) != str(field) for im in images):
         images = sorted([*images, {"path": str(field)}], key=lambda im: int(im["path"]))
-        attrs["well"] = {"images": images, "version": FORMAT.version}
+        attrs["well"] = {"images": images, "version": ngff.VERSION}
         atomic_write_json(folder / ".zattrs", attrs)
 
 
@@ -289,5 +308,5 @@ def prune_fields(root: str | Path, well: str, keep: int) -> None:
         if entry.is_dir() and entry.name.isdigit() and int(entry.name) >= keep:
             shutil.rmtree(entry)
     if images != attrs.get("well", {}).get("images"):
-        attrs["well"] = {"images": images, "version": FORMAT.version}
+        attrs["well"] = {"images": images, "version": ngff.VERSION}
         atomic_write_json(folder / ".zattrs", attrs)

@@ -125,8 +125,12 @@ class RunDock(RemoteRunMixin, QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(stream)
 
-        self.session.measurements_changed.connect(lambda _: self._tables_changed())
-        self.session.config_changed.connect(lambda _: self._config_changed())
+        links = [(self.session.measurements_changed, lambda _: self._tables_changed()),
+                 (self.session.config_changed, lambda _: self._config_changed())]
+        for signal, slot in links:
+            signal.connect(slot)
+        # The session outlives a closed dock: stop calling into its deleted widgets.
+        self.destroyed.connect(lambda *_: [signal.disconnect(slot) for signal, slot in links])
         self._server_changed(self.server.currentText())
 
     # -- compile ------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 MIST-style, in three stages:
 1. *Pairs*: tiles whose nominal rectangles (from the stage positions) share an edge.
 2. *Pairwise translation*: phase correlation (the normalised cross-power spectrum) of the two
-   tiles' nominal overlap regions gives candidate residual shifts; each candidate, with its
+   tiles' nominal overlap regions gives candidate residual shifts (its strongest peaks among
+   the shifts within `max_shift`, the largest stage error); each candidate, with its
    wrap-around aliases, is scored by the normalised cross-correlation (NCC) of the two tiles
    over the overlap it implies, the best is refined to sub-pixel by a parabola through the NCC
    of its neighbours.
@@ -90,13 +91,25 @@ def _ncc_at(ti: Any, tj: Any, d: tuple[int, int], min_overlap: int) -> float:
     return _ncc(ti[ys, xs], tj[yt, xt])
 
 
-def _pcm_peaks(a: Any, b: Any, fft: ModuleType) -> list[tuple[int, int]]:
-    """The strongest peaks of the phase-correlation matrix of `a` and `b` (shift of b vs a)."""
+def _admissible(n: int, max_shift: float) -> np.ndarray:
+    """Which of the `n` wrap-around shifts of an axis have an alias within `max_shift`."""
+    k = np.arange(n)
+    return np.minimum(k, n - k) <= max_shift
+
+
+def _pcm_peaks(a: Any, b: Any, fft: ModuleType, max_shift: float) -> list[tuple[int, int]]:
+    """The strongest admissible peaks of the phase-correlation matrix of `a` and `b` (shift of
+    b vs a, modulo the crop size)."""
     fa, fb = fft.fft2(a - a.mean()), fft.fft2(b - b.mean())
     cross = fa * fb.conj()
     pcm = fft.ifft2(cross / (abs(cross) + 1e-12)).real
-    pcm = np.asarray(pcm.cpu() if hasattr(pcm, "cpu") else pcm)
-    flat = np.argsort(pcm, axis=None)[::-1][:_PEAKS]
+    pcm = np.asarray(pcm.cpu() if hasattr(pcm, "cpu") else pcm, dtype=np.float64)
+    # Along a strip the crop is long, so most of its shifts lie beyond `max_shift`; in a
+    # mostly-background strip noise peaks there would crowd the true peak out of the top
+    # `_PEAKS`. Rank only the shifts that could be the answer.
+    allowed = np.outer(_admissible(pcm.shape[0], max_shift), _admissible(pcm.shape[1], max_shift))
+    pcm = np.where(allowed, pcm, -np.inf)
+    flat = np.argsort(pcm, axis=None)[::-1][: min(_PEAKS, int(allowed.sum()))]
     return [tuple(int(v) for v in np.unravel_index(k, pcm.shape)) for k in flat]
 
 
@@ -117,7 +130,7 @@ def measure_pair(
     if ch < min_overlap or cw < min_overlap:
         return (float(d0[0]), float(d0[1])), -1.0
     best, best_ncc = d0, -1.0
-    for py, px in _pcm_peaks(crop_i, crop_j, fft):
+    for py, px in _pcm_peaks(crop_i, crop_j, fft, max_shift):
         # A peak at p means a shift of p modulo the crop size: try both aliases per axis.
         for ry in {py, py - ch}:
             for rx in {px, px - cw}:

@@ -1,0 +1,84 @@
+"""NGFF 0.4 metadata (plate, well, multiscales, image-label) written into zarr v2 group attributes.
+
+The same JSON that ome-zarr-py's `write_*_metadata(..., fmt=FormatV04())` writes, key for key,
+without importing `ome_zarr`: its package import pulls in dask.array, scikit-image's transforms
+and pydantic models (1.5-2.5 s per process), which every worker process of a run would pay
+just to write a few small attribute dictionaries. Inputs here are built by `omezarr`, so only
+the checks that can catch our own mistakes are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import zarr
+
+VERSION = "0.4"
+
+
+def _names(values: Sequence[str], what: str) -> list[dict[str, str]]:
+    if len(set(values)) != len(values):
+        raise ValueError(f"plate {what} {list(values)} must be unique")
+    for value in values:
+        if not value.isalnum():
+            raise ValueError(f"plate {what[:-1]} {value!r} must be alphanumeric")
+    return [{"name": str(v)} for v in values]
+
+
+def write_plate(
+    group: zarr.Group, rows: Sequence[str], columns: Sequence[str], wells: Sequence[str], *,
+    name: str | None, field_count: int | None,
+) -> None:
+    """`plate` attributes; `wells` are `row/column` paths."""
+    row_list, col_list = list(rows), list(columns)
+    plate: dict[str, Any] = {
+        "columns": _names(col_list, "columns"),
+        "rows": _names(row_list, "rows"),
+        "wells": [],
+    }
+    for path in wells:
+        row, column = path.split("/")
+        plate["wells"].append({"path": str(path), "rowIndex": row_list.index(row),
+                               "columnIndex": col_list.index(column)})
+    if name is not None:
+        plate["name"] = name
+    if field_count is not None:
+        plate["field_count"] = field_count
+    plate["version"] = VERSION
+    group.attrs["plate"] = plate
+
+
+def write_well(group: zarr.Group, images: Sequence[Mapping[str, Any]]) -> None:
+    """`well` attributes: the well's fields (`[{"path": "0"}, ...]`)."""
+    checked = []
+    for image in images:
+        if not isinstance(image.get("path"), str):
+            raise ValueError(f"well image {dict(image)} needs a string 'path'")
+        checked.append(dict(image))
+    group.attrs["well"] = {"images": checked, "version": VERSION}
+
+
+def multiscales(
+    datasets: list[dict[str, Any]], axes: list[dict[str, str]], name: str,
+    omero: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The attributes of a multiscale image group (`omero` first, as ome-zarr-py orders them)."""
+    if not datasets:
+        raise ValueError(f"multiscale image {name!r} has no datasets")
+    attrs: dict[str, Any] = {}
+    if omero is not None:
+        attrs["omero"] = dict(omero)
+    attrs["multiscales"] = [{"datasets": datasets, "name": name, "axes": axes,
+                             "version": VERSION}]
+    return attrs
+
+
+def add_label(labels_group: zarr.Group, name: str, label_attrs: Mapping[str, Any],
+              source: Mapping[str, Any]) -> dict[str, Any]:
+    """List label `name` in `labels/` and return the label group's attributes (its
+    multiscales `label_attrs` plus `image-label`), to be written in one update."""
+    listed = list(labels_group.attrs.get("labels", []))
+    listed.append(name)
+    labels_group.attrs["labels"] = listed
+    return {**label_attrs, "image-label": {"source": dict(source), "version": VERSION}}
