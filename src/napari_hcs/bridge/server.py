@@ -214,7 +214,11 @@ class ExecutionServer:
             check_pipeline_source(source, self.config.allowed_modules)
         except SourcePolicyError as exc:
             raise RequestError(f"pipeline refused: {exc}") from None
-        plate = self._inside_roots("plate", request.get("plate"))
+        plate = request.get("plate")
+        if not (isinstance(plate, str) and plate.startswith("omero://")):
+            # An OMERO plate is read with the server's own OMERO credentials (its environment),
+            # next to the data; folders must lie under the roots.
+            plate = self._inside_roots("plate", plate)
         out = self._inside_roots("out", request.get("out"))
         options = _run_options(request, self.config.max_workers)
         pipeline = pipeline_from_source(source, "<submitted pipeline>")
