@@ -11,8 +11,9 @@ Two receivers, measured in the same session, interleaved when `--repeats` > 1:
 
 - `napari viewer`: the Run dock's receiver (`RunDock.set_receiving`, the plugin's real path:
   receiver thread -> Qt signal -> `ResultSink` on the GUI thread) in a shown napari viewer
-  under Xvfb; the clock stops in `viewer.layers.events.inserted`, i.e. on the GUI thread as the
-  layer is added;
+  under Xvfb; the clock stops on the GUI thread as the well's data is in a layer:
+  `ResultSink.shown` (the sink writes each well into plate-wide layers), or, for a sink
+  without that signal, `viewer.layers.events.inserted`;
 - `receiver only`: a plain `StreamReceiver` with no viewer; the clock stops in its callback
   (receiver thread) as each message is decoded. The difference is napari's share.
 
@@ -122,20 +123,31 @@ def viewer_phase(conn: Any, dock: Any, expected: dict[str, int], timeout_s: floa
     arrived: dict[str, list[float]] = {}
     loop = QEventLoop()
 
-    def inserted(event: Any) -> None:
-        now = time.monotonic()
-        well = event.value.metadata.get(META_KEY, {}).get("well")
-        arrived.setdefault(well, []).append(now)
+    def arrive(well: str) -> None:
+        arrived.setdefault(well, []).append(time.monotonic())
         if _complete(arrived, expected):
             loop.quit()
 
-    viewer.layers.events.inserted.connect(inserted)
+    def inserted(event: Any) -> None:
+        arrive(event.value.metadata.get(META_KEY, {}).get("well"))
+
+    def shown(well: str, _layer: str) -> None:
+        arrive(well)
+
+    signal = getattr(dock.sink, "shown", None)
+    if signal is not None:
+        signal.connect(shown)
+    else:
+        viewer.layers.events.inserted.connect(inserted)
     dock.stream.setChecked(True)  # binds tcp://127.0.0.1:0 and shows the real address
     conn.send(("send", dock.receiver.address, len(expected)))
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     loop.exec()  # the GUI thread idles in Qt's event loop, as in napari
     reply = conn.recv()
-    viewer.layers.events.inserted.disconnect(inserted)
+    if signal is not None:
+        signal.disconnect(shown)
+    else:
+        viewer.layers.events.inserted.disconnect(inserted)
     dock.stream.setChecked(False)
     return {"sent": reply["sent"], "arrived": arrived, "dropped": reply["dropped"]}
 

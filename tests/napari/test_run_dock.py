@@ -55,18 +55,20 @@ def test_build_run_and_see_results(docks, qtbot, tmp_path):
     _wait_for_run(qtbot, run)
     assert run.report.ok == ["A01", "B02"], run.report.failed
 
-    names = [ly.name for ly in viewer.layers]
+    # One plate-wide layer per labels / ROIs; each well sits in its cell of the plate grid.
+    labels = viewer.layers["results spots labels"]
+    shapes = viewer.layers["results spots_rois rois"]
+    assert shapes._type_string == "shapes"
+    assert {"well", "label", "area", "plane"} <= set(shapes.features.columns)
+    assert (shapes.features["area"] > 0).all()
+    cells = labels.metadata["napari_hcs"]["wells"]
     for well in ("A01", "B02"):
-        assert f"{well} spots labels" in names
-        shapes = viewer.layers[f"{well} spots_rois rois"]
-        assert shapes._type_string == "shapes" and len(shapes.data) > 0
-        assert {"label", "area", "plane"} <= set(shapes.features.columns)
-        assert (shapes.features["area"] > 0).all()
-        assert np.asarray(viewer.layers[f"{well} spots labels"].data).max() > 0
+        y, x, h, w = cells[well]
+        assert np.asarray(labels.data[y:y + h, x:x + w]).max() > 0
+        assert (shapes.features["well"] == well).sum() > 0
         assert plate.grid.colour(well) == STATE_COLOURS["ok"]
     # B02 sits one row and one column away from A01 on the result grid.
-    a, b = viewer.layers["A01 spots labels"], viewer.layers["B02 spots labels"]
-    assert b.translate[0] > a.translate[0] and b.translate[1] > a.translate[1]
+    assert cells["B02"][0] > cells["A01"][0] and cells["B02"][1] > cells["A01"][1]
     assert (tmp_path / "out" / "plate.zarr").is_dir()
     assert set(session.measurements["spots_table"]["well"]) == {"A01", "B02"}
     assert run.table_choice.currentText() == "spots_table" and run.table.rowCount() > 0
