@@ -26,3 +26,8 @@ def test_missing_path_and_file(tmp_path):
     (tmp_path / "f.tif").write_bytes(b"")
     with pytest.raises(PlateError, match="is not a folder"):
         detect_format(tmp_path / "f.tif")
+
+
+def test_url_plates_come_from_entry_points():
+    with pytest.raises(PlateError, match=r"no plate source for s3:// URLs \(installed: omero\)"):
+        detect_format("s3://bucket/plate")

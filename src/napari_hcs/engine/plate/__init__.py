@@ -7,7 +7,7 @@ index/HTD file name).
 
 from __future__ import annotations
 
-import importlib
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from .imagexpress import ImageXpressReader
@@ -18,9 +18,11 @@ from .phenix import PhenixReader
 #: Known formats, in detection order.
 FORMATS: tuple[type[PlateReader], ...] = (OmeZarrReader, ImageXpressReader, PhenixReader)
 
-#: Plates addressed by URL instead of folder: scheme -> "module:Class". Imported on first use
-#: only, so the engine never imports the bridge (or omero-py) unless such a URL is opened.
-URL_READERS: dict[str, str] = {"omero": "napari_hcs.bridge.omero.source:OmeroPlateReader"}
+#: Plates addressed by URL instead of folder (`omero://...`) come from the entry-point group
+#: below (scheme -> "module:Class"; napari-hcs declares `omero` in pyproject.toml, other packages
+#: may add schemes). A reader is imported on first use only, so the engine names no bridge
+#: module and imports omero-py only when such a URL is opened.
+URL_READER_GROUP = "napari_hcs.plate_sources"
 
 _DESCRIPTIONS = {
     "zarr": "OME-Zarr HCS (plate metadata in .zattrs / zarr.json)",
@@ -63,11 +65,14 @@ def open_plate(path: str | Path) -> PlateReader:
 def _url_reader(path: str | Path) -> type[PlateReader] | None:
     """The reader class for a URL plate (`omero://...`, or `omero:/...` after Path), else None."""
     scheme, sep, _ = str(path).partition(":/")
-    target = URL_READERS.get(scheme) if sep else None
-    if target is None:
+    if not sep or len(scheme) < 2:  # "C:/..." on Windows is a drive, not a scheme
         return None
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    found = entry_points(group=URL_READER_GROUP, name=scheme)
+    if not found:
+        known = sorted(ep.name for ep in entry_points(group=URL_READER_GROUP))
+        raise PlateError(f"{path}: no plate source for {scheme}:// URLs "
+                         f"(installed: {', '.join(known) or 'none'})")
+    return next(iter(found)).load()
 
 
 __all__ = [
@@ -80,7 +85,7 @@ __all__ = [
     "PlateError",
     "PlateLayout",
     "PlateReader",
-    "URL_READERS",
+    "URL_READER_GROUP",
     "detect_format",
     "format_names",
     "open_plate",
