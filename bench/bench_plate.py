@@ -220,15 +220,17 @@ def _report(results: dict[str, list[Measurement]], images: int) -> tuple[list[di
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench plate", description=__doc__.splitlines()[0])
-    ap.add_argument("--wells", type=int, default=6)
+    ap.add_argument("--wells", type=int, default=24)
     ap.add_argument("--grid", type=int, default=3, help="sites per side")
-    ap.add_argument("--tile", type=int, default=384, help="tile size, px")
+    ap.add_argument("--tile", type=int, default=512, help="tile size, px")
     ap.add_argument("--channels", type=int, default=2)
     ap.add_argument("--small", action="store_true", help="4 wells, 2x2 sites, 256 px (a smoke run)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="for ours")
-    ap.add_argument("--pipeline", default=str(ROOT / "examples" / "stitch_segment.py"))
+    ap.add_argument("--pipeline", default=None,
+                    help="ours' pipeline file (default: examples/stitch_segment.py, or its "
+                    "torch twin stitch_segment_torch.py with --device cuda)")
     ap.add_argument("--only", default=",".join(CONTENDERS), help="comma-separated contenders")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "plate.json"))
     args = ap.parse_args(argv)
@@ -238,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--only: unknown contender(s) {sorted(unknown)}; choose from {CONTENDERS}")
     if args.small:
         args.wells, args.grid, args.tile = 4, 2, 256
+    if args.pipeline is None:
+        name = "stitch_segment_torch.py" if args.device == "cuda" else "stitch_segment.py"
+        args.pipeline = str(ROOT / "examples" / name)
     spec = BenchPlateSpec(wells=args.wells, grid=args.grid, channels=args.channels, tile=args.tile)
     t0 = time.perf_counter()
     plate, writer = _plate(spec)

@@ -22,9 +22,9 @@ PIPELINE = ROOT / "examples" / "stitch_segment.py"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench scaling", description=__doc__)
-    parser.add_argument("--wells", type=int, default=8)
-    parser.add_argument("--grid", type=int, default=2)
-    parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--wells", type=int, default=16)
+    parser.add_argument("--grid", type=int, default=3)
+    parser.add_argument("--tile", type=int, default=384)
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     args = parser.parse_args(argv)
