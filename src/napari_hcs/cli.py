@@ -10,10 +10,6 @@ from collections.abc import Sequence
 from . import __version__
 
 
-class UsageError(Exception):
-    """A bad command line or input; printed as one line, exit code 2."""
-
-
 def _info(args: argparse.Namespace) -> int:
     from .engine.plate import open_plate
 

@@ -128,3 +128,14 @@ def test_read_only_output_folder(plate, tmpfs):
     with pytest.raises(OSError, match="not writable|Read-only"):
         run_plans(compile_for(segment_pipeline(), plate), readonly / "out")
     assert tree_hash(plate) == before
+
+
+def test_slightly_truncated_tiff_is_refused_not_read_as_zeros(plate, tmp_path):
+    plans = compile_for(segment_pipeline(), plate, wells=["A01", "B01"])
+    damaged = _path(plans, "B01", 2, "1")
+    data = open(damaged, "rb").read()
+    with open(damaged, "wb") as f:  # an interrupted copy: the last pixel rows are missing
+        f.write(data[:-200])
+    report = run_plans(plans, tmp_path / "out")
+    assert report.ok == ["A01"]
+    assert "truncated image" in report.failed["B01"] and str(damaged) in report.failed["B01"]

@@ -7,14 +7,9 @@ worker processes and to Dask workers unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from ..plate.model import ImageKey
-
-
-def frozen_dict(values: dict | None = None) -> MappingProxyType:
-    return MappingProxyType(dict(values or {}))
 
 
 @dataclass(frozen=True)

@@ -154,13 +154,18 @@ class _PoolRun:
                 step = self.last_step.get(well, "reading input")
                 result = _failed(well, f"{step}: the worker process died while processing this "
                                  "well (killed, e.g. kill -9 or out of memory, or crashed)", step)
+                self._lost(result)
             except Exception as exc:  # e.g. a result that cannot be pickled back
                 result = _failed(well, f"worker error: {type(exc).__name__}: {exc}", "worker")
-            if result.failed_step is not None and result.error and "worker" in result.error:
-                # The worker could not report its own end: report it here.
-                self.on_event(ProgressEvent(well, "", 0, 0, "failed"))
-            self.on_done(result)
+                self._lost(result)
+            else:
+                self.on_done(result)
         return broken
+
+    def _lost(self, result: WellResult) -> None:
+        # The worker could not report the well's end itself: report it here.
+        self.on_event(ProgressEvent(result.well, "", 0, 0, "failed"))
+        self.on_done(result)
 
     def _drain(self) -> None:
         while True:

@@ -44,12 +44,12 @@ def read_inputs(plan: WellPlan) -> dict[ImageKey, np.ndarray]:
 
 
 def _read_tiff(key: ImageKey, path: str) -> np.ndarray:
-    import tifffile
+    from ..plate.tiff import read_tiff_complete
 
     if not Path(path).is_file():
         raise InputError(f"missing image {path} ({describe(key)})")
-    try:
-        return tifffile.imread(path)
+    try:  # a truncated copy can decode silently as zeros: its extent is checked first
+        return read_tiff_complete(path)
     except Exception as exc:  # truncated or corrupt files raise many different types
         raise InputError(f"cannot read {path} ({describe(key)}): "
                          f"{type(exc).__name__}: {exc}") from exc

@@ -8,12 +8,16 @@ extents against the file size before decoding.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import tifffile
 
 from .model import PlateError
+
+T = TypeVar("T")
 
 
 def _describe(exc: Exception) -> str:
@@ -32,40 +36,48 @@ def _check_extent(page: tifffile.TiffPage, path: Path) -> None:
         )
 
 
-def tiff_header(path: str | Path) -> tuple[tuple[int, int], str]:
-    """(shape (Y, X), dtype name) of the first page, without decoding pixels."""
-    path = Path(path)
+def _first_page(path: Path, read: Callable[[tifffile.TiffPage], T]) -> T:
+    """`read(page)` of the first page, after the extent check; PlateError naming the file."""
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
             _check_extent(page, path)
-            shape = tuple(int(s) for s in page.shape)
-            dtype = np.dtype(page.dtype).name
+            return read(page)
     except PlateError:
         raise
     except FileNotFoundError:
         raise PlateError(f"missing image {path}") from None
     except Exception as exc:
         raise PlateError(f"unreadable image {path}: {_describe(exc)}") from exc
+
+
+def _check_plane(shape: tuple[int, ...], path: Path) -> None:
     if len(shape) != 2:
         raise PlateError(f"image {path} has shape {shape}; expected one 2-D plane per file")
+
+
+def tiff_header(path: str | Path) -> tuple[tuple[int, int], str]:
+    """(shape (Y, X), dtype name) of the first page, without decoding pixels."""
+    path = Path(path)
+    shape, dtype = _first_page(
+        path, lambda page: (tuple(int(s) for s in page.shape), np.dtype(page.dtype).name))
+    _check_plane(shape, path)
     return (shape[0], shape[1]), dtype
 
 
 def read_tiff_plane(path: str | Path) -> np.ndarray:
     """The first page of a TIFF as a 2-D array; PlateError naming the file on any failure."""
     path = Path(path)
-    try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages.first
-            _check_extent(page, path)
-            data = page.asarray()
-    except PlateError:
-        raise
-    except FileNotFoundError:
-        raise PlateError(f"missing image {path}") from None
-    except Exception as exc:
-        raise PlateError(f"unreadable image {path}: {_describe(exc)}") from exc
-    if data.ndim != 2:
-        raise PlateError(f"image {path} has shape {data.shape}; expected one 2-D plane per file")
+    data = _first_page(path, lambda page: page.asarray())
+    _check_plane(data.shape, path)
     return data
+
+
+def read_tiff_complete(path: str | Path) -> np.ndarray:
+    """The whole TIFF (every page) as tifffile returns it, after checking that no page's pixel
+    data runs past the end of the file; tifffile's own errors pass through unchanged."""
+    path = Path(path)
+    with tifffile.TiffFile(path) as tif:
+        for page in tif.pages:
+            _check_extent(page, path)
+        return tif.asarray()

@@ -7,7 +7,6 @@ Each backend stores values under slash-separated keys (`"A01/step_1/s1_c1_z1_t1"
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import shutil
 from pathlib import Path, PurePosixPath
@@ -208,10 +207,3 @@ class ZarrBackend:
             if TMP_MARK not in p.parent.as_posix()
         ]
         return sorted(k for k in keys if k.startswith(prefix))
-
-
-def dataframe_to_bytes(df: Any) -> bytes:
-    """Parquet bytes of a DataFrame (for callers that ship tables between processes)."""
-    buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
-    return buf.getvalue()
