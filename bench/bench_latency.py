@@ -12,8 +12,7 @@ Two receivers, measured in the same session, interleaved when `--repeats` > 1:
 - `napari viewer`: the Run dock's receiver (`RunDock.set_receiving`, the plugin's real path:
   receiver thread -> Qt signal -> `ResultSink` on the GUI thread) in a shown napari viewer
   under Xvfb; the clock stops on the GUI thread as the well's data is in a layer:
-  `ResultSink.shown` (the sink writes each well into plate-wide layers), or, for a sink
-  without that signal, `viewer.layers.events.inserted`;
+  `ResultSink.shown` (the sink writes each well into plate-wide layers);
 - `receiver only`: a plain `StreamReceiver` with no viewer; the clock stops in its callback
   (receiver thread) as each message is decoded. The difference is napari's share.
 
@@ -46,8 +45,9 @@ LAYER_KINDS = ("image", "labels", "rois")
 
 # -- the run side (a spawned process) ---------------------------------------------------------
 def _well_names(count: int) -> tuple[str, ...]:
-    rows = "ABCDEFGH"
-    return tuple(f"{rows[i // 12]}{i % 12 + 1:02d}" for i in range(count))
+    from napari_hcs.engine.plate.wells import format_well
+
+    return tuple(format_well(*divmod(i, 12)) for i in range(count))  # row by row, 12 columns
 
 
 def _results(plate_dir: Path, wells: int, tile: int) -> list[Any]:
@@ -113,10 +113,8 @@ def _complete(arrived: dict[str, list[float]], expected: dict[str, int]) -> bool
 
 
 def viewer_phase(conn: Any, dock: Any, expected: dict[str, int], timeout_s: float) -> dict:
-    """Stream every well into the Run `dock` of a viewer; arrival = `layers.inserted`."""
+    """Stream every well into the Run `dock` of a viewer; arrival = `ResultSink.shown`."""
     from qtpy.QtCore import QEventLoop, QTimer
-
-    from napari_hcs.napari.plate_layers import META_KEY
 
     viewer = dock.viewer
     viewer.layers.clear()
@@ -128,26 +126,16 @@ def viewer_phase(conn: Any, dock: Any, expected: dict[str, int], timeout_s: floa
         if _complete(arrived, expected):
             loop.quit()
 
-    def inserted(event: Any) -> None:
-        arrive(event.value.metadata.get(META_KEY, {}).get("well"))
-
     def shown(well: str, _layer: str) -> None:
         arrive(well)
 
-    signal = getattr(dock.sink, "shown", None)
-    if signal is not None:
-        signal.connect(shown)
-    else:
-        viewer.layers.events.inserted.connect(inserted)
+    dock.sink.shown.connect(shown)
     dock.stream.setChecked(True)  # binds tcp://127.0.0.1:0 and shows the real address
     conn.send(("send", dock.receiver.address, len(expected)))
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     loop.exec()  # the GUI thread idles in Qt's event loop, as in napari
     reply = conn.recv()
-    if signal is not None:
-        signal.disconnect(shown)
-    else:
-        viewer.layers.events.inserted.disconnect(inserted)
+    dock.sink.shown.disconnect(shown)
     dock.stream.setChecked(False)
     return {"sent": reply["sent"], "arrived": arrived, "dropped": reply["dropped"]}
 

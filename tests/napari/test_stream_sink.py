@@ -10,15 +10,14 @@ from napari_hcs.bridge.stream import StreamPublisher
 from napari_hcs.engine.executor import WellResult
 from napari_hcs.engine.functions.rois import Outlines
 from napari_hcs.napari._qt.run_dock import RunDock
-from napari_hcs.napari.session import session_for
-from napari_hcs.napari.stream_sink import (
-    ResultSink,
-    grid_for,
+from napari_hcs.napari.result_layers import (
     message_layers,
     polygon_area,
     roi_polygons,
     well_result_layers,
 )
+from napari_hcs.napari.session import session_for
+from napari_hcs.napari.stream_sink import ResultSink, grid_for
 
 SQUARE = np.array([[0, 0], [0, 4], [4, 4], [4, 0]], float)
 

@@ -13,6 +13,8 @@ from typing import Any
 import dask.array as da
 import zarr
 
+from ..engine.plate.model import PlateError
+from ..engine.plate.wells import normalize_well
 from .plate_layers import META_KEY, LayerData, channel_colormap
 
 
@@ -60,6 +62,15 @@ def _image(group: zarr.Group) -> tuple[da.Array, list[str], tuple[float, float],
     return data, axes, scale, names
 
 
+def _well_name(path: str) -> str:
+    """`B/3` (a plate's well path) -> `B03`; a path outside the well grammar is kept joined."""
+    joined = path.replace("/", "")
+    try:
+        return normalize_well(joined)
+    except PlateError:
+        return joined
+
+
 def _pad_stack(arrays: list[da.Array]) -> da.Array:
     """Stack arrays of different (trailing) sizes, zero-padding each to the largest."""
     shape = tuple(max(a.shape[i] for a in arrays) for i in range(arrays[0].ndim))
@@ -85,8 +96,7 @@ def plate_zarr_layers(path: str | Path) -> list[LayerData]:
         fields = _ome(well_group.attrs).get("well", {}).get("images", [{"path": "0"}])
         field = well_group[fields[0]["path"]]
         data, _, scale, channel_names = _image(field)
-        well = entry["path"].replace("/", "")
-        well = well[0] + well[1:].zfill(2) if well[1:].isdigit() else well
+        well = _well_name(entry["path"])
         wells.append(well)
         images.append(data)
         names = names or channel_names

@@ -31,14 +31,26 @@ from qtpy.QtWidgets import (
 from ...engine.compiler import CompiledPipeline, CompileError, compile_pipeline
 from ...engine.memory.devices import available_devices
 from ...engine.pipeline import resolve
+from ...engine.plate.model import PlateError
+from ...engine.plate.wells import normalize_well
 from ..plate_layers import well_site_layers
 from ..preview import SiteSubset
+from ..result_layers import well_result_layers
 from ..session import session_for
-from ..stream_sink import ResultSink, well_result_layers
+from ..stream_sink import ResultSink
 from .run_dock_remote import LOCAL, REMOTE, RemoteRunMixin
 from .table_view import MeasurementTable
 
 __all__ = ["LOCAL", "REMOTE", "RunDock"]
+
+
+def _well(text: str) -> str:
+    """A typed well name in the plate's spelling (`b3` -> `B03`); a name that is not one is
+    kept, for the compiler to report as unknown."""
+    try:
+        return normalize_well(text)
+    except PlateError:
+        return text.strip().upper()
 
 
 class _Relay(QObject):
@@ -125,7 +137,7 @@ class RunDock(RemoteRunMixin, QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(stream)
 
-        links = [(self.session.measurements_changed, lambda _: self._tables_changed()),
+        links = [(self.session.measurements_changed, lambda frame: self._tables_changed(frame)),
                  (self.session.config_changed, lambda _: self._config_changed())]
         for signal, slot in links:
             signal.connect(slot)
@@ -136,7 +148,7 @@ class RunDock(RemoteRunMixin, QWidget):
     # -- compile ------------------------------------------------------------------------------
     def chosen_wells(self) -> list[str] | None:
         text = self.wells.text().replace(";", ",").replace(" ", ",")
-        wells = [w.strip().upper() for w in text.split(",") if w.strip()]
+        wells = [_well(w) for w in text.split(",") if w.strip()]
         return wells or None
 
     def compile(
@@ -329,7 +341,11 @@ class RunDock(RemoteRunMixin, QWidget):
             self._say("Stream receiver stopped.")
 
     # -- tables -------------------------------------------------------------------------------
-    def _tables_changed(self) -> None:
+    def _tables_changed(self, frame: Any) -> None:
+        """`frame` (one table) changed: refresh the list, and the view if it shows `frame`.
+
+        Why not always redraw: rows arrive per well and table, and drawing 1000 rows costs ~50 ms
+        of GUI time, which a run would pay for every table of every well."""
         current = self.table_choice.currentText()
         names = list(self.session.measurements)
         self.table_choice.blockSignals(True)
@@ -337,7 +353,9 @@ class RunDock(RemoteRunMixin, QWidget):
         self.table_choice.addItems(names)
         self.table_choice.setCurrentText(current if current in names else names[0])
         self.table_choice.blockSignals(False)
-        self._show_table(self.table_choice.currentText())
+        shown = self.table_choice.currentText()
+        if shown != current or self.session.measurements.get(shown) is frame:
+            self._show_table(shown)
 
     def _show_table(self, name: str) -> None:
         self.table.show_frame(self.session.measurements.get(name))
