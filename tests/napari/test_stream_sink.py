@@ -124,3 +124,13 @@ def test_sink_keeps_one_plate_layer_per_channel_labels_and_rois(make_napari_view
     assert shapes.features["well"].tolist() == ["A01"] * 2 + ["C05"] * 2 + ["B03"]
     assert len(shapes.data) == 5
     assert session.well_states == {"A01": "ok", "B03": "ok", "C05": "ok"}
+
+
+def test_stream_message_without_a_well_goes_top_left(make_napari_viewer):
+    viewer = make_napari_viewer()
+    sink = ResultSink(viewer, session_for(viewer))
+    image = np.full((1, 20, 30), 5, dtype=np.uint16)
+    sink.add_message(protocol.decode(protocol.encode_image(image, name="image", well=None)))
+    sink.flush()
+    layer = next(ly for ly in viewer.layers if ly.data.max() == 5)
+    assert layer.data[:20, :30].min() == 5
