@@ -32,7 +32,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .engine.executor.run import run_from_cli
+    from .run_command import run_from_cli
 
     # Hook for consumers of each finished well (streaming to viewers); the engine never imports
     # the bridge, so the sinks are built here.

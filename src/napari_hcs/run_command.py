@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .events import ProgressEvent, WellResult
+from .engine.executor.events import ProgressEvent, WellResult
 
 
 def run_from_cli(
@@ -30,12 +30,12 @@ def run_from_cli(
     With `local_output=False` (results go to a remote store, e.g. OMERO, through the sinks)
     nothing is written locally; `report_sinks` then get the run's record (what run.json holds).
     """
-    from ..codegen import load_pipeline
-    from ..compiler import CompileError, compile_pipeline
-    from ..pipeline import GlobalConfig
-    from ..plate import open_plate
-    from .backend import get_backend
-    from .runner import run_plans
+    from .engine.codegen import load_pipeline
+    from .engine.compiler import CompileError, compile_pipeline
+    from .engine.executor.backend import get_backend
+    from .engine.executor.runner import run_plans
+    from .engine.pipeline import GlobalConfig
+    from .engine.plate import open_plate
 
     if not local_output and args.resume:
         print("error: --resume needs a local --out folder (it reads run.json)", file=sys.stderr)
