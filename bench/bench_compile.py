@@ -10,12 +10,11 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
-
 from napari_hcs.engine.compiler import compile_pipeline
 from napari_hcs.engine.functions.registry import register
 from napari_hcs.engine.pipeline import GlobalConfig, Pipeline, Step
-from napari_hcs.engine.plate.model import ImageKey, PlateLayout, PlateReader
+from napari_hcs.engine.plate.layout_only import LayoutOnlyReader
+from napari_hcs.engine.plate.model import PlateLayout
 
 REPEATS = 7
 
@@ -45,31 +44,7 @@ def bench_segment(stack, min_area: int = 30):
     return stack, stack, None
 
 
-class LayoutReader(PlateReader):
-    """A plate that is only a layout (no files): what the compiler sees of any reader."""
-
-    format = "memory"
-
-    def __init__(self, layout: PlateLayout) -> None:
-        super().__init__(layout.root)
-        self._layout = layout
-
-    @classmethod
-    def detect(cls, root: Path) -> bool:
-        return False
-
-    @property
-    def layout(self) -> PlateLayout:
-        return self._layout
-
-    def image_path(self, key: ImageKey) -> str:
-        return f"{self.root}/{key.well}_s{key.site}_w{key.channel}.tif"
-
-    def read(self, key: ImageKey) -> np.ndarray:
-        return np.zeros(self._layout.shape, self._layout.dtype)
-
-
-def plate_384() -> LayoutReader:
+def plate_384() -> LayoutOnlyReader:
     wells = tuple(f"{r}{c:02d}" for r in "ABCDEFGHIJKLMNOP" for c in range(1, 25))
     sites = tuple(range(1, 10))
     layout = PlateLayout(
@@ -79,7 +54,7 @@ def plate_384() -> LayoutReader:
                         for s in sites},
         rows=16, columns=24,
     )
-    return LayoutReader(layout)
+    return LayoutOnlyReader(layout)
 
 
 def default_like_pipeline() -> Pipeline:

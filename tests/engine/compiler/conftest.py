@@ -1,4 +1,4 @@
-"""An in-memory plate reader with a hand-made layout, for compiler tests."""
+"""A layout-only plate with a hand-made layout, for compiler tests."""
 
 from __future__ import annotations
 
@@ -7,32 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_hcs.engine.plate.model import ImageKey, PlateLayout, PlateReader
-
-
-class MemoryPlateReader(PlateReader):
-    """A plate that exists only as a layout; image paths are made up, pixels are zeros."""
-
-    format = "memory"
-
-    def __init__(self, layout: PlateLayout) -> None:
-        super().__init__(layout.root)
-        self._layout = layout
-
-    @classmethod
-    def detect(cls, root: Path) -> bool:
-        return False
-
-    @property
-    def layout(self) -> PlateLayout:
-        return self._layout
-
-    def image_path(self, key: ImageKey) -> str:
-        return (f"{self.root}/{key.well}_s{key.site}_w{key.channel}"
-                f"_z{key.z}_t{key.timepoint}.tif")
-
-    def read(self, key: ImageKey) -> np.ndarray:
-        return np.zeros(self._layout.shape, dtype=self._layout.dtype)
+from napari_hcs.engine.plate.layout_only import LayoutOnlyReader
+from napari_hcs.engine.plate.model import PlateLayout
 
 
 def make_reader(
@@ -40,7 +16,7 @@ def make_reader(
     sites: int = 4,
     channels: tuple[str, ...] = ("1", "2"),
     positions: bool = True,
-) -> MemoryPlateReader:
+) -> LayoutOnlyReader:
     site_ids = tuple(range(1, sites + 1))
     grid = int(np.ceil(np.sqrt(sites)))
     layout = PlateLayout(
@@ -59,11 +35,11 @@ def make_reader(
             if positions else {}
         ),
     )
-    return MemoryPlateReader(layout)
+    return LayoutOnlyReader(layout)
 
 
 @pytest.fixture
-def plate() -> MemoryPlateReader:
+def plate() -> LayoutOnlyReader:
     return make_reader()
 
 
