@@ -26,6 +26,7 @@ test: sysdeps $(VENV)/.installed fiji
 	$(PY) -m pytest -q -p no:cacheprovider
 
 napari: sysdeps $(VENV)/.installed
+	test -d $(SAMPLE) || $(PY) -m napari_hcs.cli sample $(SAMPLE) --format imagexpress
 	$(VENV)/bin/napari --plugin napari-hcs $(SAMPLE)
 
 bench: $(VENV)/.installed
