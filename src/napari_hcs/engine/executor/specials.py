@@ -14,7 +14,7 @@ import numpy as np
 
 from ..memory import convert, memory_type_of
 from ..plate.model import ImageKey
-from .stacking import GroupId
+from .stacking import GroupId, collapsed_key
 
 
 class SpecialInputError(LookupError):
@@ -151,7 +151,7 @@ def label_planes(items: list[Produced]) -> dict[str, dict[tuple[int, int], np.nd
         if len(planes) == len(item.keys):
             keys = item.keys
         else:
-            keys = [item.keys[0].replace(**{c: 1 for c in item.variable if c != "well"})]
+            keys = [collapsed_key(item.keys[0], item.variable)]
             planes = planes[:1]
         for key, plane in zip(keys, planes, strict=False):
             out.setdefault(item.name, {})[(key.site, key.z)] = plane

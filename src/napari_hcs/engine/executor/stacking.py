@@ -55,6 +55,11 @@ def stack_planes(planes: Sequence[Any]) -> Any:
     return cupy.stack(list(planes))
 
 
+def collapsed_key(key: ImageKey, variable_components: Sequence[str]) -> ImageKey:
+    """The key of a call's single output: its variable components collapse to 1."""
+    return key.replace(**{c: 1 for c in variable_components if c != "well"})
+
+
 def split_stack(
     out: Any, keys: Sequence[ImageKey], variable_components: Sequence[str], *, where: str
 ) -> dict[ImageKey, Any]:
@@ -72,8 +77,7 @@ def split_stack(
     if n == len(keys):
         return {key: out[i] for i, key in enumerate(keys)}
     if n == 1:
-        collapsed = keys[0].replace(**{c: 1 for c in variable_components if c != "well"})
-        return {collapsed: out[0]}
+        return {collapsed_key(keys[0], variable_components): out[0]}
     raise StackError(
         f"{where}: got a stack of {len(keys)} images ({_describe(keys, variable_components)}) "
         f"and returned {n}; return the same number of images, or 1"

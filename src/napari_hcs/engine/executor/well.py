@@ -111,7 +111,7 @@ def run_step(
         if not chain:  # no function for this group: pass through unchanged
             out.update((k, images[k]) for k in keys)
             continue
-        where = f"{group_label(gid)}"
+        where = group_label(gid)
         first_dev = "cpu" if chain[0].input_memory == "numpy" else device
         stack = stack_planes([convert(images[k], chain[0].input_memory, first_dev) for k in keys])
         for call in chain:
