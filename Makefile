@@ -17,11 +17,11 @@ APT_PACKAGES := xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommon-x11
 run: $(VENV)/.installed
 	$(PY) -m napari_hcs.cli sample $(SAMPLE) --format imagexpress --force
 	$(PY) -m napari_hcs.cli info $(SAMPLE)
-	$(PY) -m napari_hcs.cli run examples/stitch_segment.py $(SAMPLE) --out $(RESULTS) --workers 2
+	$(PY) -m napari_hcs.cli run stitch_segment $(SAMPLE) --out $(RESULTS) --workers 2
 	@echo "Results: $(abspath $(RESULTS)) (plate.zarr, tables/*.parquet, run.json)"
 
 test: sysdeps $(VENV)/.installed fiji
-	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/npe2 validate napari-hcs
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -52,7 +52,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff check src tests bench
 
 clean:
 	rm -rf $(VENV) $(RESULTS) $(SAMPLE) fiji/build

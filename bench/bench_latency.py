@@ -1,7 +1,7 @@
 """Latency from a well finishing to its layers appearing in napari, over loopback streaming.
 
 A sender process (the "run") holds real well results: the sample plate (default 20 wells,
-2x2 sites of 270 px tiles, 2 channels) processed once by `examples/stitch_segment.py`, so each
+2x2 sites of 270 px tiles, 2 channels) processed once by the shipped `stitch_segment`, so each
 well is a 2 x ~513 x ~513 uint16 mosaic, its nuclei labels, their ROIs and a table. It then
 replays them through `StreamPublisher.send_well_result` one well every `--interval` seconds,
 noting `time.monotonic()` just before each send: the moment `on_result` hands a finished well
@@ -39,6 +39,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from napari_hcs.pipelines import path_of
+
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_KINDS = ("image", "labels", "rois")
 
@@ -59,7 +61,7 @@ def _results(plate_dir: Path, wells: int, tile: int) -> list[Any]:
 
     spec = SampleSpec(wells=_well_names(wells), tile=(tile, tile))
     plate = write_sample_plate(plate_dir / "plate", "imagexpress", spec)
-    compiled = compile_pipeline(load_pipeline(ROOT / "examples" / "stitch_segment.py"),
+    compiled = compile_pipeline(load_pipeline(path_of("stitch_segment")),
                                 open_plate(plate))
     results: list[Any] = []
     report = run_plans(compiled.plans, None, workers=1, on_result=results.append)

@@ -32,6 +32,7 @@ from bench.harness import (
 )
 from bench.openhcs_peer.prepare import prepare_plate
 from bench.synthetic_plate import BenchPlateSpec, write_plate
+from napari_hcs.pipelines import path_of
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="for ours")
     ap.add_argument("--pipeline", default=None,
-                    help="ours' pipeline file (default: examples/stitch_segment.py, or its "
+                    help="ours' pipeline file (default: the shipped stitch_segment, or "
                     "torch twin stitch_segment_torch.py with --device cuda)")
     ap.add_argument("--only", default=",".join(CONTENDERS), help="comma-separated contenders")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "plate.json"))
@@ -242,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         args.wells, args.grid, args.tile = 4, 2, 256
     if args.pipeline is None:
         name = "stitch_segment_torch.py" if args.device == "cuda" else "stitch_segment.py"
-        args.pipeline = str(ROOT / "examples" / name)
+        args.pipeline = str(path_of(name.removesuffix(".py")))
     spec = BenchPlateSpec(wells=args.wells, grid=args.grid, channels=args.channels, tile=args.tile)
     t0 = time.perf_counter()
     plate, writer = _plate(spec)

@@ -1,6 +1,6 @@
 """Scaling: the default pipeline on the local backend and on Dask, with 1 and 2 workers.
 
-Every case is `napari-hcs run examples/stitch_segment.py PLATE --out ...` as a subprocess
+Every case is `napari-hcs run stitch_segment PLATE --out ...` as a subprocess
 (measured by `harness.run_measured`), interleaved over repetitions; ratios are against the local
 backend with one worker, measured in the same run. For more workers on a real cluster see
 docs/scaling.md (the same command with `--scheduler`).
@@ -15,9 +15,10 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import format_table, interleave, machine_info, ratio, run_measured, summarize
+from napari_hcs.pipelines import path_of
 
 ROOT = Path(__file__).resolve().parents[1]
-PIPELINE = ROOT / "examples" / "stitch_segment.py"
+PIPELINE = path_of("stitch_segment")
 
 
 def main(argv: list[str] | None = None) -> int:

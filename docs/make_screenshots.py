@@ -3,7 +3,7 @@
     xvfb-run -a .venv/bin/python docs/make_screenshots.py
 
 Opens the sample plate with the plugin's reader, loads the default pipeline
-(examples/stitch_segment.py) in the Pipeline dock, runs it on two wells from the Run dock and
+(stitch_segment) in the Pipeline dock, runs it on two wells from the Run dock and
 saves one PNG per dock plus the whole window into docs/images/.
 """
 
@@ -13,14 +13,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import napari
 from qtpy.QtWidgets import QApplication
 
-import napari
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 from napari_hcs.napari._qt.config_dock import ConfigDock
 from napari_hcs.napari._qt.pipeline_dock import PipelineDock
 from napari_hcs.napari._qt.plate_dock import PlateDock
 from napari_hcs.napari._qt.run_dock import RunDock
+from napari_hcs.pipelines import path_of
 
 OUT = Path(__file__).parent / "images"
 
@@ -48,7 +49,7 @@ def main() -> None:
     viewer.open(str(plate), plugin="napari-hcs")
 
     pipeline = docks["pipeline"]
-    pipeline.load(Path(__file__).parents[1] / "examples" / "stitch_segment.py")
+    pipeline.load(path_of("stitch_segment"))
     pipeline.steps.setCurrentRow(3)  # the segmentation step: a per-channel pattern
     docks["config"].set_value("global", "device", "cpu")
     docks["config"].set_value("step", "materialize_intermediates", True)

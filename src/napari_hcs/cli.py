@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from . import pipelines as shipped_pipelines
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run a pipeline file on a plate")
-    p.add_argument("pipeline", help="pipeline file (e.g. examples/stitch_segment.py)")
+    p.add_argument("pipeline", help="a pipeline file, or the name of a shipped pipeline "
+                   f"({', '.join(shipped_pipelines.names())})")
     p.add_argument("plate", help="plate folder, plate.zarr, or omero://host/plate/ID")
     p.add_argument("--out", required=True,
                    help="output folder, or omero://HOST[:PORT]/plate/ID[?target=new|wells] to "

@@ -11,7 +11,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from .engine.executor.events import ProgressEvent, WellResult
@@ -30,6 +29,7 @@ def run_from_cli(
     With `local_output=False` (results go to a remote store, e.g. OMERO, through the sinks)
     nothing is written locally; `report_sinks` then get the run's record (what run.json holds).
     """
+    from . import pipelines as shipped_pipelines
     from .engine.codegen import load_pipeline
     from .engine.compiler import CompileError, compile_pipeline
     from .engine.executor.backend import get_backend
@@ -41,7 +41,7 @@ def run_from_cli(
         print("error: --resume needs a local --out folder (it reads run.json)", file=sys.stderr)
         return 2
     out = args.out if local_output else None
-    pipeline_file = Path(args.pipeline)
+    pipeline_file = shipped_pipelines.resolve(args.pipeline)
     pipeline = load_pipeline(pipeline_file)
     reader = open_plate(args.plate)
     layout = reader.layout

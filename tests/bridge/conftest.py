@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WELLS = ("A01", "B02")
 
 # A pipeline file as users write them (DESIGN.md "Pipeline file"); the shipped
-# examples/stitch_segment.py is used instead when it exists.
+# shipped stitch_segment pipeline is used instead when it exists.
 PIPELINE_SOURCE = '''\
 from napari_hcs.engine.functions.library.assembly import assemble_mosaic
 from napari_hcs.engine.functions.library.registration import compute_positions
@@ -40,7 +40,7 @@ def sample_plate(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def pipeline_file(tmp_path_factory) -> Path:
-    shipped = ROOT / "examples" / "stitch_segment.py"
+    shipped = ROOT / "src" / "napari_hcs" / "pipelines" / "stitch_segment.py"
     if shipped.exists():
         return shipped
     path = tmp_path_factory.mktemp("pipeline") / "stitch_segment.py"

@@ -1,6 +1,6 @@
 """The default napari-hcs pipeline: correct illumination, stitch, segment and measure nuclei.
 
-Run it headless with `napari-hcs run examples/stitch_segment.py PLATE --out results`, or load
+Run it headless with `napari-hcs run stitch_segment PLATE --out results`, or load
 it in the Pipeline dock. Channel "1" is the nuclei stain (DAPI / Hoechst).
 """
 

@@ -1,6 +1,6 @@
 """The default pipeline with the torch implementation of every step (GPU-ready).
 
-`napari-hcs run examples/stitch_segment_torch.py PLATE --out results --device cuda` runs it on
+`napari-hcs run stitch_segment_torch PLATE --out results --device cuda` runs it on
 the GPU; with `--device cpu` torch runs on the CPU. Same steps and parameters as
 `stitch_segment.py`, whose numpy functions these agree with (tests/engine/library).
 """
