@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,9 +41,10 @@ OPENHCS_VENV = ROOT / "bench" / ".openhcs-venv"
 CONTENDERS = ("ours", "openhcs", "skimage", "floor")
 
 
-def _plate(spec: BenchPlateSpec) -> tuple[Path, str]:
+def plate_for(spec: BenchPlateSpec) -> tuple[Path, str]:
     """The benchmark plate, regenerated only when its spec changed."""
-    path = WORK / f"plate_w{spec.wells}_g{spec.grid}_c{spec.channels}_t{spec.tile}"
+    path = WORK / (f"plate_w{spec.wells}_g{spec.grid}_c{spec.channels}_t{spec.tile}"
+                   f"_{spec.density}")
     stamp = path / ".bench_spec.json"
     key = json.dumps(spec.__dict__, sort_keys=True)
     if stamp.exists() and stamp.read_text() == key:
@@ -89,15 +91,55 @@ def _position_error(truth: dict, found: dict[str, dict[int, tuple[float, float]]
     return worst
 
 
-def _quality(truth: dict | None, nuclei: dict[str, int], positions: dict) -> dict:
+MATCH_RADIUS_PX = 5.0  # a found nucleus within this distance of a true centre matches it
+
+
+def _nuclei_f1(truth: dict, centres: dict[str, np.ndarray]) -> float:
+    """F1 of found vs true nucleus centres, matched one-to-one (closest pairs first) within
+    `MATCH_RADIUS_PX`, over all wells: a count can be right with nuclei in the wrong places."""
+    from scipy.spatial import cKDTree
+
+    hits = found = true = 0
+    for well, pts in centres.items():
+        want = np.asarray(truth.get(well, {}).get("nuclei", []), float).reshape(-1, 2)
+        found, true = found + len(pts), true + len(want)
+        if not len(pts) or not len(want):
+            continue
+        pairs = cKDTree(want).sparse_distance_matrix(cKDTree(pts), MATCH_RADIUS_PX,
+                                                     output_type="ndarray")
+        used_t, used_f = set(), set()
+        for k in np.argsort(pairs["v"], kind="stable"):
+            t, f = int(pairs["i"][k]), int(pairs["j"][k])
+            if t not in used_t and f not in used_f:
+                used_t.add(t)
+                used_f.add(f)
+        hits += len(used_t)
+    return round(2 * hits / (found + true), 3) if found + true else float("nan")
+
+
+def _quality(truth: dict | None, nuclei: dict[str, int], positions: dict,
+             centres: dict[str, np.ndarray] | None = None) -> dict:
     out: dict = {"nuclei_total": int(sum(nuclei.values()))}
     if truth:
         expected = sum(int(w["nuclei_count"]) for w in truth.values())
         out["nuclei_truth"] = expected
         out["nuclei_error_pct"] = round(100 * (out["nuclei_total"] - expected) / expected, 1)
+        if centres is not None:
+            out["nuclei_f1"] = _nuclei_f1(truth, centres)
         if positions:
             out["max_position_error_px"] = round(_position_error(truth, positions), 2)
     return out
+
+
+def _in_pixels(frame: Any, column: str) -> np.ndarray:
+    """A length column in pixels, whether the table holds pixels or micrometres (its
+    `attrs["units"]` and `attrs["pixel_size_um"]` say which)."""
+    values = frame[column].to_numpy(float)
+    unit = str((frame.attrs.get("units") or {}).get(column, "pixel"))
+    size = frame.attrs.get("pixel_size_um")
+    if unit.startswith(("micrometer", "µm", "um")) and size:
+        return values / float(size)
+    return values
 
 
 def _tables_quality(out: Path, truth: dict | None) -> dict:
@@ -107,12 +149,20 @@ def _tables_quality(out: Path, truth: dict | None) -> dict:
     nuclei_path, pos_path = out / "tables" / "nuclei.parquet", out / "tables" / "positions.parquet"
     if not nuclei_path.exists():
         return {}
-    counts = pd.read_parquet(nuclei_path)["well"].value_counts().to_dict()
+    nuclei = pd.read_parquet(nuclei_path)
+    counts = nuclei["well"].value_counts().to_dict()
+    centres = None
+    if {"centroid_y", "centroid_x"} <= set(nuclei.columns):
+        yx = np.stack([_in_pixels(nuclei, "centroid_y"), _in_pixels(nuclei, "centroid_x")], 1)
+        wells = nuclei["well"].to_numpy()
+        centres = {w: yx[wells == w] for w in counts}
     positions: dict = {}
     if pos_path.exists():
-        for row in pd.read_parquet(pos_path).itertuples():
-            positions.setdefault(row.well, {})[int(row.site)] = (row.y, row.x)
-    return _quality(truth, counts, positions)
+        frame = pd.read_parquet(pos_path)
+        ys, xs = _in_pixels(frame, "y"), _in_pixels(frame, "x")
+        for well, site, y, x in zip(frame["well"], frame["site"], ys, xs, strict=True):
+            positions.setdefault(well, {})[int(site)] = (y, x)
+    return _quality(truth, counts, positions, centres)
 
 
 def _openhcs_quality(out: Path, record: dict, truth: dict | None) -> dict:
@@ -246,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         args.pipeline = str(path_of(name.removesuffix(".py")))
     spec = BenchPlateSpec(wells=args.wells, grid=args.grid, channels=args.channels, tile=args.tile)
     t0 = time.perf_counter()
-    plate, writer = _plate(spec)
+    plate, writer = plate_for(spec)
     print(f"[bench] plate {plate} ({spec.images} images, {writer}) in "
           f"{time.perf_counter() - t0:.1f} s")
     skipped = {}

@@ -120,23 +120,15 @@ def segment_nuclei(image: np.ndarray) -> np.ndarray:
     return watershed(-dist, markers, mask=mask).astype(np.int32)
 
 
-def process_well(task: tuple) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    well, files, (rows, cols), overlap, zarr_path = task
-    channels = sorted(files)
-    sites = sorted(files[channels[0]])
-    stacks = np.stack(
-        [
-            flatfield_correct(
-                np.stack([tifffile.imread(files[c][s]) for s in sites]).astype(np.float32)
-            )
-            for c in channels
-        ]
+def read_well(files: dict, channels: list[str], sites: list[int]) -> np.ndarray:
+    """(C, N, H, W) float32 tiles of one well."""
+    return np.stack(
+        [np.stack([tifffile.imread(files[c][s]) for s in sites]).astype(np.float32)
+         for c in channels]
     )
-    nuc = channels.index(NUCLEI) if NUCLEI in channels else 0
-    edges = pair_offsets(stacks[nuc], rows, cols, overlap)
-    positions = global_positions(len(sites), edges)
-    mosaic = assemble(stacks, positions)
-    labels = segment_nuclei(mosaic[nuc])
+
+
+def measure(labels: np.ndarray, mosaic: np.ndarray, channels: list[str]) -> pd.DataFrame:
     props = regionprops_table(
         labels,
         intensity_image=np.moveaxis(mosaic, 0, -1),
@@ -144,11 +136,29 @@ def process_well(task: tuple) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     )
     names = {"centroid-0": "centroid_y", "centroid-1": "centroid_x"}
     names |= {f"intensity_mean-{i}": f"mean_{c}" for i, c in enumerate(channels)}
-    table = pd.DataFrame(props).rename(columns=names)
-    table.insert(0, "well", well)
+    return pd.DataFrame(props).rename(columns=names)
+
+
+def write_well(zarr_path: str, well: str, mosaic: np.ndarray, labels: np.ndarray) -> None:
     group = zarr.open_group(zarr_path, mode="a").require_group(well)
     group.create_array("image", data=mosaic, chunks=(1, 1024, 1024), overwrite=True)
     group.create_array("labels", data=labels, chunks=(1024, 1024), overwrite=True)
+
+
+def process_well(task: tuple) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """One well, stage by stage (`bench.bench_stages` times the same functions)."""
+    well, files, (rows, cols), overlap, zarr_path = task
+    channels = sorted(files)
+    sites = sorted(files[channels[0]])
+    stacks = np.stack([flatfield_correct(s) for s in read_well(files, channels, sites)])
+    nuc = channels.index(NUCLEI) if NUCLEI in channels else 0
+    edges = pair_offsets(stacks[nuc], rows, cols, overlap)
+    positions = global_positions(len(sites), edges)
+    mosaic = assemble(stacks, positions)
+    labels = segment_nuclei(mosaic[nuc])
+    table = measure(labels, mosaic, channels)
+    table.insert(0, "well", well)
+    write_well(zarr_path, well, mosaic, labels)
     pos = pd.DataFrame({"well": well, "site": sites, "y": positions[:, 0], "x": positions[:, 1]})
     return well, table, pos
 
