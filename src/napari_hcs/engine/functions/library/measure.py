@@ -1,9 +1,12 @@
 """Per-nucleus measurements: size, position, shape and mean intensity in every channel.
 
 Moments (area, centroid, eccentricity) and mean intensities are per-label sums, computed
-with `bincount` in the stack's framework (numpy, or torch on its device); perimeter and
-solidity need each object's outline and convex hull, so both versions take them from
-`skimage.measure.regionprops` on the CPU through the same code.
+with `bincount` over the labelled pixels only (nuclei cover a few per cent of a mosaic) in the
+stack's framework (numpy, or torch on its device); the sums run in pixel order, as over the
+whole image, so the values are the same. Perimeter and solidity need each object's outline and
+convex hull: both versions compute them on the CPU in each object's bounding box with
+scikit-image's own functions (`measure.perimeter`, `morphology.convex_hull_image`), which is
+what `regionprops` does, without building a region object per nucleus.
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from skimage import measure
+from scipy import ndimage as ndi
 
 from ..registry import register
-from . import _torch
+from . import _shape, _torch
 from ._arrays import as_stack
 from ._shared import moment_features
 from ._torch import Tensor
 
 COLUMNS = ("label", "area", "centroid_y", "centroid_x", "eccentricity", "solidity", "perimeter")
+#: The length-like columns and their units (the run converts them to micrometres).
+UNITS = {"area": "pixel**2", "centroid_y": "pixel", "centroid_x": "pixel", "perimeter": "pixel"}
 
 
 def _plane(labels: Any, func: str) -> Any:
@@ -46,18 +51,37 @@ def _names(channel_names: Sequence[str] | None, n: int, func: str) -> list[str]:
     return names
 
 
+def shape_features(labels: np.ndarray, ids: np.ndarray,
+                   where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Solidity and perimeter (4-neighbourhood) of each label in `ids`, equal to
+    `regionprops`' (see `_shape`); `where`: the flat indices of the labelled pixels."""
+    if not len(ids):
+        return np.zeros(0), np.zeros(0)
+    if where is None:
+        where = np.flatnonzero(labels)
+    count = int(ids.max())
+    outline = _shape.perimeters(labels, where, count)[ids]
+    boxes = ndi.find_objects(labels, max_label=count)
+    solidity = np.empty(len(ids))
+    for k, label in enumerate(ids):
+        image = labels[boxes[label - 1]] == label
+        solidity[k] = np.sum(image) * 1.0 / (_shape.convex_area(image) * 1.0)
+    return solidity, outline
+
+
 def _table(ids: np.ndarray, sums: dict[str, np.ndarray], means: dict[str, np.ndarray],
-           labels: np.ndarray) -> pd.DataFrame:
+           labels: np.ndarray, where: np.ndarray | None = None) -> pd.DataFrame:
     """Assemble the table from per-label sums (indexed by label id) for the present ids."""
     feats = moment_features(*(sums[k][ids] for k in ("n", "sy", "sx", "syy", "sxx", "sxy")))
-    shape = {p.label: (p.solidity, p.perimeter) for p in measure.regionprops(labels)}
+    solidity, perimeter = shape_features(labels, ids, where)
     table = pd.DataFrame({"label": ids.astype(np.int64), "area": feats["area"],
                           "centroid_y": feats["centroid_y"], "centroid_x": feats["centroid_x"]})
     for name, values in means.items():
         table[f"mean_{name}"] = values[ids]
     table["eccentricity"] = feats["eccentricity"]
-    table["solidity"] = [float(shape[i][0]) for i in ids]
-    table["perimeter"] = [float(shape[i][1]) for i in ids]
+    table["solidity"] = solidity
+    table["perimeter"] = perimeter
+    table.attrs["units"] = dict(UNITS)
     return table
 
 
@@ -71,14 +95,17 @@ def measure_nuclei(
     The stack holds the channels (C, Y, X) of the segmented plane. Returns (stack, table).
     """
     a = as_stack(stack, "measure_nuclei")
-    lab = np.asarray(_plane(nuclei_labels, "measure_nuclei")).astype(np.int64)
+    lab = np.asarray(_plane(nuclei_labels, "measure_nuclei"))
     if lab.shape != a.shape[1:]:
         raise ValueError(f"measure_nuclei: labels {lab.shape} and stack {a.shape[1:]} differ")
     names = _names(channel_names, a.shape[0], "measure_nuclei")
-    flat = lab.ravel()
+    # The labelled pixels only, in pixel order (bincount then adds them up in the same order
+    # as over the whole image).
+    where = np.flatnonzero(lab)
+    flat = lab.reshape(-1)[where].astype(np.intp)
     size = int(flat.max()) + 1 if flat.size else 1
-    yy, xx = np.indices(lab.shape, dtype=np.float64)
-    yy, xx = yy.ravel(), xx.ravel()
+    yy, xx = np.divmod(where, lab.shape[1])
+    yy, xx = yy.astype(np.float64), xx.astype(np.float64)
 
     def total(w: np.ndarray | None) -> np.ndarray:
         return np.bincount(flat, weights=w, minlength=size).astype(np.float64)
@@ -86,10 +113,10 @@ def measure_nuclei(
     sums = {"n": total(None), "sy": total(yy), "sx": total(xx), "syy": total(yy * yy),
             "sxx": total(xx * xx), "sxy": total(yy * xx)}
     with np.errstate(divide="ignore", invalid="ignore"):
-        means = {n: total(c.ravel().astype(np.float64)) / sums["n"] for n, c in zip(names, a,
-                                                                                  strict=True)}
+        means = {n: total(c.reshape(-1)[where].astype(np.float64)) / sums["n"]
+                 for n, c in zip(names, a, strict=True)}
     ids = np.nonzero(sums["n"][1:])[0] + 1
-    return stack, _table(ids, sums, means, lab)
+    return stack, _table(ids, sums, means, lab, where)
 
 
 @register(memory="torch", category="measurement",
