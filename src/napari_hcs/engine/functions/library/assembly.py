@@ -4,6 +4,12 @@ Positions are rounded to whole pixels (sub-pixel resampling would blur every til
 less than the registration's own accuracy). With `blend="linear"` each tile is weighted by
 its distance to its nearest edges, so overlaps fade from one tile into the other with no
 visible seam; `blend="none"` lets later tiles overwrite earlier ones.
+
+The numpy version cuts the mosaic into cells along every tile edge: a cell covered by one
+tile is that tile's pixels (a copy), and only cells where tiles overlap are blended, with the
+weights summed over the tiles covering the cell, in tile order (the values the whole-mosaic
+weighted sum gives there). With 10 % overlaps most of a mosaic is copied, and no mosaic-sized
+sums of weights and products are held.
 """
 
 from __future__ import annotations
@@ -54,17 +60,34 @@ def assemble_mosaic(
     a = as_stack(stack, "assemble_mosaic")
     offsets, (h, w) = mosaic_layout(positions, a.shape[0], a.shape[1:], "assemble_mosaic")
     ty, tx = a.shape[1:]
-    total = np.zeros((h, w), np.float64 if a.dtype == np.float64 else np.float32)
     if blend == "none":
+        mosaic = np.zeros((h, w), a.dtype)
         for tile, (oy, ox) in zip(a, offsets, strict=True):
-            total[oy:oy + ty, ox:ox + tx] = tile
-        return _cast_back(total, a.dtype)[np.newaxis]
-    weight = np.zeros_like(total)
+            mosaic[oy:oy + ty, ox:ox + tx] = tile
+        return mosaic[np.newaxis]
+    work = np.float64 if a.dtype == np.float64 else np.float32
+    mosaic = np.empty((h, w), work)
     ramp = feather_weights(ty, tx)
-    for tile, (oy, ox) in zip(a, offsets, strict=True):
-        total[oy:oy + ty, ox:ox + tx] += ramp * tile
-        weight[oy:oy + ty, ox:ox + tx] += ramp
-    mosaic = np.divide(total, weight, out=np.zeros_like(total), where=weight > 0)
+    ys = np.unique(np.concatenate([offsets[:, 0], offsets[:, 0] + ty, [0, h]]))
+    xs = np.unique(np.concatenate([offsets[:, 1], offsets[:, 1] + tx, [0, w]]))
+    for y0, y1 in zip(ys[:-1], ys[1:], strict=True):
+        for x0, x1 in zip(xs[:-1], xs[1:], strict=True):
+            cell = mosaic[y0:y1, x0:x1]
+            parts = [(t, (slice(y0 - oy, y1 - oy), slice(x0 - ox, x1 - ox)))
+                     for t, (oy, ox) in enumerate(offsets)
+                     if oy <= y0 and y1 <= oy + ty and ox <= x0 and x1 <= ox + tx]
+            if not parts:
+                cell[...] = 0
+            elif len(parts) == 1:
+                t, box = parts[0]
+                cell[...] = a[t][box]
+            else:
+                total = np.zeros(cell.shape, work)
+                weight = np.zeros(cell.shape, work)
+                for t, box in parts:
+                    total += ramp[box] * a[t][box]
+                    weight += ramp[box]
+                np.divide(total, weight, out=cell)
     return _cast_back(mosaic, a.dtype)[np.newaxis]
 
 

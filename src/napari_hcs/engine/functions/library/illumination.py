@@ -13,6 +13,10 @@ is cheap, and the smooth profiles are upsampled bilinearly to full resolution.
 
 Correction: `(I - D) / F`. More tiles give a better estimate; a single tile still works when
 its objects are small compared with `smoothing` (then it is a strong high-pass filter).
+
+The numpy version sums the blocks straight from the input (row sums, then column sums, in
+float64: exact for integer images) and writes the corrected float image in one pass, without
+a float copy of the input first.
 """
 
 from __future__ import annotations
@@ -40,9 +44,13 @@ def _sigma(small_shape: tuple[int, ...], smoothing: float) -> float:
 
 
 def _block_mean(a: np.ndarray, f: int) -> np.ndarray:
+    """float64 means of f x f blocks (the remainder rows/columns left out)."""
     n, y, x = a.shape
     h, w = y // f, x // f
-    return a[:, : h * f, : w * f].reshape(n, h, f, w, f).mean(axis=(2, 4))
+    if f == 1:
+        return a[:, :h, :w].astype(np.float64)
+    rows = a[:, : h * f, : w * f].reshape(n, h * f, w, f).sum(axis=-1, dtype=np.float64)
+    return rows.reshape(n, h, f, w).sum(axis=2) / (f * f)
 
 
 def _upsample(profile: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -61,10 +69,11 @@ def correct_illumination(
     Returns float32 `(I - D) / F`.
     """
     _check("correct_illumination", smoothing)
-    a = as_float(as_stack(stack, "correct_illumination"))
+    a = as_stack(stack, "correct_illumination")
+    work = as_float(a[:0]).dtype  # float64 stays float64; everything else becomes float32
     small = _block_mean(a, downsample_factor(a.shape[1:], _TARGET))
     sigma = _sigma(small.shape, smoothing)
-    dark = np.zeros(small.shape[1:], a.dtype)
+    dark = np.zeros(small.shape[1:])
     if darkfield:
         dark = ndi.gaussian_filter(small.min(axis=0), sigma, mode="nearest")
         small = small - dark
@@ -72,10 +81,11 @@ def correct_illumination(
     flat = ndi.gaussian_filter((small / np.maximum(means, 1e-12)).mean(axis=0), sigma,
                                mode="nearest")
     flat = np.maximum(flat / flat.mean(), _MIN_GAIN)
-    flat_full = _upsample(flat, a.shape[1:]).astype(a.dtype)
+    flat_full = _upsample(flat.astype(work), a.shape[1:])
     if darkfield:
-        return (a - _upsample(dark, a.shape[1:]).astype(a.dtype)) / flat_full
-    return a / flat_full
+        out = np.subtract(a, _upsample(dark.astype(work), a.shape[1:]), dtype=work)
+        return np.divide(out, flat_full, out=out)
+    return np.divide(a, flat_full, dtype=work)
 
 
 @register(memory="torch", category="illumination")

@@ -20,6 +20,12 @@ Before all this the tiles are high-pass filtered (minus a Gaussian blur of sigma
 vignetting and smooth background are the same in every tile's *own* frame, so they correlate
 at zero shift and hide the objects' correlation at the true shift.
 
+Only the overlaps are ever looked at, so only they are filtered: each pair's strip of each tile
+(the nominal overlap grown by `max_shift` + 1, where the candidates' overlaps lie), blurred
+with the blur's radius of tile around it, which gives the strip exactly the values the whole
+filtered tile has there. Phase correlation uses real FFTs in the tiles' precision (float32),
+and only its peaks within `max_shift` (a window of the correlation's corners) are ranked.
+
 The numpy and torch versions share all of this; only the blur and the FFTs run in the
 tensor's framework.
 """
@@ -70,10 +76,13 @@ def neighbour_pairs(nominal: np.ndarray, tile_shape: tuple[int, int]) -> list[tu
     return pairs
 
 
-def _overlap(d: tuple[int, int], shape: tuple[int, int]) -> tuple[slice, slice, slice, slice]:
-    """Slices of tile i and tile j covering their overlap when tile j sits at `d` from i."""
+def _overlap(d: tuple[int, int], shape: tuple[int, int], other: tuple[int, int] | None = None
+             ) -> tuple[slice, slice, slice, slice]:
+    """Slices of array i and array j covering their overlap when j sits at `d` from i
+    (j's shape `other`, by default the same as i's)."""
     (dy, dx), (h, w) = d, shape
-    y0, y1, x0, x1 = max(0, dy), min(h, dy + h), max(0, dx), min(w, dx + w)
+    oh, ow = other or shape
+    y0, y1, x0, x1 = max(0, dy), min(h, dy + oh), max(0, dx), min(w, dx + ow)
     return slice(y0, y1), slice(x0, x1), slice(y0 - dy, y1 - dy), slice(x0 - dx, x1 - dx)
 
 
@@ -85,32 +94,46 @@ def _ncc(a: Any, b: Any) -> float:
 
 
 def _ncc_at(ti: Any, tj: Any, d: tuple[int, int], min_overlap: int) -> float:
-    ys, xs, yt, xt = _overlap(d, tuple(ti.shape))
+    ys, xs, yt, xt = _overlap(d, tuple(ti.shape), tuple(tj.shape))
     if ys.stop - ys.start < min_overlap or xs.stop - xs.start < min_overlap:
         return -1.0
     return _ncc(ti[ys, xs], tj[yt, xt])
 
 
 def _admissible(n: int, max_shift: float) -> np.ndarray:
-    """Which of the `n` wrap-around shifts of an axis have an alias within `max_shift`."""
+    """The wrap-around shifts (indices) of an axis of length `n` with an alias within
+    `max_shift`, ascending."""
     k = np.arange(n)
-    return np.minimum(k, n - k) <= max_shift
+    return k[np.minimum(k, n - k) <= max_shift]
 
 
 def _pcm_peaks(a: Any, b: Any, fft: ModuleType, max_shift: float) -> list[tuple[int, int]]:
     """The strongest admissible peaks of the phase-correlation matrix of `a` and `b` (shift of
-    b vs a, modulo the crop size)."""
-    fa, fb = fft.fft2(a - a.mean()), fft.fft2(b - b.mean())
-    cross = fa * fb.conj()
-    pcm = fft.ifft2(cross / (abs(cross) + 1e-12)).real
-    pcm = np.asarray(pcm.cpu() if hasattr(pcm, "cpu") else pcm, dtype=np.float64)
+    b vs a, modulo the crop size), strongest first."""
+    shape = tuple(int(v) for v in a.shape)
+    cross = fft.rfft2(a - a.mean()) * fft.rfft2(b - b.mean()).conj()
+    pcm = fft.irfft2(cross / (abs(cross) + 1e-12), s=shape)
     # Along a strip the crop is long, so most of its shifts lie beyond `max_shift`; in a
     # mostly-background strip noise peaks there would crowd the true peak out of the top
-    # `_PEAKS`. Rank only the shifts that could be the answer.
-    allowed = np.outer(_admissible(pcm.shape[0], max_shift), _admissible(pcm.shape[1], max_shift))
-    pcm = np.where(allowed, pcm, -np.inf)
-    flat = np.argsort(pcm, axis=None)[::-1][: min(_PEAKS, int(allowed.sum()))]
-    return [tuple(int(v) for v in np.unravel_index(k, pcm.shape)) for k in flat]
+    # `_PEAKS`. Rank only the shifts that could be the answer: the corners of the matrix.
+    rows, cols = _admissible(shape[0], max_shift), _admissible(shape[1], max_shift)
+    window = _window(pcm, rows, cols)
+    k = min(_PEAKS, window.size)
+    top = np.argpartition(window, window.size - k, axis=None)[window.size - k:]
+    top = top[np.argsort(window.reshape(-1)[top], kind="stable")[::-1]]
+    return [(int(rows[t // len(cols)]), int(cols[t % len(cols)])) for t in top]
+
+
+def _window(pcm: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """pcm[rows][:, cols] as a float64 numpy array (gathered on the tensor's device)."""
+    if hasattr(pcm, "index_select"):  # torch: gather there, copy only the window back
+        import torch
+
+        r = torch.as_tensor(rows, device=pcm.device)
+        c = torch.as_tensor(cols, device=pcm.device)
+        pcm = pcm.index_select(0, r).index_select(1, c).cpu().numpy()
+        return np.asarray(pcm, dtype=np.float64)
+    return np.asarray(pcm[np.ix_(rows, cols)], dtype=np.float64)
 
 
 def _parabola(left: float, mid: float, right: float) -> float:
@@ -122,9 +145,15 @@ def measure_pair(
     ti: Any, tj: Any, nominal: tuple[float, float], fft: ModuleType, max_shift: float,
     min_overlap: int = 4,
 ) -> tuple[tuple[float, float], float]:
-    """The displacement of tile j relative to tile i near `nominal`, and its NCC."""
+    """The displacement of tile j relative to tile i near `nominal`, and its NCC.
+
+    `ti` and `tj` may be parts of the tiles (e.g. overlap strips) as long as they hold the
+    overlaps of every displacement within `max_shift` + 1 of `nominal`, which is then the
+    displacement between those parts. `fft`: a module with `rfft2` and `irfft2` (numpy.fft,
+    scipy.fft, torch.fft).
+    """
     d0 = (int(round(nominal[0])), int(round(nominal[1])))
-    ys, xs, yt, xt = _overlap(d0, tuple(ti.shape))
+    ys, xs, yt, xt = _overlap(d0, tuple(ti.shape), tuple(tj.shape))
     crop_i, crop_j = ti[ys, xs], tj[yt, xt]
     ch, cw = crop_i.shape
     if ch < min_overlap or cw < min_overlap:
@@ -149,6 +178,35 @@ def measure_pair(
         hi = _ncc_at(ti, tj, (best[0] + step[0], best[1] + step[1]), min_overlap)
         sub.append(best[axis] + _parabola(lo, best_ncc, hi))
     return (sub[0], sub[1]), best_ncc
+
+
+def _strip(d: tuple[int, int], shape: tuple[int, int], reach: int
+           ) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """The parts of tile i and tile j holding every overlap within `reach` of displacement
+    `d`: the nominal overlap grown by `reach`, inside the tile."""
+    h, w = shape
+
+    def grow(s: slice, n: int) -> slice:
+        return slice(max(s.start - reach, 0), min(s.stop + reach, n))
+
+    ys, xs, yt, xt = _overlap(d, shape)
+    return (grow(ys, h), grow(xs, w)), (grow(yt, h), grow(xt, w))
+
+
+def _filtered(tile: Any, part: tuple[slice, slice], highpass: float, blur: Any) -> Any:
+    """`tile - blur(tile)` on `part`, computed on the part and the blur's reach around it
+    (equal to filtering the whole tile: the blur reads nothing farther, and where the part
+    meets the tile's edge its context does too)."""
+    if highpass <= 0:
+        return tile[part]
+    r = int(4.0 * highpass + 0.5)  # the Gaussian's radius (truncate 4)
+    h, w = tile.shape
+    (ys, xs) = part
+    y0, y1, x0, x1 = max(ys.start - r, 0), min(ys.stop + r, h), max(xs.start - r, 0), \
+        min(xs.stop + r, w)
+    context = tile[y0:y1, x0:x1]
+    inner = (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0))
+    return context[inner] - blur(context, highpass)[inner]
 
 
 def solve_positions(
@@ -212,7 +270,8 @@ def _orientation(s: PairShift) -> int:
 
 
 def _compute(stack: Any, stage_positions: Any, fft: ModuleType, max_shift: float,
-             min_correlation: float, outlier_px: float, func: str) -> np.ndarray:
+             min_correlation: float, outlier_px: float, highpass: float, blur: Any,
+             func: str) -> np.ndarray:
     nominal = np.asarray(stage_positions, dtype=np.float64).reshape(-1, 2)
     if len(nominal) != stack.shape[0]:
         raise ValueError(
@@ -220,13 +279,29 @@ def _compute(stack: Any, stage_positions: Any, fft: ModuleType, max_shift: float
             "the step must stack sites (variable_components=('site',))"
         )
     tile_shape = tuple(int(v) for v in stack.shape[1:])
+    reach = int(np.ceil(max_shift)) + 1  # candidates, and their sub-pixel neighbours
     shifts = []
     for i, j in neighbour_pairs(nominal, tile_shape):
         d_nom = tuple(float(v) for v in nominal[j] - nominal[i])
-        measured, score = measure_pair(stack[i], stack[j], d_nom, fft, max_shift)
-        shifts.append(PairShift(i, j, d_nom, measured, score))
+        d0 = (int(round(d_nom[0])), int(round(d_nom[1])))
+        part_i, part_j = _strip(d0, tile_shape, reach)
+        si = _filtered(stack[i], part_i, highpass, blur)
+        sj = _filtered(stack[j], part_j, highpass, blur)
+        # The displacement between the parts: tile j's part starts at part_j in tile j.
+        offset = (part_j[0].start - part_i[0].start, part_j[1].start - part_i[1].start)
+        (my, mx), score = measure_pair(si, sj, (d_nom[0] + offset[0], d_nom[1] + offset[1]),
+                                       fft, max_shift)
+        shifts.append(PairShift(i, j, d_nom, (my - offset[0], mx - offset[1]), score))
     positions = solve_positions(shifts, nominal, min_correlation, outlier_px)
     return positions - positions.min(axis=0) if len(positions) else positions
+
+
+def _blur_numpy(a: np.ndarray, sigma: float) -> np.ndarray:
+    return ndi.gaussian_filter(a, sigma, mode="nearest")
+
+
+def _blur_torch(x: Tensor, sigma: float) -> Tensor:
+    return _torch.gaussian(x[None], sigma)[0]
 
 
 @register(memory="numpy", category="stitching", special_inputs=("stage_positions",),
@@ -242,10 +317,8 @@ def compute_positions(
     `highpass`: sigma of the blur subtracted before matching (0: none), about a nucleus radius.
     """
     a = as_float(as_stack(stack, "compute_positions"))
-    if highpass > 0:
-        a = a - ndi.gaussian_filter(a, (0, highpass, highpass), mode="nearest")
     return stack, _compute(a, stage_positions, np.fft, max_shift, min_correlation, outlier_px,
-                           "compute_positions")
+                           highpass, _blur_numpy, "compute_positions")
 
 
 @register(memory="torch", category="stitching", special_inputs=("stage_positions",),
@@ -255,9 +328,9 @@ def compute_positions_torch(
     min_correlation: float = 0.3, outlier_px: float = 3.0, highpass: float = 5.0,
 ) -> tuple[Tensor, np.ndarray]:
     """Tile positions by phase correlation of overlaps and a global least-squares fit."""
-    torch = _torch.require()
+    _torch.require()
     x = _torch.as_float(stack)
-    if highpass > 0:
-        x = x - _torch.gaussian(x, highpass)
+    import torch
+
     return stack, _compute(x, stage_positions, torch.fft, max_shift, min_correlation,
-                           outlier_px, "compute_positions_torch")
+                           outlier_px, highpass, _blur_torch, "compute_positions_torch")
