@@ -122,7 +122,7 @@ def install(folder: str | Path, source: Path | None = None) -> list[str]:
             old.unlink()
             done.append(f"removed {shown(old)} (an older napari-hcs plugin)")
     if plugin.is_file() and _same(plugin, source / f"{PLUGIN}.jar"):
-        done.append(f"kept {shown(plugin)} (already installed)")
+        done.append(f"kept {shown(plugin)}: this version is there already")
     else:
         _copy(source / f"{PLUGIN}.jar", plugin)
         done.append(f"installed {shown(plugin)}")
@@ -130,7 +130,8 @@ def install(folder: str | Path, source: Path | None = None) -> list[str]:
     for artifact, what in LIBRARIES:
         present = _jars_named(target.root / "jars", artifact) + _jars_named(target.plugins, artifact)
         if present:
-            done.append(f"kept {shown(present[0])}: {target.kind} has {what.split(' (')[0]}")
+            name = what.split(" (")[0]
+            done.append(f"kept {shown(present[0])}: {target.kind} has {name} already")
             continue
         bundled = source / f"{artifact}.jar"
         version = jar_version(bundled)
