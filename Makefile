@@ -21,7 +21,7 @@ run: $(VENV)/.installed
 	@echo "Results: $(abspath $(RESULTS)) (plate.zarr, tables/*.parquet, run.json)"
 
 test: sysdeps $(VENV)/.installed fiji
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench hatch_build.py
 	$(VENV)/bin/npe2 validate napari-hcs
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -53,7 +53,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench hatch_build.py
 
 clean:
 	rm -rf $(VENV) $(RESULTS) $(SAMPLE) fiji/build
