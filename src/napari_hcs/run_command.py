@@ -29,6 +29,27 @@ def run_from_cli(
     With `local_output=False` (results go to a remote store, e.g. OMERO, through the sinks)
     nothing is written locally; `report_sinks` then get the run's record (what run.json holds).
     """
+    if not local_output and args.resume:
+        print("error: --resume needs a local --out folder (it reads run.json)", file=sys.stderr)
+        return 2
+    if args.backend != "dask":  # first: the workers' imports overlap with all that follows
+        from .engine.executor.fork_server import start_worker_server, stop_worker_server
+
+        start_worker_server()
+        try:
+            return _run(args, result_sinks, event_sinks, report_sinks, local_output)
+        finally:
+            stop_worker_server()  # this process exits after the run
+    return _run(args, result_sinks, event_sinks, report_sinks, local_output)
+
+
+def _run(
+    args: argparse.Namespace,
+    result_sinks: Sequence[Callable[[WellResult], None]],
+    event_sinks: Sequence[Callable[[ProgressEvent], None]],
+    report_sinks: Sequence[Callable[[dict[str, Any]], None]],
+    local_output: bool,
+) -> int:
     from . import pipelines as shipped_pipelines
     from .engine.codegen import load_pipeline
     from .engine.compiler import CompileError, compile_pipeline
@@ -37,9 +58,6 @@ def run_from_cli(
     from .engine.pipeline import GlobalConfig
     from .engine.plate import open_plate
 
-    if not local_output and args.resume:
-        print("error: --resume needs a local --out folder (it reads run.json)", file=sys.stderr)
-        return 2
     out = args.out if local_output else None
     pipeline_file = shipped_pipelines.resolve(args.pipeline)
     pipeline = load_pipeline(pipeline_file)

@@ -5,11 +5,12 @@ that dies (kill -9, out of memory, a segfault in a C extension) breaks the whole
 `ProcessPoolExecutor`; the pool is then recreated and the wells that were running are retried
 one at a time, so the well that kills its worker is found, recorded as failed, and the others
 finish.
+
+Workers are forked from a server that imported what they need once (`fork_server`).
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 
 from ..compiler.plan import WellPlan
 from .events import ProgressEvent, WellResult
+from .fork_server import start_worker_server, worker_context
 from .slots import DeviceSlots
 from .well import WellOptions, run_well
 from .worker import execute, init_worker, plan_functions
@@ -75,7 +77,7 @@ class _PoolRun:
                  on_done: Callable[[WellResult], None], cancel: threading.Event) -> None:
         self.slots, self.options = slots, options
         self.on_event, self.on_done, self.cancel = on_event, on_done, cancel
-        self.ctx = mp.get_context("spawn")
+        self.ctx = worker_context()
         self.last_step: dict[str, str] = {}
         self.in_flight: dict[Future, _Task] = {}
         self.functions: tuple[str, ...] = ()
@@ -103,6 +105,7 @@ class _PoolRun:
         pending: deque[WellPlan] = deque(plans)
         suspects: deque[WellPlan] = deque()
         self.functions = plan_functions(plans)  # each worker imports them once, at start
+        start_worker_server()
         self._start_pool()
         try:
             while pending or suspects or self.in_flight:

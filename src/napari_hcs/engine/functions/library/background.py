@@ -9,11 +9,11 @@ with the square of the radius; `smooth` blurs the estimated background to hide i
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..registry import register
 from . import _torch
 from ._arrays import as_float, as_stack, check_positive
+from ._lazy import ndi
 from ._torch import Tensor
 
 

@@ -22,11 +22,11 @@ a float copy of the input first.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..registry import register
 from . import _torch
 from ._arrays import as_float, as_stack
+from ._lazy import ndi
 from ._shared import downsample_factor
 from ._torch import Tensor
 

@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import ndimage as ndi
 
 from ..registry import register
-from . import _shape, _torch
+from . import _torch
 from ._arrays import as_stack
+from ._lazy import ndi, pd
 from ._shared import moment_features
 from ._torch import Tensor
+
+Table = Any  # pandas.DataFrame, spelled so that signatures evaluate without pandas
 
 COLUMNS = ("label", "area", "centroid_y", "centroid_x", "eccentricity", "solidity", "perimeter")
 #: The length-like columns and their units (the run converts them to micrometres).
@@ -60,6 +61,8 @@ def shape_features(labels: np.ndarray, ids: np.ndarray,
     if where is None:
         where = np.flatnonzero(labels)
     count = int(ids.max())
+    from . import _shape
+
     outline = _shape.perimeters(labels, where, count)[ids]
     boxes = ndi.find_objects(labels, max_label=count)
     solidity = np.empty(len(ids))
@@ -70,7 +73,7 @@ def shape_features(labels: np.ndarray, ids: np.ndarray,
 
 
 def _table(ids: np.ndarray, sums: dict[str, np.ndarray], means: dict[str, np.ndarray],
-           labels: np.ndarray, where: np.ndarray | None = None) -> pd.DataFrame:
+           labels: np.ndarray, where: np.ndarray | None = None) -> Table:
     """Assemble the table from per-label sums (indexed by label id) for the present ids."""
     feats = moment_features(*(sums[k][ids] for k in ("n", "sy", "sx", "syy", "sxx", "sxy")))
     solidity, perimeter = shape_features(labels, ids, where)
@@ -89,7 +92,7 @@ def _table(ids: np.ndarray, sums: dict[str, np.ndarray], means: dict[str, np.nda
           special_inputs=("nuclei_labels", "channel_names"), special_outputs={"nuclei": "table"})
 def measure_nuclei(
     stack: np.ndarray, nuclei_labels: np.ndarray, channel_names: Sequence[str] | None = None
-) -> tuple[np.ndarray, pd.DataFrame]:
+) -> tuple[np.ndarray, Table]:
     """One row per nucleus: label, area, centroid, mean_<channel> for each channel, shape.
 
     The stack holds the channels (C, Y, X) of the segmented plane. Returns (stack, table).
@@ -123,7 +126,7 @@ def measure_nuclei(
           special_inputs=("nuclei_labels", "channel_names"), special_outputs={"nuclei": "table"})
 def measure_nuclei_torch(
     stack: Tensor, nuclei_labels: Tensor, channel_names: Sequence[str] | None = None
-) -> tuple[Tensor, pd.DataFrame]:
+) -> tuple[Tensor, Table]:
     """One row per nucleus: label, area, centroid, mean_<channel> for each channel, shape."""
     torch = _torch.require()
     x = stack if stack.ndim == 3 else stack.unsqueeze(0)

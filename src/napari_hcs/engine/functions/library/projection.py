@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..registry import register
 from . import _torch
 from ._arrays import as_float, as_stack
+from ._lazy import ndi
 from ._torch import Tensor
 
 

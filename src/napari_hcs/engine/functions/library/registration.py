@@ -37,11 +37,11 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..registry import register
 from . import _torch
 from ._arrays import as_float, as_stack
+from ._lazy import ndi
 from ._torch import Tensor
 
 _FALLBACK_WEIGHT = 1e-3  # weight of a nominal displacement (a measured one has >= 1)

@@ -22,12 +22,12 @@ watershed (no torch equivalent) run on the CPU in both versions, through the sam
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..registry import register
 from ..rois import Outlines
-from . import _objects, _torch
+from . import _torch
 from ._arrays import as_float, as_stack, check_positive
+from ._lazy import ndi
 from ._shared import histogram_centers, otsu_from_histogram
 from ._torch import Tensor
 
@@ -39,6 +39,8 @@ def split_touching(
     mask: np.ndarray, intensity: np.ndarray, min_area: int, min_distance: int
 ) -> np.ndarray:
     """Label a binary nuclei mask, splitting touching nuclei by a watershed (module docstring)."""
+    from . import _objects
+
     return _objects.split_touching(mask, intensity, min_area, min_distance)
 
 

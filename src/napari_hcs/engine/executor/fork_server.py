@@ -1,0 +1,81 @@
+"""The process local workers are forked from (POSIX): it imports once what workers need.
+
+Spawned workers each start a fresh interpreter and import numpy, scipy, scikit-image, pandas,
+zarr ... again (a second or more per worker, before the first well). Instead, multiprocessing's
+fork server imports them once (`PRELOAD`) and forks every worker from there, already warm. It is
+started early (`start_worker_server`: a run calls it before loading its pipeline), so its
+imports overlap with the caller's own work. The server is single-threaded and never touches a
+GPU, so forking from it is safe where forking the caller (threads, a CUDA context) is not.
+Where there is no fork server (Windows), workers are spawned.
+
+This module imports nothing heavy: it runs first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+#: What a worker needs for the built-in library and for writing a well's outputs. A name that
+#: fails to import is skipped by the server (the worker then imports what it needs itself).
+PRELOAD = (
+    "napari_hcs.engine.executor.worker",
+    "napari_hcs.engine.executor.outputs",
+    "napari_hcs.engine.functions.library",
+    "napari_hcs.engine.functions.library._objects",
+    "napari_hcs.engine.functions.library._shape",
+    "numpy", "scipy.ndimage", "pandas", "pyarrow.parquet", "tifffile", "zarr", "numcodecs",
+    "skimage.measure", "skimage.segmentation",
+)
+_SERVER = "forkserver"
+
+
+def worker_context() -> Any:
+    """The multiprocessing context of local workers: the fork server where there is one."""
+    if _SERVER in mp.get_all_start_methods():
+        ctx = mp.get_context(_SERVER)
+        ctx.set_forkserver_preload(list(PRELOAD))  # no effect once the server runs
+        return ctx
+    return mp.get_context("spawn")
+
+
+def start_worker_server() -> None:
+    """Start the server (and its imports) now, in the background; idempotent; nothing where
+    workers are spawned. It ignores Ctrl-C, and so do the workers forked from it: a terminal's
+    Ctrl-C is for the calling process to handle."""
+    ctx = worker_context()
+    if ctx.get_start_method() != _SERVER:
+        return
+    from multiprocessing import forkserver
+
+    with _sigint_ignored():
+        forkserver.ensure_running()
+
+
+def stop_worker_server() -> None:
+    """Stop the server, after the pools that use it: for a process about to exit, so that no
+    helper process outlives it and the CPU time of the workers (which the server reaps) is
+    accounted to this process. A long-lived process (napari) keeps it for its next run."""
+    from multiprocessing import forkserver
+
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:  # CPython's ForkServer._stop: closes its lifeline and waits for it
+        stop()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    # An ignored SIGINT survives exec, and Python then installs no handler of its own.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None
+                      else previous)
