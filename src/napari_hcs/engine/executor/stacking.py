@@ -38,13 +38,18 @@ def canonical_order(key: ImageKey) -> tuple:
 
 
 def stack_planes(planes: Sequence[Any]) -> Any:
-    """Stack 2-D planes of one memory type into (N, Y, X) with that library's `stack`."""
+    """Stack 2-D planes of one memory type into (N, Y, X) with that library's `stack`.
+
+    Planes that are the consecutive planes of one numpy stack (what the previous step's stack
+    was split into) are returned as that stack, without a copy: at a mosaic's size every copy
+    is hundreds of megabytes. Functions never write into their input."""
     first = planes[0]
     if isinstance(first, np.ndarray):
         shapes = {p.shape for p in planes}
         if len(shapes) > 1:
             raise StackError(f"images of one stack differ in shape: {sorted(shapes)}")
-        return np.stack(planes)
+        whole = _stacked(planes)
+        return whole if whole is not None else np.stack(planes)
     module = type(first).__module__.split(".")[0]
     if module == "torch":
         import torch
@@ -53,6 +58,27 @@ def stack_planes(planes: Sequence[Any]) -> Any:
     import cupy  # the only other memory type
 
     return cupy.stack(list(planes))
+
+
+def _stacked(planes: Sequence[np.ndarray]) -> np.ndarray | None:
+    """A view (N, Y, X) whose planes are exactly `planes`, when they lie evenly spaced in one
+    buffer (the planes of one stack, in order); None otherwise."""
+    first = planes[0]
+    if len(planes) == 1:
+        return first[np.newaxis]
+    base = first.base
+    if base is None:
+        return None
+    start = first.__array_interface__["data"][0]
+    step = planes[1].__array_interface__["data"][0] - start
+    if step == 0:
+        return None
+    for i, plane in enumerate(planes):
+        if (plane.base is not base or plane.strides != first.strides
+                or plane.__array_interface__["data"][0] != start + i * step):
+            return None
+    return np.lib.stride_tricks.as_strided(first, shape=(len(planes), *first.shape),
+                                           strides=(step, *first.strides))
 
 
 def collapsed_key(key: ImageKey, variable_components: Sequence[str]) -> ImageKey:
