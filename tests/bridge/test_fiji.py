@@ -153,10 +153,13 @@ def test_sample_plate_run_streams_into_the_fiji_plugin(plugin_jar, sample_plate,
         assert (entry["channels"], entry["height"], entry["width"]) == image.shape
         assert entry["slices"] == 1 and entry["slice_labels"] == ["1", "2"]
         assert entry["checksum"] == pytest.approx(imagej_checksum(image), rel=1e-9)
+        # Calibrated from the wire header, itself from the plate's MetaSeries XML only.
+        assert (entry["pixel_width"], entry["unit"]) == (pytest.approx(0.65), "micron")
         label_titles = [t for t in images if t.endswith(f" {well}") and t != f"image {well}"]
         assert len(label_titles) == 1
         name = label_titles[0].rsplit(" ", 1)[0]
         labels = read_labels(out / "plate.zarr", well, 0, name)
         labels = labels.reshape(labels.shape[-2:])
         assert images[label_titles[0]]["checksum"] == imagej_checksum(labels)
+        assert images[label_titles[0]]["unit"] == "micron"
         assert entry["rois"] == len(outlines(labels[None])) > 0
