@@ -21,8 +21,8 @@ from ..functions.rois import Outlines, as_outlines
 from ..memory import convert
 from ..plate.model import ImageKey
 from .events import ProgressEvent, WellResult
-from .reading import InputError, read_inputs
 from .fitting import fit_field
+from .reading import InputError, read_inputs
 from .specials import (
     Produced,
     SpecialValues,

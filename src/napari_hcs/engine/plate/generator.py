@@ -208,7 +208,8 @@ def _write_zarr(root: Path, spec: SampleSpec, wells: dict[str, SyntheticWell]) -
     if spec.timepoints != 1:
         raise PlateError(f"zarr sample plates hold one timepoint; spec asks {spec.timepoints}")
     n_sites = spec.grid[0] * spec.grid[1]
-    create_plate(root, list(wells), name="sample", field_count=n_sites, grid=_plate_dims(spec.wells))
+    create_plate(root, list(wells), name="sample", field_count=n_sites,
+                 grid=_plate_dims(spec.wells))
     for well, data in wells.items():
         for site in range(1, n_sites + 1):
             image = np.stack(
