@@ -35,15 +35,13 @@ def test_default_max_shift_and_no_stitching(plate):
     assert compile_pipeline(blur, plate).output.field_shape == (64, 64)
 
 
-def test_the_largest_well_extent_counts():
+def test_the_largest_well_extent_counts(make_plate):
     class PerWell(LayoutOnlyReader):  # e.g. Harmony: positions recorded per well
         def site_positions(self, well):
             spread = 70.0 if well == "B02" else 58.0
             return {1: (0.0, 0.0), 2: (0.0, spread), 3: (spread, 0.0), 4: (spread, spread)}
 
-    from conftest import make_reader
-
-    reader = PerWell(make_reader().layout)
+    reader = PerWell(make_plate().layout)
     assert compile_pipeline(_stitch(max_shift=10), reader).output.field_shape == (144, 144)
     one = compile_pipeline(_stitch(max_shift=10), reader, wells=["A01"])
     assert one.output.field_shape == (132, 132)
