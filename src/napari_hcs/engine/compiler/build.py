@@ -75,5 +75,7 @@ def build_well_plans(
             output_dir=output_dir,
             config=config,
             plate_provided=plate_provided,
+            image_shape=tuple(layout.shape) if reader.one_image_size else None,
+            image_dtype=layout.dtype,
         )
     return plans
