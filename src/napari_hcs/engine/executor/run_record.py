@@ -2,8 +2,8 @@
 well and at the end (docs/outputs.md).
 
 A resumed run keeps the `ok` wells of the run it continues and lists, under `runs`, every
-earlier run of the folder (oldest first); each well entry names the run that produced it
-(`run`: that run's `started`).
+earlier run of the folder (oldest first). Runs are numbered from 1 (`run`), and each well entry
+names the run that produced it (`run`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..vfs import atomic_write_json
 from .outputs import RUN_JSON, versions
 
 #: What `runs` keeps of each earlier run.
-_HISTORY_KEYS = ("started", "finished", "status", "options", "versions", "timings")
+_HISTORY_KEYS = ("run", "started", "finished", "status", "options", "versions", "timings")
 
 
 def load_previous(out: Path) -> dict[str, Any]:
@@ -48,10 +48,12 @@ class RunRecord:
         kept = {w: e for w, e in wells.items() if isinstance(e, dict) and e.get("status") == "ok"}
         history = [*previous.get("runs", []), {k: previous.get(k) for k in _HISTORY_KEYS}] \
             if previous else []
+        self.number = len(history) + 1
         self.start = time.time()
         self.unsaved: str | None = None  # why the latest save failed (a full disk), if it did
         started = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.start))
         self.data: dict[str, Any] = {
+            "run": self.number,
             "status": "running",
             "started": started,
             "finished": None,
@@ -69,7 +71,7 @@ class RunRecord:
         return {w for w, e in self.data["wells"].items() if e.get("status") == "ok"}
 
     def record(self, well: str, entry: Mapping[str, Any]) -> None:
-        self.data["wells"][well] = {**entry, "run": self.data["started"]}
+        self.data["wells"][well] = {**entry, "run": self.number}
         self.data["wells"] = {w: self.data["wells"][w] for w in sort_wells(self.data["wells"])}
         self.data["timings"]["wells_seconds"] = round(
             sum(e.get("seconds", 0.0) for e in self.data["wells"].values()), 3)
