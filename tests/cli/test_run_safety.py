@@ -32,7 +32,7 @@ from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 SPEC = SampleSpec(wells=("A01", "A02", "B01", "B02"), grid=(2, 2), tile=(64, 64),
                   nuclei_per_tile=3.0, seed=3)
 FUNCS = Path(__file__).parent  # run_safety_funcs, importable by the CLI's workers
-WAIT = 120.0  # seconds: an upper bound for anything to happen, never a expected duration
+WAIT = 120.0  # seconds: an upper bound for anything to happen, never an expected duration
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -153,7 +153,8 @@ def test_out_equal_inside_or_containing_the_plate_is_refused(tmp_path, plate, wh
     before = _tree(plate)
     code, err = _run(str(_pipeline(tmp_path / "p.py")), str(plate), "--out", str(out))
     assert code == 2 and len(err) == 1
-    relation = {"equal": " is ", "symlink": " is ", "parent": " contains "}.get(where, " lies inside ")
+    relation = {"equal": " is ", "symlink": " is ", "parent": " contains "}.get(
+        where, " lies inside ")
     assert relation + "the input plate" in err[0], err
     assert _tree(plate) == before and not (plate / "results").exists()
 
