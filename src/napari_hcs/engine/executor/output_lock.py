@@ -3,7 +3,7 @@
 The lock is the operating system's (`flock` on POSIX, `msvcrt.locking` on Windows), so it goes
 away with the process that held it: a run killed with `kill -9` (or a crashed machine's NFS
 client, once the server notices) never blocks the folder. The file itself stays; while a run
-holds it, it says who (pid, host, start time, command) so the refusal can name the holder.
+holds it, it says who (pid, host, start time, program) so the refusal can name the holder.
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ class OutputLock:
         self._write_holder()
 
     def _write_holder(self) -> None:
+        # The program, not its whole command line: that may carry a password (omero://).
         holder = {"pid": os.getpid(), "host": socket.gethostname(),
                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                  "command": " ".join(sys.argv)[:500]}
+                  "program": Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"}
         try:
             os.ftruncate(self.fd, 0)
             os.pwrite(self.fd, json.dumps(holder).encode(), 0)
@@ -75,8 +76,8 @@ class OutputLock:
 def _describe(fd: int) -> str:
     try:
         holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
-        return (f"pid {holder['pid']} on {holder['host']}, started {holder['started']}: "
-                f"{holder['command']}")
+        return (f"pid {holder['pid']} on {holder['host']}, started {holder['started']}, "
+                f"program {holder['program']}")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return "its holder did not say who it is"
 
