@@ -222,6 +222,16 @@ def test_a_planted_symlink_is_refused_and_its_target_untouched(tmp_path, plate):
     assert (target / "data.bin").read_bytes() == b"x"
 
 
+def test_a_planted_lock_link_is_not_followed(tmp_path, plate):
+    out, precious = tmp_path / "out", tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    out.mkdir()
+    (out / ".napari-hcs.lock").symlink_to(precious)
+    code, err = _run(str(_pipeline(tmp_path / "p.py")), str(plate), "--out", str(out))
+    assert code == 2 and "cannot create the run lock" in err[0]
+    assert precious.read_text() == "keep me" and not (out / "run.json").exists()
+
+
 def test_a_rerun_replaces_our_outputs_and_keeps_everything_else(tmp_path, plate):
     out = tmp_path / "out"
     pipeline = str(_pipeline(tmp_path / "p.py"))

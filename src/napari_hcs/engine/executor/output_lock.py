@@ -30,12 +30,15 @@ class OutputLock:
         self.path = out / LOCK_FILE
         try:
             out.mkdir(parents=True, exist_ok=True)
-            # O_NOFOLLOW: a planted symlink must not make us create or truncate another file.
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
-                              0o644)
         except OSError as exc:
             raise OSError(f"output folder {out} is not writable: {exc.strerror or exc}") \
                 from exc
+        try:  # O_NOFOLLOW: a planted symlink must not make us create or truncate another file
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                              0o644)
+        except OSError as exc:
+            raise OSError(f"cannot create the run lock {self.path} (output folder not "
+                          f"writable, or the lock is a link): {exc.strerror or exc}") from exc
         try:
             locked = _try_lock(self.fd)
         except OSError as exc:  # e.g. ENOLCK on a file system without locks
