@@ -28,23 +28,29 @@ def run_from_cli(
 
     With `local_output=False` (results go to a remote store, e.g. OMERO, through the sinks)
     nothing is written locally; `report_sinks` then get the run's record (what run.json holds).
+    The first Ctrl-C, from the moment the command starts, cancels cooperatively (exit 1, the
+    run.json says `cancelled`); a second one aborts.
     """
-    if not local_output and args.resume:
-        print("error: --resume needs a local --out folder (it reads run.json)", file=sys.stderr)
-        return 2
-    if args.backend != "dask":  # first: the workers' imports overlap with all that follows
-        from .engine.executor.fork_server import start_worker_server, stop_worker_server
+    cancel = threading.Event()
+    previous = _cancel_on_sigint(cancel)
+    local = args.backend != "dask"
+    try:
+        if local:  # first: the workers' imports overlap with all that follows
+            from .engine.executor.fork_server import start_worker_server
 
-        start_worker_server()
-        try:
-            return _run(args, result_sinks, event_sinks, report_sinks, local_output)
-        finally:
-            stop_worker_server()  # this process exits after the run
-    return _run(args, result_sinks, event_sinks, report_sinks, local_output)
+            start_worker_server()
+        return _run(args, cancel, result_sinks, event_sinks, report_sinks, local_output)
+    finally:
+        if local:  # this process exits after the run
+            from .engine.executor.fork_server import stop_worker_server
+
+            stop_worker_server()
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run(
     args: argparse.Namespace,
+    cancel: threading.Event,
     result_sinks: Sequence[Callable[[WellResult], None]],
     event_sinks: Sequence[Callable[[ProgressEvent], None]],
     report_sinks: Sequence[Callable[[dict[str, Any]], None]],
@@ -58,6 +64,9 @@ def _run(
     from .engine.pipeline import GlobalConfig
     from .engine.plate import open_plate
 
+    if not local_output and args.resume:
+        print("error: --resume needs a local --out folder (it reads run.json)", file=sys.stderr)
+        return 2
     out = args.out if local_output else None
     pipeline_file = shipped_pipelines.resolve(args.pipeline)
     pipeline = load_pipeline(pipeline_file)
@@ -78,7 +87,6 @@ def _run(
 
     run_info = {"pipeline": {"name": pipeline.name, "file": str(pipeline_file.resolve()),
                              "source": pipeline_file.read_text(encoding="utf-8")}}
-    cancel = threading.Event()
     bar = _ProgressBar(len(compiled.plans), disable=args.no_progress)
 
     def on_event(event: ProgressEvent) -> None:
@@ -91,7 +99,9 @@ def _run(
         for sink in result_sinks:
             sink(result)
 
-    previous = _cancel_on_sigint(cancel)
+    if cancel.is_set():  # Ctrl-C while loading or compiling: leave OUT as it was
+        print("error: cancelled before the run started; nothing was written", file=sys.stderr)
+        return 1
     try:
         report = run_plans(
             compiled.plans, out, workers=args.workers, device=args.device,
@@ -101,7 +111,6 @@ def _run(
             channel_names=layout.channel_names, pixel_size_um=layout.pixel_size_um,
         )
     finally:
-        signal.signal(signal.SIGINT, previous)
         bar.close()
     if report_sinks:
         record = {**run_info, "plate": {"root": str(args.plate), "format": layout.format},
@@ -118,8 +127,9 @@ def _run(
     for well, error in report.failed.items():
         print(f"error: well {well}: {error}", file=sys.stderr)
     if report.cancelled:
-        print(f"error: cancelled; {len(report.not_run)} wells not run (use --resume)",
-              file=sys.stderr)
+        names = ", ".join(report.not_run[:10]) + (", ..." if len(report.not_run) > 10 else "")
+        print(f"error: cancelled; {len(report.not_run)} wells not run"
+              f"{f' ({names})' if names else ''}; --resume finishes them", file=sys.stderr)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     skipped = f", {len(report.skipped)} already done" if report.skipped else ""

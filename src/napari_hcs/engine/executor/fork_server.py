@@ -13,12 +13,10 @@ This module imports nothing heavy: it runs first.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
-import signal
-import threading
-from collections.abc import Iterator
 from typing import Any
+
+from .process_guard import children_ignore_sigint
 
 #: What a worker needs for the built-in library and for writing a well's outputs. A name that
 #: fails to import is skipped by the server (the worker then imports what it needs itself).
@@ -52,7 +50,7 @@ def start_worker_server() -> None:
         return
     from multiprocessing import forkserver
 
-    with _sigint_ignored():
+    with children_ignore_sigint():  # the server, so its forked workers, ignore it from birth
         forkserver.ensure_running()
 
 
@@ -65,17 +63,3 @@ def stop_worker_server() -> None:
     stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
     if stop is not None:  # CPython's ForkServer._stop: closes its lifeline and waits for it
         stop()
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    # An ignored SIGINT survives exec, and Python then installs no handler of its own.
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None
-                      else previous)

@@ -4,13 +4,14 @@ Failure isolation: a well that raises is a failed `WellResult` (see `well.run_we
 that dies (kill -9, out of memory, a segfault in a C extension) breaks the whole
 `ProcessPoolExecutor`; the pool is then recreated and the wells that were running are retried
 one at a time, so the well that kills its worker is found, recorded as failed, and the others
-finish.
+finish. Workers exit when this process dies and leave Ctrl-C to it (`process_guard`).
 
 Workers are forked from a server that imported what they need once (`fork_server`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from typing import Any
 from ..compiler.plan import WellPlan
 from .events import ProgressEvent, WellResult
 from .fork_server import start_worker_server, worker_context
+from .process_guard import children_ignore_sigint
 from .slots import DeviceSlots
 from .well import WellOptions, run_well
 from .worker import execute, init_worker, plan_functions
@@ -90,11 +92,12 @@ class _PoolRun:
         self.worker_cancel = self.ctx.Event()
         if self.cancel.is_set():
             self.worker_cancel.set()
-        self.pool = ProcessPoolExecutor(
-            max_workers=self.slots.size, mp_context=self.ctx,
-            initializer=init_worker,
-            initargs=(self.events, self.worker_cancel, self.functions),
-        )
+        with children_ignore_sigint():  # workers ignore Ctrl-C from birth (process_guard)
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.slots.size, mp_context=self.ctx,
+                initializer=init_worker,
+                initargs=(self.events, self.worker_cancel, self.functions),
+            )
 
     def _stop_pool(self) -> None:
         self._drain()
@@ -113,33 +116,51 @@ class _PoolRun:
                     self.worker_cancel.set()  # running wells stop between steps
                     pending.clear()
                     suspects.clear()
-                self._submit(pending, suspects)
+                broken = not self._submit(pending, suspects)
                 done, _ = wait(list(self.in_flight), timeout=POLL_SECONDS,
                                return_when=FIRST_COMPLETED)
                 self._drain()
-                if self._collect(done, suspects):
+                if self._collect(done, suspects) or broken:
                     # Every task of a broken pool fails; collect them all, then start afresh.
                     self._collect(wait(list(self.in_flight)).done, suspects)
                     self.pool.shutdown(wait=True, cancel_futures=True)
                     self._start_pool()
+        except BaseException:  # a second Ctrl-C (KeyboardInterrupt): abort without waiting
+            self._kill_workers()
+            raise
         finally:
             self._stop_pool()
 
-    def _submit(self, pending: deque[WellPlan], suspects: deque[WellPlan]) -> None:
+    def _kill_workers(self) -> None:
+        # Workers ignore SIGINT (process_guard), so an abort must stop them itself.
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                process.kill()
+
+    def _submit(self, pending: deque[WellPlan], suspects: deque[WellPlan]) -> bool:
+        """Submit what the free slots allow; False when the pool turned out to be broken (a
+        worker died since the last collection: the well goes back to its queue)."""
         while self.slots.available() and not self.cancel.is_set():
             if suspects:
                 if self.in_flight:
-                    return
+                    return True
                 plan, solo = suspects.popleft(), True
             elif pending:
                 plan, solo = pending.popleft(), False
             else:
-                return
+                return True
             slot = self.slots.acquire()
-            future = self.pool.submit(execute, plan, slot, self.options)
+            try:
+                with children_ignore_sigint():  # submit starts worker processes (on demand)
+                    future = self.pool.submit(execute, plan, slot, self.options)
+            except BrokenProcessPool:
+                self.slots.release(slot)
+                (suspects if solo else pending).appendleft(plan)
+                return False
             self.in_flight[future] = _Task(plan, slot, solo)
             if solo:
-                return
+                return True
+        return True
 
     def _collect(self, done: Any, suspects: deque[WellPlan]) -> bool:
         broken = False

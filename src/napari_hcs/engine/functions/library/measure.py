@@ -3,10 +3,9 @@
 Moments (area, centroid, eccentricity) and mean intensities are per-label sums, computed
 with `bincount` over the labelled pixels only (nuclei cover a few per cent of a mosaic) in the
 stack's framework (numpy, or torch on its device); the sums run in pixel order, as over the
-whole image, so the values are the same. Perimeter and solidity need each object's outline and
-convex hull: both versions compute them on the CPU in each object's bounding box with
-scikit-image's own functions (`measure.perimeter`, `morphology.convex_hull_image`), which is
-what `regionprops` does, without building a region object per nucleus.
+whole image, so the values are the same. Perimeter and solidity (both versions, on the CPU)
+are `regionprops`' values computed without a region object per nucleus (`_shape`): perimeters
+of all labels in one pass over the labelled pixels, convex areas from each label's box.
 """
 
 from __future__ import annotations
