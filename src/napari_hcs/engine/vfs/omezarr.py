@@ -223,9 +223,13 @@ def write_field(
 
 
 def _label_values(lab: np.ndarray) -> np.ndarray:
-    """The values present in a label image (a histogram: a sort of a whole mosaic is slow)."""
-    if lab.size and lab.min() >= 0 and lab.max() < 2**26:
-        return np.flatnonzero(np.bincount(lab.ravel()))
+    """The values present in a label image: a histogram of the labelled pixels (a sort of a
+    whole mosaic is slow, and so is a histogram of its background)."""
+    labelled = lab[lab != 0]
+    zero = [0] if labelled.size < lab.size else []
+    if not labelled.size or (labelled.min() > 0 and labelled.max() < 2**26):
+        found = np.flatnonzero(np.bincount(labelled)) if labelled.size else labelled
+        return np.concatenate([np.asarray(zero, found.dtype), found])
     return np.unique(lab)
 
 
