@@ -57,7 +57,7 @@ def ours_well(plate: Path, well: str, out: Path, pipeline: str = "stitch_segment
     from napari_hcs.engine.codegen import load_pipeline
     from napari_hcs.engine.compiler import compile_pipeline
     from napari_hcs.engine.executor.events import WellResult
-    from napari_hcs.engine.executor.outputs import prepare_output
+    from napari_hcs.engine.executor.output_folder import prepare_output
     from napari_hcs.engine.executor.reading import read_inputs
     from napari_hcs.engine.executor.specials import SpecialValues
     from napari_hcs.engine.executor.well import WellOptions, finish, run_step
@@ -69,7 +69,10 @@ def ours_well(plate: Path, well: str, out: Path, pipeline: str = "stitch_segment
     compiled = compile_pipeline(load_pipeline(path_of(pipeline)), reader, wells=[well],
                                 config=GlobalConfig(device=device), output_dir=out)
     plan = next(iter(compiled.plans.values()))
-    prepare_output(out, [well], resume=False, name="bench")
+    out.mkdir(parents=True, exist_ok=True)
+    output = plan.output
+    prepare_output(out, [well], resume=False, name="bench",
+                   grid=output.plate_grid if output else None)
     clock = StageClock()
     with clock.stage("read"):
         images = read_inputs(plan)

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from napari_hcs.engine.compiler.plan import OutputPlan
-from napari_hcs.engine.executor.fitting import fit_field, fit_shape, stored_dtype_image
+from napari_hcs.engine.executor.fitting import (
+    fit_field,
+    fit_shape,
+    stored_dtype_image,
+    stored_field,
+)
 
 PLAN = OutputPlan(field_shape=(8, 10), dtype="uint16", pixel_size_um=0.65)
 
@@ -62,3 +67,16 @@ def test_fit_shape_keeps_leading_axes():
     a = np.arange(24).reshape(2, 3, 4)
     assert fit_shape(a, (3, 4)) is a
     np.testing.assert_array_equal(fit_shape(a, (2, 5))[:, :, :4], a[:, :2])
+
+
+def test_stored_field_stacks_channels_straight_into_the_stored_dtype():
+    rng = np.random.default_rng(1)
+    counts = [rng.uniform(0, 4000, (6, 7)).astype(np.float32) for _ in range(2)]
+    stored = stored_field(counts, "uint16")
+    assert stored.dtype == np.uint16
+    np.testing.assert_array_equal(stored, np.rint(np.stack(counts)).astype(np.uint16))
+    scaled = [c / 4000 for c in counts]  # 0..1, not whole: stays float32
+    assert stored_field(scaled, "uint16").dtype == np.float32
+    ints = [np.ones((6, 7), np.uint16), np.zeros((6, 7), np.uint16)]
+    assert stored_field(ints, "uint16").dtype == np.uint16
+    assert stored_field(counts, None).dtype == np.float32  # no output plan: as they are

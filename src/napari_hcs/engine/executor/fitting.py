@@ -49,13 +49,36 @@ def stored_dtype_image(image: np.ndarray, plate_dtype: str) -> np.ndarray:
         return image.astype(np.float32)
     target = np.dtype(plate_dtype)
     if target.kind in "iu" and _fits_counts(image, target):
-        return np.rint(image).astype(target)
+        return _rounded(list(image), target)
     return image.astype(np.float32, copy=False)
 
 
-def _fits_counts(image: np.ndarray, target: np.dtype) -> bool:
+def stored_field(channels: list[np.ndarray], plate_dtype: str | None) -> np.ndarray:
+    """The (C, ...) field of a list of channel arrays of one shape in the dtype it is stored
+    in (module docstring; `plate_dtype` None: stacked as they are). Float channels that
+    return to the plate's integer dtype are rounded straight into the stored stack: a
+    mosaic-sized float stack is never made."""
+    if plate_dtype is None or any(c.dtype.kind != "f" for c in channels):
+        stacked = np.stack(channels)
+        return stacked if plate_dtype is None else stored_dtype_image(stacked, plate_dtype)
+    target = np.dtype(plate_dtype)
+    if target.kind in "iu" and _fits_counts(channels, target):
+        return _rounded(channels, target)
+    return np.stack([c.astype(np.float32, copy=False) for c in channels])
+
+
+def _rounded(channels: list[np.ndarray], target: np.dtype) -> np.ndarray:
+    """`np.rint(stack).astype(target)`, a channel at a time through one scratch plane."""
+    out = np.empty((len(channels), *channels[0].shape), target)
+    scratch = np.empty(channels[0].shape, np.result_type(*channels))
+    for c, channel in enumerate(channels):
+        np.rint(channel, out=scratch)
+        out[c] = scratch
+    return out
+
+
+def _fits_counts(channels: np.ndarray | list[np.ndarray], target: np.dtype) -> bool:
     info = np.iinfo(target)
-    channels = image.reshape(image.shape[0], -1) if image.ndim > 1 else image.reshape(1, -1)
     for channel in channels:
         if not channel.size:
             continue

@@ -21,7 +21,7 @@ from ..functions.rois import Outlines, as_outlines
 from ..memory import convert
 from ..plate.model import ImageKey
 from .events import ProgressEvent, WellResult
-from .fitting import fit_field
+from .fitting import fit_field, stored_field
 from .reading import InputError, read_inputs
 from .specials import (
     Produced,
@@ -185,7 +185,8 @@ def materialize(plan: WellPlan, step_label: str, images: dict[ImageKey, Any]) ->
 def assemble_fields(
     plan: WellPlan, images: dict[ImageKey, Any]
 ) -> tuple[list[int], list[str], list[np.ndarray]]:
-    """Group final images by site into fields: (sites, channel ids, [(C,[Z],Y,X) arrays])."""
+    """Group final images by site into fields: (sites, channel ids, [(C,[Z],Y,X) arrays]),
+    in the dtype plate.zarr stores them (`fitting.stored_field`)."""
     if len({k.timepoint for k in images}) > 1:
         raise WellFailure("the final images have several timepoints; add a step that reduces "
                           "them (variable_components=('timepoint',)) before writing")
@@ -203,8 +204,8 @@ def assemble_fields(
         shapes = {p.shape for row in planes for p in row}
         if len(shapes) > 1:
             raise WellFailure(f"site {site}: output images differ in shape {sorted(shapes)}")
-        arr = np.stack([np.stack(row) for row in planes])  # (C, Z, Y, X)
-        fields.append(arr[:, 0] if len(zs) == 1 else arr)
+        channel_arrays = [row[0] if len(zs) == 1 else np.stack(row) for row in planes]
+        fields.append(stored_field(channel_arrays, plan.output.dtype if plan.output else None))
     return sites, channels, fields
 
 
