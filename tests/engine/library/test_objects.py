@@ -134,3 +134,19 @@ def test_segment_nuclei_and_outlines_unchanged() -> None:
         expected = max(contours, key=len)[:-1] + np.array(region.bbox[:2]) - 1
         np.testing.assert_array_equal(poly, expected.astype(np.float32))
     assert len(outlines(labels)) == len(rois)
+
+
+def test_rois_are_traced_when_read_and_pickle_as_outlines() -> None:
+    import pickle
+
+    from napari_hcs.engine.functions.rois import Outlines, as_outlines
+
+    mosaic = _dense_mosaic()[:300, :300]
+    _, labels, rois = segment_nuclei(mosaic[np.newaxis])
+    assert rois.__dict__.get("_source") is not None  # nothing traced yet
+    expected = outlines(labels)
+    again = pickle.loads(pickle.dumps(rois))  # what a worker sends back
+    assert type(again) is Outlines
+    for value in (rois, again, as_outlines(rois)):
+        assert len(value) == len(expected) and value.labels == expected.labels
+        assert all(np.array_equal(a, b) for a, b in zip(value, expected, strict=True))

@@ -239,7 +239,8 @@ def finish(plan: WellPlan, images: dict[ImageKey, Any], specials: SpecialValues,
     result.pixel_size_um = pixel_size
     result.tables = tables
     result.positions = positions
-    result.rois = first_field_rois(specials.of_kind("rois"), sites[0] if sites else None)
+    if options.ship_images:  # only sinks read them (tracing outlines can be costly)
+        result.rois = first_field_rois(specials.of_kind("rois"), sites[0] if sites else None)
     if options.ship_images and fields:
         first = fields[0]
         result.image = first if first.ndim == 3 else first.max(axis=1)

@@ -15,6 +15,8 @@ of the whole image were mostly spent on background.
 Outputs: labels (N, Y, X) int32, unique over the whole stack (0 is background), and ROIs, an
 `Outlines`: a plain list of (K, 2) float32 (y, x) outline polygons (what every consumer of
 `rois` reads), which also carries `.labels` (the label id of each polygon) and `.planes`.
+The polygons are traced when first read (a viewer's stream, a later step): a run that only
+writes its outputs never reads them, and tracing thousands of outlines is much of the step.
 The torch version smooths and thresholds on the tensor's device; the distance transform and
 watershed (no torch equivalent) run on the CPU in both versions, through the same code.
 """
@@ -65,6 +67,59 @@ def outlines(labels: np.ndarray) -> Outlines:
     return rois
 
 
+class _TracedOnRead(Outlines):
+    """`outlines(labels)`, traced the first time it is read; pickles as plain `Outlines`."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self._source: np.ndarray | None = labels
+        super().__init__()
+
+    def _trace(self) -> None:
+        if self.__dict__.get("_source") is not None:
+            traced, self._source = outlines(self._source), None
+            list.extend(self, traced)
+            self.__dict__["labels"], self.__dict__["planes"] = traced.labels, traced.planes
+
+    def __getattribute__(self, name: str) -> object:
+        if name in ("labels", "planes"):
+            object.__getattribute__(self, "_trace")()
+        return object.__getattribute__(self, name)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._trace()
+        return list.__iter__(self)
+
+    def __len__(self) -> int:
+        self._trace()
+        return list.__len__(self)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        self._trace()
+        return list.__getitem__(self, index)
+
+    def __contains__(self, item: object) -> bool:
+        self._trace()
+        return list.__contains__(self, item)
+
+    def __reversed__(self):  # type: ignore[no-untyped-def]
+        self._trace()
+        return list.__reversed__(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._trace()
+        return list.__eq__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]  # a list
+
+    def __repr__(self) -> str:
+        self._trace()
+        return list.__repr__(self)
+
+    def __reduce__(self) -> tuple:
+        self._trace()
+        return Outlines, (list(self), self.labels, self.planes)
+
+
 def _sqrt_otsu(hist: np.ndarray, hi: float) -> float:
     """Otsu's threshold of `sqrt(smooth - min)` from its histogram over [0, hi]."""
     return otsu_from_histogram(hist, histogram_centers(0.0, hi, _BINS))
@@ -112,7 +167,7 @@ def segment_nuclei(
         hist, _ = np.histogram(roots, bins=_BINS, range=(0.0, hi))
         np.greater(roots, _sqrt_otsu(hist, hi) * threshold_scale, out=masks[k])
     labels = _label_planes(masks, smooth, min_area, min_distance)
-    return stack, labels, outlines(labels)
+    return stack, labels, _TracedOnRead(labels)
 
 
 @register(memory="torch", category="segmentation", special_outputs=_OUTPUTS)
@@ -131,4 +186,4 @@ def segment_nuclei_torch(
         hist = torch.histc(roots, bins=_BINS, min=0.0, max=hi).cpu().numpy()
         masks[k] = roots > _sqrt_otsu(hist, hi) * threshold_scale
     labels = _label_planes(masks.cpu().numpy(), smooth.cpu().numpy(), min_area, min_distance)
-    return stack, labels, outlines(labels)
+    return stack, labels, _TracedOnRead(labels)
