@@ -31,6 +31,16 @@ def test_perimeter_and_convex_area_equal_regionprops() -> None:
             assert _shape.convex_area(region.image) == region.area_convex, region.label
 
 
+def test_convex_areas_of_all_labels_at_once() -> None:
+    _, truth = real_nuclei()
+    yy, xx = np.mgrid[:900, :500]  # and one label taller than the batched envelope takes
+    tall = ((yy - 450) / 440.0) ** 2 + ((xx - 250) / 120.0) ** 2 <= 1
+    for labels in (truth.astype(np.int32), _random_labels(2), np.where(tall, 7, 0)):
+        areas = _shape.convex_areas(labels, np.flatnonzero(labels), int(labels.max()))
+        for region in measure.regionprops(labels):
+            assert areas[region.label] == region.area_convex, region.label
+
+
 def test_convex_area_of_odd_shapes() -> None:
     rng = np.random.default_rng(3)
     shapes = [np.ones((1, 1), bool), np.ones((1, 9), bool), np.ones((9, 1), bool),

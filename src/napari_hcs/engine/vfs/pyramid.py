@@ -99,14 +99,20 @@ def downsample(a: np.ndarray, labels: bool) -> np.ndarray:
 def _integer_mean(b: np.ndarray) -> np.ndarray:
     """`rint` of the 2x2 block means of an 8/16-bit image (even y and x), by strided adds in
     int32: the same values as the float mean (whose sum of four is exact for these types),
-    rounded half to even as `rint` does, without a float copy or a strided reduction."""
+    rounded half to even as `rint` does, without a float copy or a strided reduction.
+
+    With total = 4q + r (0 <= r < 4): (total + 1 + (q & 1)) >> 2 is q for r < 2, q + 1 for
+    r = 3, and for r = 2 (a half) q or q + 1, whichever is even."""
     total = b[..., ::2, ::2].astype(np.int32)
     total += b[..., 1::2, ::2]
     total += b[..., ::2, 1::2]
     total += b[..., 1::2, 1::2]
-    quarter, rest = total >> 2, total & 3  # total = 4 * quarter + rest, floor division
-    quarter += (rest == 3) | ((rest == 2) & (quarter & 1 == 1))
-    return quarter
+    odd = total >> 2
+    odd &= 1
+    odd += 1
+    total += odd
+    total >>= 2
+    return total
 
 
 def write_levels(

@@ -29,6 +29,7 @@ _WEIGHTS[[13, 23]] = (1 + sqrt(2)) / 2
 _SIDES = ((-1, 0), (1, 0), (0, -1), (0, 1))
 _CORNERS = ((-1, -1), (-1, 1), (1, -1), (1, 1))
 _INF = np.iinfo(np.int64).max
+_TALL = 400  # rows above which `convex_areas` traces a label's hull on its own
 
 
 def _neighbour(labels: np.ndarray, ys: np.ndarray, xs: np.ndarray, dy: int, dx: int
@@ -121,3 +122,96 @@ def convex_area(image: np.ndarray) -> int:
     from skimage.measure import grid_points_in_poly
 
     return int(np.sum(grid_points_in_poly(image.shape, hull_polygon(image), binarize=False) >= 1))
+
+
+def convex_areas(labels: np.ndarray, where: np.ndarray, count: int) -> np.ndarray:
+    """`convex_area` of labels 0..count (indexed by label; 0 for absent ones), all at once.
+
+    Each label's rows of pixels give, per doubled row level, the leftmost and rightmost
+    diamond point (as in `hull_polygon`); the hull's left (right) side is the lower (upper)
+    convex envelope of those points, and the pixel centres of a row inside the hull are the
+    integers between the envelopes at its level, counted exactly (rational, in integers).
+    Labels with the same number of rows are handled together; `where` holds the flat indices
+    of the labelled pixels in raster order."""
+    areas = np.zeros(count + 1, np.int64)
+    if not len(where):
+        return areas
+    w = labels.shape[1]
+    own = labels.reshape(-1)[where]
+    order = np.argsort(own, kind="stable")  # by label, raster order within one
+    own, flat = own[order], where[order]
+    ys, xs = np.divmod(flat, w)
+    # One entry per (label, row): first and last column.
+    starts = np.flatnonzero(np.r_[True, (own[1:] != own[:-1]) | (ys[1:] != ys[:-1])])
+    ends = np.r_[starts[1:], len(own)] - 1
+    row_label, first, last = own[starts], xs[starts], xs[ends]
+    label_start = np.flatnonzero(np.r_[True, row_label[1:] != row_label[:-1]])
+    heights = np.diff(np.r_[label_start, len(row_label)])
+    for h in np.unique(heights):
+        block = label_start[heights == h]
+        if h > _TALL:  # the envelope test is quadratic in the levels: one chain each
+            for start in block:
+                label = int(row_label[start])
+                ys0 = int(ys[starts[start]])
+                box = labels[ys0:ys0 + h, :] == label
+                cols = np.flatnonzero(box.any(axis=0))
+                areas[label] = convex_area(box[:, cols[0]:cols[-1] + 1])
+            continue
+        rows = block[:, None] + np.arange(h)  # (m, h) indices into the per-row arrays
+        lo, hi = _levels(first[rows], last[rows])
+        areas[row_label[block]] = _envelope_counts(lo, hi)
+    return areas
+
+
+def _levels(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(m, 2h + 1) smallest / largest doubled column of a diamond point per doubled level."""
+    m, h = first.shape
+    lo = np.empty((m, 2 * h + 1), np.int64)
+    hi = np.empty((m, 2 * h + 1), np.int64)
+    lo[:, 1::2], hi[:, 1::2] = 2 * first - 1, 2 * last + 1  # row centres
+    lo[:, 0:-1:2], hi[:, 0:-1:2] = 2 * first, 2 * last  # top edges
+    lo[:, -1], hi[:, -1] = 2 * first[:, -1], 2 * last[:, -1]  # the last row's bottom edge
+    np.minimum(lo[:, 2:-1:2], 2 * first[:, :-1], out=lo[:, 2:-1:2])  # bottom edges
+    np.maximum(hi[:, 2:-1:2], 2 * last[:, :-1], out=hi[:, 2:-1:2])
+    return lo, hi
+
+
+def _envelope_counts(lo: np.ndarray, hi: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Integers between the lower envelope of `lo` and the upper one of `hi` at the odd
+    (row-centre) levels, summed per row of the (m, n) arrays."""
+    m, n = lo.shape
+    step = max(1, chunk // (n * n))
+    counts = np.empty(m, np.int64)
+    for s in range(0, m, step):
+        left = _side(lo[s:s + step], True)
+        right = _side(hi[s:s + step], False)
+        counts[s:s + step] = (right - left + 1).sum(axis=1)
+    return counts
+
+
+def _side(points: np.ndarray, left: bool) -> np.ndarray:
+    """ceil (left) or floor (right) of the envelope's x at the odd levels: (m, n) -> (m, h)."""
+    m, n = points.shape
+    level = np.arange(n)
+    if n <= 2:
+        vertex = np.ones((m, n), bool)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = level[None, :] - level[:, None]  # (n, n), j - i
+            slope = (points[:, None, :] - points[:, :, None]) / d
+        if not left:
+            slope = -slope
+        later = _later(n)[None]
+        into = np.where(later, slope, -np.inf).max(axis=1)  # over i < k of slope[i, k]
+        out = np.where(later, slope, np.inf).min(axis=2)  # over j > k of slope[k, j]
+        vertex = into < out
+    a = np.maximum.accumulate(np.where(vertex, level, -1), axis=1)
+    b = np.minimum.accumulate(np.where(vertex, level, n)[:, ::-1], axis=1)[:, ::-1]
+    a, b = a[:, 1::2], b[:, 1::2]
+    at = level[1::2][None, :]
+    xa = np.take_along_axis(points, a, axis=1)
+    xb = np.take_along_axis(points, b, axis=1)
+    span = b - a
+    num = np.where(span == 0, xa, xa * (b - at) + xb * (at - a))
+    den = 2 * np.where(span == 0, 1, span)  # doubled coordinates: x = num / den
+    return -((-num) // den) if left else num // den

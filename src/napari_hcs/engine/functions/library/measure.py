@@ -18,7 +18,7 @@ import numpy as np
 from ..registry import register
 from . import _torch
 from ._arrays import as_stack
-from ._lazy import ndi, pd
+from ._lazy import pd
 from ._shared import moment_features
 from ._torch import Tensor
 
@@ -55,20 +55,16 @@ def shape_features(labels: np.ndarray, ids: np.ndarray,
                    where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Solidity and perimeter (4-neighbourhood) of each label in `ids`, equal to
     `regionprops`' (see `_shape`); `where`: the flat indices of the labelled pixels."""
+    from . import _shape
+
     if not len(ids):
         return np.zeros(0), np.zeros(0)
     if where is None:
         where = np.flatnonzero(labels)
-    count = int(ids.max())
-    from . import _shape
-
-    outline = _shape.perimeters(labels, where, count)[ids]
-    boxes = ndi.find_objects(labels, max_label=count)
-    solidity = np.empty(len(ids))
-    for k, label in enumerate(ids):
-        image = labels[boxes[label - 1]] == label
-        solidity[k] = np.sum(image) * 1.0 / (_shape.convex_area(image) * 1.0)
-    return solidity, outline
+    count = int(labels.max())
+    area = np.bincount(labels.reshape(-1)[where], minlength=count + 1)
+    solidity = area[ids] * 1.0 / (_shape.convex_areas(labels, where, count)[ids] * 1.0)
+    return solidity, _shape.perimeters(labels, where, count)[ids]
 
 
 def _table(ids: np.ndarray, sums: dict[str, np.ndarray], means: dict[str, np.ndarray],
