@@ -28,7 +28,7 @@ PRELOAD = (
     "napari_hcs.engine.functions.library._objects",
     "napari_hcs.engine.functions.library._shape",
     "numpy", "scipy.ndimage", "pandas", "pyarrow.parquet", "tifffile", "zarr", "numcodecs",
-    "skimage.measure", "skimage.segmentation",
+    "skimage.measure", "skimage.segmentation._watershed",  # skimage's names load lazily
 )
 _SERVER = "forkserver"
 

@@ -109,6 +109,7 @@ class _PoolRun:
         suspects: deque[WellPlan] = deque()
         self.functions = plan_functions(plans)  # each worker imports them once, at start
         start_worker_server()
+        _import_in_background("pandas")  # wells' tables come back as DataFrames
         self._start_pool()
         try:
             while pending or suspects or self.in_flight:
@@ -202,6 +203,22 @@ class _PoolRun:
             if event.state == "running":
                 self.last_step[event.well] = f"step {event.index} {event.step!r}"
             self.on_event(event)
+
+
+def _import_in_background(name: str) -> None:
+    """Import `name` in a thread while this process waits for its workers: otherwise the first
+    result to come back imports it while unpickling, and every worker waits for that."""
+    import importlib
+    import sys
+
+    if name not in sys.modules:
+        threading.Thread(target=_quietly, args=(importlib.import_module, name), daemon=True,
+                         name=f"napari-hcs-import-{name}").start()
+
+
+def _quietly(call: Callable[[str], Any], name: str) -> None:
+    with contextlib.suppress(Exception):  # a missing library shows where it is needed
+        call(name)
 
 
 def _failed(well: str, error: str, step: str | None) -> WellResult:
