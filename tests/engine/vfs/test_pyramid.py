@@ -98,3 +98,20 @@ def test_integer_pyramid_equals_the_rounded_float_mean():
         padded = np.pad(image, [(0, 0), (0, 1), (0, 1)], mode="edge")
         mean = padded.astype(np.float32).reshape(2, 21, 2, 19, 2).mean(axis=(-3, -1))
         np.testing.assert_array_equal(downsample(image, False), np.rint(mean).astype(dtype))
+
+
+def test_our_v2_arrays_read_back_through_zarr(tmp_path):
+    import numcodecs
+
+    from napari_hcs.engine.vfs.pyramid import write_array_v2
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 4000, (2, 37, 53)).astype(np.uint16)
+    float_image = np.pad(rng.random((10, 10)).astype(np.float32), 20)  # empty chunks around
+    for name, arr, chunks in (("u16", image, (1, 16, 16)), ("zeros", np.zeros((40, 40), "i4"),
+                              (16, 16)), ("f32", float_image, (16, 16))):
+        write_array_v2(tmp_path / name, arr, chunks, numcodecs.Blosc("lz4", 3, 2))
+        back = zarr.open_array(str(tmp_path / name), mode="r", zarr_format=2)
+        assert back.chunks == chunks and back.dtype == arr.dtype
+        np.testing.assert_array_equal(back[...], arr)
+    assert not list((tmp_path / "zeros").glob("[0-9]*"))  # only-fill chunks are left out
