@@ -1,7 +1,9 @@
 """`python -m bench [NAME [ARGS...]] | all`: run benchmarks.
 
-- no argument: `bench_plate` (the end-to-end comparison with OpenHCS, scikit-image and the
-  floor; what `make bench` runs);
+- no argument: `bench_sweep` (ours vs the scikit-image script vs the floor at 512, 1024 and
+  2048 px tiles, sparse and dense nuclei, with a per-stage breakdown; what `make bench` runs,
+  about 20 minutes on 2 cores);
+- `plate [ARGS...]`: the end-to-end comparison with OpenHCS as well (`bench_plate`);
 - `NAME [ARGS...]`: `bench/bench_NAME.py`'s `main()`, with ARGS as its command line;
 - `all`: every `bench/bench_*.py` module's `main()` in turn, without arguments.
 """
@@ -13,7 +15,7 @@ import inspect
 import sys
 from pathlib import Path
 
-DEFAULT = "plate"
+DEFAULT = "sweep"
 
 
 def _run(name: str, args: list[str]) -> int:
