@@ -75,5 +75,6 @@ def build_well_plans(
             output_dir=output_dir,
             config=config,
             plate_provided=plate_provided,
+            roots=reader.roots.paths,
         )
     return plans

@@ -65,6 +65,7 @@ class WellPlan:
     output_dir: str | None
     config: tuple[tuple[str, Any], ...] = ()  # resolved global/pipeline configuration
     plate_provided: tuple[tuple[str, Any], ...] = field(default=())  # e.g. stage_positions
+    roots: tuple[str, ...] = ()  # where files may be read/written (`engine.roots`); () = anywhere
 
     @property
     def keys(self) -> tuple[ImageKey, ...]:

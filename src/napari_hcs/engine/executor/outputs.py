@@ -21,6 +21,7 @@ import numpy as np
 
 from ..compiler.plan import WellPlan
 from ..plate.wells import sort_wells
+from ..roots import AllowedRoots
 from ..vfs import FileManager, atomic_write, atomic_write_json, omezarr
 
 PLATE = "plate.zarr"
@@ -54,6 +55,9 @@ def write_well_outputs(
 ) -> None:
     """Write one well (in the worker): its fields into plate.zarr and its tables as parts."""
     out = Path(plan.output_dir or ".")
+    roots = AllowedRoots(plan.roots)  # a resumed well is changed in place: no link may lead out
+    roots.check_tree(out / PLATE / omezarr.well_path(plan.well))
+    roots.check_tree(out / PARTS / plan.well)
     storage = storage_from_config(config)
     for index, image in enumerate(fields):
         target = out / PLATE / omezarr.well_path(plan.well) / str(index)

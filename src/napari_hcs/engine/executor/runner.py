@@ -10,10 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from ..compiler.plan import WellPlan
+from ..roots import AllowedRoots
 from ..vfs import omezarr
 from .backend import Backend, get_backend
 from .events import ProgressEvent, RunReport, WellResult
-from .outputs import PLATE, RunRecord, merge_tables, prepare_output
+from .outputs import (
+    INTERMEDIATE,
+    PARTS,
+    PLATE,
+    RUN_JSON,
+    TABLES,
+    RunRecord,
+    merge_tables,
+    prepare_output,
+)
 from .well import WellOptions
 
 
@@ -50,7 +60,9 @@ def run_plans(
     engine = _backend(backend)
     report = RunReport(out)
     record: RunRecord | None = None
+    roots = AllowedRoots(plan_list[0].roots if plan_list else ())
     if out is not None and plan_list:
+        _confine_output(out, roots, (PLATE, TABLES, PARTS, INTERMEDIATE, RUN_JSON))
         prepare_output(out, [p.well for p in plan_list], resume=resume,
                        name=Path(plan_list[0].plate_root).name or "plate")
         record = RunRecord(out, resume=resume, info=_info(plan_list, workers, device, engine,
@@ -86,9 +98,17 @@ def run_plans(
         report.not_run = [p.well for p in todo if p.well not in finished]
         report.cancelled = cancel.is_set()
         if out is not None and record is not None:
+            _confine_output(out, roots, (PLATE, TABLES, PARTS))
             _finish_outputs(out, record, report)
         report.seconds = time.perf_counter() - start
     return report
+
+
+def _confine_output(out: Path, roots: AllowedRoots, entries: Sequence[str]) -> None:
+    """What the run is about to create, read, replace or remove in `out` resolves under the
+    roots, links planted in a resumed folder included (`engine.roots`; no-op unconfined)."""
+    for entry in entries:
+        roots.check_tree(out / entry)
 
 
 def _finish_outputs(out: Path, record: RunRecord, report: RunReport) -> None:

@@ -127,7 +127,7 @@ class PhenixReader(PlateReader):
     @cached_property
     def images(self) -> dict[ImageKey, HarmonyImage]:
         images: dict[ImageKey, HarmonyImage] = {}
-        for img in parse_index(self.index_path):
+        for img in parse_index(self.roots.check(self.index_path)):
             if img.key in images:
                 raise PlateError(f"{self.index_path} lists {img.key} twice ({img.url})")
             images[img.key] = img
@@ -157,10 +157,10 @@ class PhenixReader(PlateReader):
         first = images[min(images)]
         if first.size is not None:
             # Harmony records the size; we still read one header for the dtype.
-            _, dtype = tiff_header(self._path(first))
+            _, dtype = tiff_header(self._checked(first))
             shape = first.size
         else:
-            shape, dtype = tiff_header(self._path(first))
+            shape, dtype = tiff_header(self._checked(first))
         names = {}
         for img in images.values():
             if img.channel_name:
@@ -190,6 +190,10 @@ class PhenixReader(PlateReader):
     def _path(self, img: HarmonyImage) -> Path:
         return self.index_path.parent / img.url
 
+    def _checked(self, img: HarmonyImage) -> Path:
+        # A <URL> may be absolute or climb with "..": judged where it really points.
+        return self.roots.check(self._path(img))
+
     def image_path(self, key: ImageKey) -> str:
         img = self.images.get(key)
         if img is None:
@@ -198,4 +202,4 @@ class PhenixReader(PlateReader):
         return str(self._path(img))
 
     def read(self, key: ImageKey) -> np.ndarray:
-        return read_tiff_plane(self.image_path(key))
+        return read_tiff_plane(self.roots.check(self.image_path(key)))
