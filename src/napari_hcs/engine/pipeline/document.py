@@ -198,15 +198,15 @@ class _Reader:
             self.problems.add(f"{where}: {name!r:.80} is not a registered function on this "
                               f"machine{hint}", **at, parameter="func")
             return None
-        if "parameters" not in value:
-            return spec.func
-        if not isinstance(parameters, Mapping):
+        if parameters is not None and not isinstance(parameters, Mapping):
             self.problems.add(f"{where}: `parameters` must be an object", **at,
                               parameter="func")
             return None
-        for parameter, message in check_call(spec, dict(parameters)):
+        for parameter, message in check_call(spec, dict(parameters or {})):
             self.problems.add(message, **at, parameter=parameter)
-        return (spec.func, copy.deepcopy(dict(parameters)))
+        if "parameters" not in value:
+            return spec.func
+        return (spec.func, copy.deepcopy(dict(parameters or {})))
 
     def chain(self, value: Any, at: dict[str, Any], where: str) -> Any:
         if not isinstance(value, list):
