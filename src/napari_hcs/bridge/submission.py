@@ -28,7 +28,7 @@ from ..engine.roots import AllowedRoots
 VERSION = 1
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # libzmq drops bigger requests before buffering them
 MAX_REQUEST_DEPTH = pipeline_document.MAX_DEPTH + 2  # the request wraps one document
-MAX_REQUEST_ITEMS = 200_000  # bounds the time one parse may hold the GIL (~20 ms at 8 MiB)
+MAX_REQUEST_ITEMS = 50_000  # bounds how long one parse holds the GIL (a few ms)
 MAX_PATH = 4096
 MAX_WELLS = 10_000
 OPS = ("ping", "submit", "status", "list", "cancel", "subscribe", "unsubscribe")

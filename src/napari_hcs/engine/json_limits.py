@@ -22,22 +22,19 @@ class JsonLimitError(ValueError):
     """JSON that is malformed or over a limit; the text says which limit."""
 
 
-_OPEN, _CLOSE = (ord("["), ord("{")), (ord("]"), ord("}"))
-_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+_OPEN, _CLOSE, _QUOTE = (ord("["), ord("{")), (ord("]"), ord("}")), ord('"')
 
 
 def nesting_depth(data: bytes) -> int:
-    """The deepest nesting of arrays/objects in JSON text, ignoring brackets inside strings."""
+    """The deepest nesting of arrays/objects in JSON text, ignoring brackets inside strings.
+
+    Escapes go first, with two C-speed replaces: every `\\\\` pair (an escaped backslash), then
+    every `\\"` left (an escaped quote). Then every quote opens or closes a string, and a bracket
+    counts when an even number of quotes precedes it (numpy, which lets other threads run).
+    """
+    data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
     a = np.frombuffer(data, np.uint8)
-    quote = a == _QUOTE
-    backslashes = np.flatnonzero(a == _BACKSLASH)
-    if backslashes.size:  # a quote after an odd run of backslashes is escaped
-        starts = np.r_[0, np.flatnonzero(np.diff(backslashes) != 1) + 1]
-        ends = np.r_[starts[1:], backslashes.size]
-        after = backslashes[ends - 1] + 1
-        escaped = after[((ends - starts) % 2 == 1) & (after < a.size)]
-        quote[escaped] = False
-    quotes = np.flatnonzero(quote)
+    quotes = np.flatnonzero(a == _QUOTE)
     opens = (a == _OPEN[0]) | (a == _OPEN[1])
     brackets = np.flatnonzero(opens | (a == _CLOSE[0]) | (a == _CLOSE[1]))
     outside = np.searchsorted(quotes, brackets, side="right") % 2 == 0

@@ -44,7 +44,7 @@ VERSION = 1
 MAX_BYTES = 1024 * 1024  # the document as JSON text (about; counted while walking it)
 MAX_DEPTH = 24  # nesting of objects and arrays, the document's own levels included
 MAX_STEPS = 256
-MAX_VALUES = 100_000  # values of every kind in the whole document
+MAX_VALUES = 20_000  # values of every kind in the whole document
 MAX_STRING = 10_000  # characters in one string (object keys included)
 
 _PIPELINE_KEYS = ("format", "version", "name", "config", "steps")
