@@ -44,7 +44,8 @@ json_junk = st.recursive(
     max_leaves=8)
 FIELDS = ("v", "kind", "name", "well", "site", "channel", "shape", "dtype", "axes",
           "channel_names", "pixel_size_um", "n_polygons", "n_vertices", "buffers", "n_rows",
-          "columns", "strings", "step", "index", "total", "state", "status", "error", "run")
+          "columns", "strings", "step", "index", "total", "state", "status", "error", "run",
+          "channel_colors", "contrast_limits")
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])

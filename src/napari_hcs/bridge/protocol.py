@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.json_limits import JsonLimitError, loads_bounded
+from . import display
 from .wire_checks import (
     DTYPES,
     IMAGE_AXES,
@@ -140,9 +141,14 @@ def encode_image(
     pixel_size_um: float | None = None,
     site: Any = None,
     axes: str | None = None,
+    channel_colors: Sequence[str] | None = None,
+    contrast_limits: Sequence[Sequence[float]] | None = None,
     **extra: Any,
 ) -> list:
-    """A (C, Y, X) or (C, Z, Y, X) image; a 2-D (Y, X) image is sent as one channel."""
+    """A (C, Y, X) or (C, Z, Y, X) image; a 2-D (Y, X) image is sent as one channel.
+
+    `channel_colors` ("#RRGGBB") and `contrast_limits` ([lo, hi]), one per channel, are the
+    optional display hints of `bridge.display`."""
     data = to_host_array(image)
     if data.ndim == 2:
         data = data[None]
@@ -158,6 +164,13 @@ def encode_image(
                      dtype=_dtype_name(data.dtype), axes=axes, channel_names=names,
                      pixel_size_um=None if pixel_size_um is None else float(pixel_size_um),
                      **extra)
+    if channel_colors is not None:
+        header["channel_colors"] = [str(c) for c in channel_colors]
+    if contrast_limits is not None:
+        header["contrast_limits"] = [[float(lo), float(hi)] for lo, hi in contrast_limits]
+    problem = display.problem(header)
+    if problem:
+        raise ProtocolError(f"image {name!r} of well {well}: {problem}")
     return _frames(header, [data])
 
 

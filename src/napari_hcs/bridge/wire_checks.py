@@ -122,6 +122,11 @@ def _check_pixels(header: Mapping[str, Any], kind: str) -> None:
     size = header.get("pixel_size_um")
     require(size is None or (type(size) in (int, float) and math.isfinite(size) and size > 0),
             f"{kind} header: pixel_size_um {_short(size)} must be a positive number or null")
+    if kind == "image":  # optional display hints: channel colours, contrast limits
+        from .display import problem
+
+        hints = problem(dict(header))
+        require(hints is None, f"image header: {str(hints)[:300]}")
 
 
 def _check_table_header(header: Mapping[str, Any]) -> None:
