@@ -91,8 +91,9 @@ def section() -> str:
 
 
 def _left_out(excluded: dict[str, str]) -> list[str]:
-    lines = [f"### Left out: {len(excluded)} candidates", "",
-             "Every public function of the modules above was tried; these do not fit a "
+    lines = ["### Left out candidates", "",
+             f"Every public function of the modules above was tried; these {len(excluded)} do "
+             "not fit a "
              "pipeline step (stack in, stack of the same plane shape out), with the reason "
              "found when the index was built.", "", "<details><summary>the list</summary>", "",
              "| function | reason |", "|---|---|"]

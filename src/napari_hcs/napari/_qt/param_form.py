@@ -96,6 +96,8 @@ def _value(widget: Any) -> Any:
         text = widget.value.strip()
         if not text:
             return inspect.Parameter.empty
+        if text.lower().lstrip("+-") in ("nan", "inf"):  # repr() of non-finite floats
+            return float(text)
         try:
             return ast.literal_eval(text)
         except (ValueError, SyntaxError):

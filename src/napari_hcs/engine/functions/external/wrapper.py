@@ -66,6 +66,9 @@ class ExternalFunction:
         return self._func
 
     def __call__(self, stack: Any, **kwargs: Any) -> Any:
+        if getattr(stack, "ndim", None) != 3:
+            raise ValueError(f"{self.__name__} takes a stack of planes (N, Y, X); got shape "
+                             f"{tuple(getattr(stack, 'shape', ()))}")
         as_volume = bool(kwargs.pop(AS_VOLUME, False)) and self.volume
         kwargs = {**kwargs, **self.fixed}
         func = self.load()
