@@ -43,6 +43,8 @@ class CucimSource(SkimageSource):
             return False
 
     def version(self) -> str | None:
+        if not self.available():
+            return None
         for dist in DISTRIBUTIONS:
             try:
                 return importlib.metadata.version(dist)

@@ -28,13 +28,14 @@ from .clesperanto_source import ClesperantoSource
 from .cucim_source import CucimSource
 from .ndimage_source import NdimageSource
 from .skimage_source import SkimageSource
-from .source import Source
+from .source import Source, installed_version
 
 SCHEMA = 1
 SOURCES: tuple[Source, ...] = (SkimageSource(), NdimageSource(), ClesperantoSource(),
                                CucimSource())
-#: Optional packages that change which scikit-image functions work (wavelets, GMMs).
-OPTIONAL_DISTRIBUTIONS = ("PyWavelets", "scikit-learn")
+#: Optional packages that change which scikit-image functions work (wavelets, GMMs):
+#: (distribution, module).
+OPTIONAL_DISTRIBUTIONS = (("PyWavelets", "pywt"), ("scikit-learn", "sklearn"))
 CACHE_ENV = "NAPARI_HCS_CACHE_DIR"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
 
@@ -69,8 +70,8 @@ def index_key() -> tuple[str, dict[str, str | None]]:
                                        "python": ".".join(map(str, sys.version_info[:2]))}
     for source in SOURCES:
         versions[source.distribution] = source.version()
-    for dist in OPTIONAL_DISTRIBUTIONS:
-        versions[dist] = Source.version(type("D", (Source,), {"distribution": dist})())
+    for dist, module in OPTIONAL_DISTRIBUTIONS:
+        versions[dist] = installed_version(dist, module)
     digest = hashlib.sha256(json.dumps([SCHEMA, versions], sort_keys=True).encode())
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.read_bytes())

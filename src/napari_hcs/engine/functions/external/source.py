@@ -35,10 +35,8 @@ class Source:
             return False
 
     def version(self) -> str | None:
-        try:
-            return importlib.metadata.version(self.distribution)
-        except importlib.metadata.PackageNotFoundError:
-            return None
+        """The installed version, None when not installed (found without importing it)."""
+        return installed_version(self.distribution, self.import_name)
 
     def namespaces(self) -> set[str]:
         """Dotted paths that are groups of functions, not functions (`skimage.filters`)."""
@@ -85,6 +83,17 @@ class Source:
             return getattr(importlib.import_module(module), attr, None)
         except ImportError:
             return None
+
+
+def installed_version(distribution: str, module: str) -> str | None:
+    """A distribution's version, or None; the cheap import-system lookup of its module first
+    (reading package metadata means scanning every installed distribution)."""
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+        return importlib.metadata.version(distribution)
+    except (ImportError, ValueError, importlib.metadata.PackageNotFoundError):
+        return None
 
 
 def is_function(obj: Any) -> bool:
