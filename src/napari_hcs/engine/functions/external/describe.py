@@ -87,7 +87,7 @@ def describe_parameters(
                 or array_only or p.kind is p.POSITIONAL_ONLY)
         if hide:
             if not has_default:
-                what = doctypes_text(alternatives)
+                what = doctypes.describe(alternatives)
                 return [], {}, f"needs `{p.name}` ({what}), which a parameter value cannot give"
             continue
         entry: dict[str, Any] = {"name": p.name, "doc": summary(description, 200)}
@@ -98,17 +98,6 @@ def describe_parameters(
             entry["kernel"] = True
         visible.append(entry)
     return visible, fixed, ""
-
-
-def doctypes_text(alternatives: list[Any]) -> str:
-    words = []
-    for alt in alternatives:
-        if isinstance(alt, dict):
-            words.append("a choice" if "choice" in alt else f"a sequence of {alt['seq']}")
-        else:
-            words.append({"array": "an array", "callable": "a function",
-                          "dtype": "a dtype"}.get(alt, alt))
-    return " or ".join(words) or "a value"
 
 
 def _alternatives(p: inspect.Parameter, type_text: str | None, description: str,

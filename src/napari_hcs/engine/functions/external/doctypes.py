@@ -143,6 +143,19 @@ def _unique(alternatives: list[Alternative]) -> list[Alternative]:
     return out
 
 
+def describe(alternatives: list[Alternative]) -> str:
+    """In words, for messages: `a float or a sequence of float`."""
+    words = []
+    for alt in alternatives:
+        if isinstance(alt, dict):
+            words.append("a choice" if "choice" in alt else f"a sequence of {alt['seq']}")
+        else:
+            words.append({"array": "an array", "callable": "a function", "dtype": "a dtype",
+                          "int": "an int", "float": "a float", "bool": "a bool",
+                          "str": "a string", "none": "None", "dict": "a dict"}.get(alt, alt))
+    return " or ".join(words) or "a value of unknown type"
+
+
 def fits(value: Any, alternatives: list[Alternative]) -> bool:
     """Whether a JSON-decoded value fits one of the alternatives (what validation will say)."""
     return any(_fits_one(value, alt) for alt in alternatives)

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .doctypes import describe
+
 PLANE = (24, 28)
 VOLUME = (3, 24, 28)
 INPUT_KINDS = ("image", "labels", "binary")
@@ -145,7 +147,7 @@ def probe(call: CallPlane, params: Sequence[ProbeParameter],
         if p.required:
             value = example_value(p)
             if value is None:
-                return ProbeResult(reason=f"needs `{p.name}` ({_describe(p.alternatives)}), "
+                return ProbeResult(reason=f"needs `{p.name}` ({describe(p.alternatives)}), "
                                           "which a parameter value cannot give")
             example[p.name] = value
     # Defaults of None that the function refuses (ndimage's size/footprint): fill one of them.
@@ -194,13 +196,3 @@ def _admitted(call: CallPlane, params: Sequence[ProbeParameter], kind: str, out:
         dims = "nd" if not error and not output_problem(vol_out, volume.shape) else "2d"
     return ProbeResult(input_kind=kind, dims=dims, output_dtype=str(out.dtype), example=kwargs,
                        example_reason="; ".join(reasons))
-
-
-def _describe(alternatives: Sequence[Any]) -> str:
-    words = []
-    for alt in alternatives:
-        if isinstance(alt, dict):
-            words.append("a choice" if "choice" in alt else f"a sequence of {alt['seq']}")
-        else:
-            words.append("an array" if alt == "array" else alt)
-    return " or ".join(words) or "a value of unknown type"
