@@ -8,6 +8,11 @@ Special outputs carry a *kind* that tells the executor what to do with them:
 `labels` (written as OME-Zarr labels), `table` (a pandas DataFrame written as Parquet),
 `positions` (tile positions, written as `tables/positions.parquet`), `rois` (polygons, streamed
 to viewers) and `data` (kept in memory for later steps only).
+
+Two kinds of functions live here: those registered with `@register` (the built-in library,
+users' own), and library functions of scikit-image, scipy.ndimage, pyclesperanto and cucim,
+registered by rule under their library paths (`skimage.filters.gaussian`) from a cached index
+without importing the libraries (`external/`). Lookups and listings see both alike.
 """
 
 from __future__ import annotations
