@@ -180,10 +180,9 @@ def _admitted(call: CallPlane, params: Sequence[ProbeParameter], kind: str, out:
         reasons.append("required " + ", ".join(f"`{n}`" for n in example))
     if extra is not None:
         reasons.append(f"`{extra.name}=None` (the default) raises")
-    changed = {n: example_value(p, alternate=True) for p in params
-               if (p.required or p is extra) and any(a in ("int", "float") for a in
-                                                     p.alternatives)
-               for n in [p.name]}
+    numeric = [p for p in params if (p.required or p is extra)
+               and ("int" in p.alternatives or "float" in p.alternatives)]
+    changed = {p.name: example_value(p, alternate=True) for p in numeric}
     if changed:
         other, error = _attempt(call, plane, {**kwargs, **changed})
         if not error and isinstance(other, np.ndarray) and other.shape != plane.shape:
