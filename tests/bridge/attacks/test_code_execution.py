@@ -55,6 +55,12 @@ def code(arena) -> str:
     ("attack_tag.__globals__", {}),
     ("attack_tag:__call__", {}),
     ("no_such_function", {}),
+    # library functions that open files or take callables are not in the registry's table
+    ("skimage.io.imread", {"fname": "SENTINEL"}),
+    ("skimage.io.imsave", {"fname": "SENTINEL", "arr": [[0]]}),
+    ("skimage.data.download_all", {"directory": "SENTINEL"}),
+    ("ndimage.generic_filter", {"function": "CODE"}),
+    ("skimage.util.apply_parallel", {"function": "CODE"}),
 ])
 def test_functions_outside_the_registry_are_refused(client, arena, plate, function,
                                                     parameters):

@@ -85,6 +85,16 @@ def test_names_and_tuples_come_back_as_registered_callables_and_lists():
     assert back.steps[0].func == {"4": doc_options}
 
 
+def test_library_functions_travel_by_their_library_path():
+    document = _document({"func": {"function": "skimage.filters.gaussian",
+                                   "parameters": {"sigma": [1.0, 2.0], "mode": "wrap"}}})
+    pipeline = pipeline_from_document(document)
+    assert pipeline_to_document(pipeline) == document
+    problems = _problems(_document({"func": {"function": "skimage.filters.gaussian",
+                                             "parameters": {"mode": "sideways"}}}))
+    assert len(problems) == 1 and "'mode' expects" in problems[0]
+
+
 def test_shipped_pipelines_round_trip_and_run_the_same(tmp_path):
     for name in names():
         pipeline = load(name)
