@@ -74,7 +74,8 @@ class HtdInfo:
 
     path: Path
     wells: tuple[str, ...] | None  # None when the HTD has no WellsSelection lines
-    grid: tuple[int, int]  # (YSites, XSites)
+    plate: tuple[int, int] | None  # (YWells, XWells): the plate's well grid, when given
+    grid: tuple[int, int]  # (YSites, XSites): the site grid inside each well
     site_cells: tuple[tuple[int, int], ...]  # (row, col) of site 1, 2, .. on the grid
     wavelengths: int
     wave_names: dict[str, str]
@@ -112,9 +113,11 @@ class HtdInfo:
         names = {str(w): str(one(f"WaveName{w}", w)) for w in range(1, waves + 1)}
         zsteps = int(one("ZSteps", 1)) if one("ZSeries", False) is True else None
         pixel = one("PixelSizeUM")
+        plate_rows, plate_cols = int(one("YWells", 0) or 0), int(one("XWells", 0) or 0)
         return cls(
             path=path,
             wells=wells,
+            plate=(plate_rows, plate_cols) if plate_rows > 0 and plate_cols > 0 else None,
             grid=(ny, nx),
             site_cells=cells,
             wavelengths=waves,
@@ -257,8 +260,8 @@ class ImageXpressReader(PlateReader):
             channel_names=dict(htd.wave_names),
             pixel_size_um=htd.pixel_size_um,
             site_positions=positions,
-            rows=htd.grid[0],
-            columns=htd.grid[1],
+            rows=htd.plate[0] if htd.plate else None,
+            columns=htd.plate[1] if htd.plate else None,
         )
 
     def image_path(self, key: ImageKey) -> str:
