@@ -4,7 +4,7 @@ from .compiled import CompiledPipeline, compile_pipeline
 from .links import PLATE
 from .plan import CallPlan, StepPlan, WellPlan
 from .problems import CompileError, Problem
-from .validate import check_call, type_mismatch
+from .validate import bounds, check_call, type_mismatch
 
 __all__ = [
     "PLATE",
@@ -14,6 +14,7 @@ __all__ = [
     "Problem",
     "StepPlan",
     "WellPlan",
+    "bounds",
     "check_call",
     "compile_pipeline",
     "type_mismatch",

@@ -8,10 +8,27 @@ can show an inherited value as a placeholder instead of a hard-coded copy.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
+
+from annotated_types import Interval
 
 #: Where a resolved value came from.
 Source = Literal["step", "pipeline", "global", "default"]
+
+#: The OME-Zarr chunk codecs the writer knows (`vfs.omezarr.Storage.compressors`).
+Compression = Literal["zstd", "blosc", "gzip", "none"]
+
+#: What each field may hold (None, "inherit", always may). The compiler checks every set value
+#: against these (`compiler.validate.validate_config`), the Config dock offers a Literal's
+#: choices and a range's bounds; "device" is a pattern the compiler's device phase checks.
+FIELD_TYPES: dict[str, Any] = {
+    "workers": Annotated[int, Interval(ge=1, le=1024)],
+    "device": str,
+    "materialize_intermediates": bool,
+    "zarr_compression": Compression,
+    "zarr_levels": Annotated[int, Interval(ge=1, le=16)],
+    "zarr_chunk_size": Annotated[int, Interval(ge=16, le=16384)],
+}
 
 #: The value of each field when no level sets it.
 DEFAULTS: dict[str, Any] = {
@@ -28,7 +45,8 @@ DESCRIPTIONS: dict[str, str] = {
     "workers": "number of wells processed in parallel (worker processes)",
     "device": '"cpu", "cuda" or "cuda:N": where torch/cupy functions run',
     "materialize_intermediates": "write every step's output, not only the final one",
-    "zarr_compression": 'OME-Zarr chunk compression: "zstd", "blosc", "gzip" or "none"',
+    "zarr_compression": "OME-Zarr chunk compression: one of " + ", ".join(
+        repr(c) for c in get_args(Compression)),
     "zarr_levels": "number of resolution levels in the written OME-Zarr multiscale pyramid",
     "zarr_chunk_size": "OME-Zarr chunk edge length in pixels (Y and X)",
 }

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ast
 import inspect
+import typing
 from collections.abc import Callable
 from typing import Any
 
 from magicgui.widgets import Container, LineEdit, create_widget
 
+from ...engine.compiler import bounds
 from ...engine.functions.registry import FunctionSpec, Parameter
 
 
@@ -18,10 +20,18 @@ def _widget(param: Parameter, value: Any) -> Any:
     annotation = None if param.annotation is inspect.Parameter.empty else param.annotation
     if value is not inspect.Parameter.empty:
         options["value"] = value
-    if annotation in (int, float):
+    base = annotation
+    if typing.get_origin(annotation) is typing.Annotated:  # a range: the spin box's bounds
+        base = annotation.__origin__
+    if base in (int, float):
         # magicgui's default range (0..999) would refuse negative offsets or large thresholds.
-        options["options"] = {"min": -1e9 if annotation is float else -(2**31 - 1),
-                              "max": 1e9 if annotation is float else 2**31 - 1}
+        low, high = bounds(annotation)
+        options["options"] = {"min": -1e9 if base is float else -(2**31 - 1),
+                              "max": 1e9 if base is float else 2**31 - 1}
+        if low is not None:
+            options["options"]["min"] = low
+        if high is not None:
+            options["options"]["max"] = high
     try:
         if annotation is None:
             raise TypeError("no annotation")
