@@ -21,8 +21,8 @@ from .plate_layers import META_KEY, channel_colormap, channel_label
 from .result_canvas import CanvasUpdate, LayerSpec, ResultCanvas, ResultConverter
 from .result_layers import WellParts, base_name, message_parts, outlines_layer_name, result_parts
 
-#: Prefix kept for callers that looked result layers up by it; names now say what they show.
-RESULT_KINDS = ("image", "labels", "outlines")
+#: Features (measurements per object) reach the labels layers at most this often.
+FEATURES_MS = 2000
 
 
 class ResultSink:
@@ -43,6 +43,8 @@ class ResultSink:
         self.viewer = viewer
         self.session = session
         self.cancelling = False  # set by the Run dock: failed wells then read as cancelled
+        self._features: dict[str, Any] = {}
+        self._features_scheduled = False
         self.canvas = ResultCanvas(getattr(session, "geometry", None))
         self.converter = ResultConverter(self.canvas, on_main_thread(self._apply))
         session.plate_changed.connect(lambda _: self.canvas.set_geometry(session.geometry))
@@ -115,9 +117,26 @@ class ResultSink:
             return layer
         if layer is not None:
             self.viewer.layers.remove(layer)
-        layer = Layer.create(spec.pyramid.levels, spec.kwargs, spec.kind)
+        kwargs = spec.kwargs
+        kind = self.canvas.kinds.get(spec.name)
+        # Start hidden what would only repeat what is shown: processed images over the raw
+        # plate (both additive: the well would read twice as bright), outlines of objects whose
+        # labels are shown. Every visible layer is one more full-canvas pass per repaint.
+        if (spec.kind == "image" and self._raw_plate_shown()) or (
+                kind == "outlines" and self._labels_for(spec.name)):
+            kwargs = {**kwargs, "visible": False}
+        layer = Layer.create(spec.pyramid.levels, kwargs, spec.kind)
         self.viewer.add_layer(layer)
         return layer
+
+    def _labels_for(self, outlines_name: str) -> bool:
+        base = outlines_name.removesuffix(" outlines")
+        return self.canvas.kinds.get(base) == "labels" or (
+            base in self.viewer.layers and self.viewer.layers[base]._type_string == "labels")
+
+    def _raw_plate_shown(self) -> bool:
+        return any(layer.metadata.get(META_KEY, {}).get("plate_view") for layer in
+                   self.viewer.layers)
 
     def _apply(self, update: CanvasUpdate) -> None:
         from ._qt.layer_refresh import refresh_layer_soon
@@ -132,10 +151,12 @@ class ResultSink:
             layer = self._layer(name)
             if layer is not None:
                 self._widen(layer, limits)
-        for name, frame in update.features.items():
-            layer = self._layer(name)
-            if layer is not None:
-                layer.features = frame
+        self._features.update(update.features)
+        if self._features and not self._features_scheduled:
+            from qtpy.QtCore import QTimer
+
+            self._features_scheduled = True
+            QTimer.singleShot(FEATURES_MS, self._apply_features)
         for name, frame in update.tables.items():
             self.session.set_table(name, frame)
         for name in update.touched:
@@ -147,6 +168,16 @@ class ResultSink:
         for well, name in update.shown:
             self.shown.emit(well, name)
         self.applied.emit()
+
+    def _apply_features(self) -> None:
+        """Give the labels layers their features (napari validates the whole table on the
+        GUI thread, so this runs at most every FEATURES_MS, not per well)."""
+        self._features_scheduled = False
+        pending, self._features = self._features, {}
+        for name, frame in pending.items():
+            layer = self._layer(name)
+            if layer is not None:
+                layer.features = frame
 
     @staticmethod
     def _widen(layer: Any, limits: tuple[float, float]) -> None:

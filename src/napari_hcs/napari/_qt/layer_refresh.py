@@ -16,10 +16,14 @@ from superqt.utils import ensure_main_thread
 
 #: Delay before the first redraw of a burst (lets a burst of wells coalesce).
 REFRESH_MS = 100
+#: Thumbnails (the layer list's) follow at most this often: each one repaints the list.
+THUMBNAIL_MS = 3000
 
 _due: dict[int, weakref.ref] = {}  # id(layer) -> layer, in arrival order
 _due_pyramids: weakref.WeakSet[Any] = weakref.WeakSet()
+_stale_thumbnails: dict[int, weakref.ref] = {}
 _scheduled = False
+_thumbnails_scheduled = False
 
 
 def on_main_thread(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,13 +53,31 @@ def refresh_layer_soon(layer: Any) -> None:
 
 
 def redraw(layer: Any) -> None:
-    """Re-slice `layer` now. napari 0.9 keeps the lowest multiscale level it read (for the
-    thumbnail, and for the canvas when zoomed out that far) until the data is replaced; our
-    levels change in place, so that copy is dropped first."""
+    """Re-slice `layer` now (its thumbnail later). napari 0.9 keeps the lowest multiscale
+    level it read (for the thumbnail, and for the canvas when zoomed out that far) until the
+    data is replaced; our levels change in place, so that copy is dropped first."""
+    global _thumbnails_scheduled
     reset = getattr(layer, "_reset_thumbnail_level_data", None)
     if reset is not None:
         reset()
-    layer.refresh()
+    layer.refresh(thumbnail=False)
+    _stale_thumbnails[id(layer)] = weakref.ref(layer)
+    if not _thumbnails_scheduled:
+        from qtpy.QtCore import QTimer
+
+        _thumbnails_scheduled = True
+        QTimer.singleShot(THUMBNAIL_MS, _update_thumbnails)
+
+
+def _update_thumbnails() -> None:
+    global _thumbnails_scheduled
+    _thumbnails_scheduled = False
+    layers = [ref() for ref in _stale_thumbnails.values()]
+    _stale_thumbnails.clear()
+    for layer in layers:
+        update = getattr(layer, "_update_thumbnail", None)  # from the slice already made
+        if update is not None:
+            update()
 
 
 def _schedule(delay_ms: int) -> None:

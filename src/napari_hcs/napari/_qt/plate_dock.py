@@ -120,6 +120,8 @@ class PlateDock(QWidget):
             f"{geometry.rows * geometry.columns} wells, {len(layout.sites)} sites, "
             f"{len(layout.channels)} channels, {px}")
         self._measurements_changed()
+        if layout.pixel_size_um:  # the layers carry µm: a scale bar means something
+            self.viewer.scale_bar.visible = True
         if frame:  # once the plate's layers are in: show the acquired wells
             QTimer.singleShot(0, lambda: frame_wells(self.viewer, geometry, layout.wells))
 

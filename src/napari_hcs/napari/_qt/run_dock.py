@@ -30,6 +30,9 @@ from .run_preview import PreviewMixin
 
 __all__ = ["LOCAL", "REMOTE", "RunDock"]
 
+#: Progress lines reach the status at most this often (a text change repaints the window).
+STATUS_MS = 300
+
 
 def _well(text: str) -> str:
     """A typed well name in the plate's spelling (`b3` -> `B03`); a name that is not one is
@@ -62,6 +65,7 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         self.receiver: Any = None
         self._progress: Any = None
         self._planned: list[str] = []
+        self._said: str | None = None  # progress text waiting to be shown
         self._event_handler = self._on_event
         self._build_widgets()  # RunDockWidgets: fields, buttons, tabs (fits a 768 px screen)
         self._init_remote()
@@ -166,8 +170,12 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         from napari.utils import progress
 
         from ...engine.executor import run_plans
+        from ...engine.executor.backend import get_backend
 
         cancel = self.cancel_event = threading.Event()
+        # Worker processes even for one worker: a pipeline running in this process would hold
+        # the interpreter lock the GUI thread needs for every repaint.
+        backend = get_backend("local", in_process=False)
         relay, (workers, device) = self.relay, run_settings(self.session)
         layout = self.session.reader.layout
 
@@ -175,7 +183,7 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
             return run_plans(compiled.plans, output, workers=workers, device=device,
                              on_event=relay.event.emit, on_result=on_result, cancel=cancel,
                              channel_names=layout.channel_names,
-                             pixel_size_um=layout.pixel_size_um)
+                             pixel_size_um=layout.pixel_size_um, backend=backend)
 
         self._progress = progress(total=total, desc="napari-hcs run")
         self.worker = create_worker(work, _start_thread=False, _ignore_errors=True)
@@ -199,9 +207,9 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         if event.state in ("started", "running") and (
                 self.session.well_states.get(event.well) != "running"):
             self.session.set_well_state(event.well, "running")
-        if event.step:
-            self._say(f"{event.well}: step {event.index}/{event.total} {event.step} "
-                      f"{event.state}")
+        if event.step:  # at most a few lines a second: each one repaints the window
+            self._say_soon(f"{event.well}: step {event.index}/{event.total} {event.step} "
+                           f"{event.state}")
 
     def _well_shown(self, well: str) -> None:
         state = self.session.well_states.get(well)
@@ -304,7 +312,17 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         self.table.show_frame(self.session.measurements.get(name))
 
     def _say(self, text: str) -> None:
+        self._said = None
         self.status.setText(text)
+
+    def _say_soon(self, text: str) -> None:
+        """Show progress text, coalesced to one update per STATUS_MS."""
+        if getattr(self, "_said", None) is None:
+            from qtpy.QtCore import QTimer
+
+            QTimer.singleShot(STATUS_MS, lambda: self._said is not None and self._say(
+                self._said))
+        self._said = text
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802  (Qt's name)
         if not self._let_go_of_remote() and self.cancel_event is not None:
