@@ -57,7 +57,7 @@ def _filled(geometry: PlateGeometry, wells: dict[str, int]) -> tuple[TiledPyrami
 
 def test_levels_slice_like_the_dense_canvas():
     g = PlateGeometry.for_wells((400, 560), 2, 3)
-    assert g.levels == 2
+    assert g.levels >= 2
     pyramid, dense = _filled(g, {"A01": 1000, "B03": 2000})
     level0 = pyramid.levels[0]
     assert level0.shape == dense.shape and level0.dtype == np.uint16

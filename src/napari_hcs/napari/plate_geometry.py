@@ -94,7 +94,8 @@ class PlateGeometry:
         h, w = (max(1, int(s)) for s in well_shape)
         gap = max(8, round(GAP * max(h, w)))
         longest = max((h + gap) * rows, (w + gap) * columns)
-        levels = 1 + max(0, math.ceil(math.log2(longest / SMALLEST_LEVEL)))
+        # At least two levels: napari takes a one-level list for a plain array.
+        levels = 1 + max(1, math.ceil(math.log2(longest / SMALLEST_LEVEL)))
         unit = 2 ** (levels - 1)
         pitch = (-(-(h + gap) // unit) * unit, -(-(w + gap) // unit) * unit)
         return cls(rows, columns, pitch, (h, w), levels, pixel_size_um)
@@ -111,7 +112,7 @@ class PlateGeometry:
         # Blocks already stored keep their cells: the pitch only ever stays the same.
         levels = min(self.levels, _levels_dividing(pitch))
         return PlateGeometry(self.rows, self.columns, pitch, self.well_shape,
-                             max(levels, 1), self.pixel_size_um)
+                             max(levels, 2), self.pixel_size_um)
 
     # -- cells ----------------------------------------------------------------------------------
     def contains(self, well: str) -> bool:
