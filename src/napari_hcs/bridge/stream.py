@@ -17,7 +17,7 @@ from typing import Any
 
 import zmq
 
-from . import protocol
+from . import display, protocol
 
 log = logging.getLogger(__name__)
 
@@ -124,22 +124,25 @@ class StreamPublisher:
         pixel_size = getattr(result, "pixel_size_um", None) or self.pixel_size_um
         parts: list[tuple[str, Callable[[], list]]] = []
         if getattr(result, "image", None) is not None:
-            parts.append((self.image_name, lambda: protocol.encode_image(
-                result.image, name=self.image_name, well=well,
-                channel_names=result.channel_names or None, pixel_size_um=pixel_size,
-                **extra)))
+            def encode_image() -> list:
+                image, names = protocol.to_host_array(result.image), result.channel_names or None
+                return protocol.encode_image(
+                    image, name=self.image_name, well=well, channel_names=names,
+                    pixel_size_um=pixel_size, **display.image_hints(image, names), **extra)
+            parts.append((self.image_name, encode_image))
         for name, labels in (getattr(result, "labels", None) or {}).items():
             parts.append((name, lambda n=name, a=labels: protocol.encode_labels(
                 a, name=n, well=well, pixel_size_um=pixel_size, **extra)))
         for name, polygons in (getattr(result, "rois", None) or {}).items():
             parts.append((name, lambda n=name, p=polygons: protocol.encode_rois(
-                p, name=n, well=well, labels=getattr(p, "labels", None), **extra)))
+                p, name=n, well=well, labels=getattr(p, "labels", None),
+                pixel_size_um=pixel_size, **extra)))
         tables = dict(getattr(result, "tables", None) or {})
         if getattr(result, "positions", None) is not None:
             tables.setdefault("positions", result.positions)
         for name, table in tables.items():
             parts.append((name, lambda n=name, t=table: protocol.encode_table(
-                t, name=n, well=well, **extra)))
+                t, name=n, well=well, **_units(t), **extra)))
         for name, encode in parts:
             try:
                 frames = encode()
@@ -178,6 +181,12 @@ class StreamPublisher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _units(table: Any) -> dict:
+    """A table's declared column units (`executor/tables.py`) as a header field, if any."""
+    units = dict(getattr(table, "attrs", {}).get("units") or {})
+    return {"units": {str(k): str(v) for k, v in units.items()}} if units else {}
 
 
 class StreamReceiver:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.plate.channel_colors import channel_colormap  # the one rule; used here too
 from ..engine.plate.model import ImageKey, PlateError, PlateLayout, PlateReader
 from .plate_geometry import PlateGeometry, plate_geometry
 from .plate_loader import WellMosaicLoader
@@ -29,25 +30,6 @@ META_KEY = "napari_hcs"
 WELLS_LAYER = "wells"
 #: Bytes of raw pixels the plate view keeps (re-read from the plate beyond that).
 RAW_CACHE_BYTES = 1 << 30
-
-# Colormap by well-known stain/filter names first, then by channel order.
-_NAMED_COLORMAPS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("dapi", "hoechst", "nuclei", "nucleus", "405"), "blue"),
-    (("gfp", "fitc", "488", "alexa 488"), "green"),
-    (("cy3", "tritc", "rfp", "555", "568", "mcherry"), "red"),
-    (("cy5", "647", "far red"), "magenta"),
-)
-_CYCLE: tuple[str, ...] = ("blue", "green", "red", "magenta", "cyan", "yellow")
-
-
-def channel_colormap(name: str, index: int) -> str:
-    """The colormap for a channel: from its stain name when recognisable, else by position."""
-    lowered = name.lower()
-    for hints, colormap in _NAMED_COLORMAPS:
-        if any(h in lowered for h in hints):
-            return colormap
-    return _CYCLE[index % len(_CYCLE)]
-
 
 def channel_name(name: str) -> str:
     """A channel as people say it: its stain (`DAPI`), or `channel 2` for a bare number."""

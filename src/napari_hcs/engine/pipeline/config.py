@@ -8,15 +8,16 @@ can show an inherited value as a placeholder instead of a hard-coded copy.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
 
 #: Where a resolved value came from.
 Source = Literal["step", "pipeline", "global", "default"]
 
-#: The OME-Zarr chunk codecs the writer knows (`vfs.omezarr.Storage.compressors`).
-Compression = Literal["zstd", "blosc", "gzip", "none"]
+#: The OME-Zarr chunk codecs the writer knows (`vfs.pyramid.COMPRESSIONS`; a test keeps the
+#: two equal, since the configuration must not import the writer's zarr).
+Compression = Literal["blosc", "blosc-zstd", "blosc-lz4", "zstd", "gzip", "none"]
 
 #: What each field may hold (None, "inherit", always may). The compiler checks every set value
 #: against these (`compiler.validate.validate_config`), the Config dock offers a Literal's
@@ -35,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "workers": 1,
     "device": "cpu",
     "materialize_intermediates": False,
-    "zarr_compression": "zstd",
+    "zarr_compression": "blosc",
     "zarr_levels": 3,
     "zarr_chunk_size": 256,
 }
@@ -45,8 +46,9 @@ DESCRIPTIONS: dict[str, str] = {
     "workers": "number of wells processed in parallel (worker processes)",
     "device": '"cpu", "cuda" or "cuda:N": where torch/cupy functions run',
     "materialize_intermediates": "write every step's output, not only the final one",
-    "zarr_compression": "OME-Zarr chunk compression: one of " + ", ".join(
-        repr(c) for c in get_args(Compression)),
+    "zarr_compression": 'OME-Zarr chunk compression: "blosc" (Blosc with zstd, read by every '
+                        'zarr reader, Java too), "blosc-zstd", "blosc-lz4", "zstd", "gzip" or '
+                        '"none"',
     "zarr_levels": "number of resolution levels in the written OME-Zarr multiscale pyramid",
     "zarr_chunk_size": "OME-Zarr chunk edge length in pixels (Y and X)",
 }

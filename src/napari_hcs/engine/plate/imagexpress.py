@@ -6,9 +6,13 @@ acquisition software's previews and are ignored. Files lying directly in a `Time
 that also has `ZStep_N` folders are MetaXpress projections and are ignored as well.
 
 Sites lie row-major on the HTD's XSites x YSites grid (unselected grid cells in SiteSelection
-take no site number). The HTD does not record tile overlap, so nominal positions assume
-`DEFAULT_OVERLAP` unless the HTD carries our own key `"napari-hcs:Overlap"` (the generator writes
-it; MetaXpress ignores unknown keys).
+take no site number). The plate's pixel size and the sites' stage positions come from the
+MetaSeries XML that MetaXpress writes into every TIFF (`spatial-calibration-x`,
+`stage-position-x/y`): the headers of the first well's sites are read (one file per site),
+and the stage axes are oriented by the HTD's site grid (site 1 top-left, row-major), so either
+stage direction gives image-frame positions. Without MetaSeries stage positions the nominal
+positions assume `DEFAULT_OVERLAP` unless the HTD carries our own key `"napari-hcs:Overlap"`;
+without a MetaSeries calibration the pixel size comes from a `"PixelSizeUM"` HTD key if any.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
-from .tiff import read_tiff_plane, tiff_header
+from .tiff import metaseries_plane, read_tiff_plane, tiff_header
 from .wells import format_well, normalize_well, sort_wells
 
 OVERLAP_KEY = "napari-hcs:Overlap"
 DEFAULT_OVERLAP = 0.1
+MAX_HTD_BYTES = 4 << 20
 
 _NAME = re.compile(
     r"^(?P<prefix>.+?)_(?P<well>[A-Za-z]{1,2}\d{1,3})(?:_s(?P<site>\d+))?(?:_w(?P<wave>\d+))?"
@@ -54,6 +60,9 @@ def _value(token: str) -> str | int | float | bool:
 def parse_htd(path: Path) -> dict[str, list]:
     """The HTD's `"Key", value, value..` lines as {key: [values]} (quotes stripped, typed)."""
     try:
+        if path.stat().st_size > MAX_HTD_BYTES:  # real ones are a few KiB, even for 1536 wells
+            raise PlateError(f"{path} is {path.stat().st_size} bytes, too large for an "
+                             "ImageXpress HTD file")
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise PlateError(f"cannot read {path}: {exc}") from exc
@@ -74,8 +83,7 @@ class HtdInfo:
 
     path: Path
     wells: tuple[str, ...] | None  # None when the HTD has no WellsSelection lines
-    plate: tuple[int, int] | None  # (YWells, XWells): the plate's well grid, when given
-    grid: tuple[int, int]  # (YSites, XSites): the site grid inside each well
+    grid: tuple[int, int]  # (YSites, XSites)
     site_cells: tuple[tuple[int, int], ...]  # (row, col) of site 1, 2, .. on the grid
     wavelengths: int
     wave_names: dict[str, str]
@@ -83,6 +91,7 @@ class HtdInfo:
     zsteps: int | None
     pixel_size_um: float | None
     overlap: float
+    plate_grid: tuple[int, int] | None = None  # (YWells, XWells): the physical plate
 
     @classmethod
     def from_file(cls, path: Path) -> HtdInfo:
@@ -91,16 +100,28 @@ class HtdInfo:
         def one(key: str, default=None):
             return e[key][0] if e.get(key) else default
 
+        def number(key: str, default: int, limit: int) -> int:
+            # Checked before it sizes anything: `YWells` 2e9 must not become a 2e9-step loop.
+            return limits.count(one(key, default), key, path, limit)
+
         wells = None
         if any(k.startswith("WellsSelection") for k in e):
+            columns = number("XWells", limits.MAX_COLUMNS, limits.MAX_COLUMNS)
             selected = []
-            for r in range(int(one("YWells", 0))):
+            lines = sum(k.startswith("WellsSelection") for k in e)
+            for r in range(number("YWells", lines, limits.MAX_ROWS)):
                 row = e.get(f"WellsSelection{r + 1}", [])
+                if len(row) > columns:
+                    raise PlateError(f"{path}: WellsSelection{r + 1} has {len(row)} columns, "
+                                     f"more than XWells ({columns})")
                 selected += [format_well(r, c) for c, on in enumerate(row) if on is True]
             wells = tuple(selected)
         multi_site = one("Sites", True) is not False
-        ny = int(one("YSites", 1)) if multi_site else 1
-        nx = int(one("XSites", 1)) if multi_site else 1
+        ny = number("YSites", 1, limits.MAX_SITES) if multi_site else 1
+        nx = number("XSites", 1, limits.MAX_SITES) if multi_site else 1
+        if ny * nx > limits.MAX_SITES:
+            raise PlateError(f"{path}: XSites x YSites is {nx} x {ny}, more than "
+                             f"{limits.MAX_SITES} sites (the metadata is damaged)")
         cells = tuple(
             (r, c)
             for r in range(ny)
@@ -109,23 +130,32 @@ class HtdInfo:
             or f"SiteSelection{r + 1}" not in e
             or e[f"SiteSelection{r + 1}"][c : c + 1] != [False]
         )
-        waves = int(one("NWavelengths", 1)) if one("Waves", True) is not False else 1
+        waves = (number("NWavelengths", 1, limits.MAX_CHANNELS)
+                 if one("Waves", True) is not False else 1)
         names = {str(w): str(one(f"WaveName{w}", w)) for w in range(1, waves + 1)}
-        zsteps = int(one("ZSteps", 1)) if one("ZSeries", False) is True else None
+        zsteps = (number("ZSteps", 1, limits.MAX_PLANES)
+                  if one("ZSeries", False) is True else None)
         pixel = one("PixelSizeUM")
-        plate_rows, plate_cols = int(one("YWells", 0) or 0), int(one("XWells", 0) or 0)
+        overlap = one(OVERLAP_KEY, DEFAULT_OVERLAP)
+        if isinstance(overlap, bool) or not isinstance(overlap, (int, float)) \
+                or not 0 <= overlap < 1:
+            raise PlateError(f"{path}: {OVERLAP_KEY} is {overlap!r}; expected a fraction in "
+                             "0..1 (0.1 is 10% overlap)")
         return cls(
             path=path,
             wells=wells,
-            plate=(plate_rows, plate_cols) if plate_rows > 0 and plate_cols > 0 else None,
             grid=(ny, nx),
             site_cells=cells,
             wavelengths=waves,
             wave_names=names,
-            timepoints=int(one("TimePoints")) if "TimePoints" in e else None,
+            timepoints=(number("TimePoints", 1, limits.MAX_PLANES)
+                        if "TimePoints" in e else None),
             zsteps=zsteps,
             pixel_size_um=float(pixel) if isinstance(pixel, (int, float)) else None,
-            overlap=float(one(OVERLAP_KEY, DEFAULT_OVERLAP)),
+            overlap=float(overlap),
+            plate_grid=((number("YWells", 1, limits.MAX_ROWS),
+                         number("XWells", 1, limits.MAX_COLUMNS))
+                        if "YWells" in e and "XWells" in e else None),
         )
 
 
@@ -242,10 +272,12 @@ class ImageXpressReader(PlateReader):
         self._check_against_htd(files)
         first = files[min(files)]
         shape, dtype = tiff_header(first)
-        step_y, step_x = (s * (1.0 - htd.overlap) for s in shape)
-        positions = {
-            i + 1: (r * step_y, c * step_x) for i, (r, c) in enumerate(htd.site_cells)
-        }
+        pixel_size, positions = self._metaseries(files, min(files))
+        if not positions:
+            step_y, step_x = (s * (1.0 - htd.overlap) for s in shape)
+            positions = {
+                i + 1: (r * step_y, c * step_x) for i, (r, c) in enumerate(htd.site_cells)
+            }
         sites = tuple(sorted({k.site for k in files}))
         return PlateLayout(
             format=self.format,
@@ -258,11 +290,26 @@ class ImageXpressReader(PlateReader):
             shape=shape,
             dtype=dtype,
             channel_names=dict(htd.wave_names),
-            pixel_size_um=htd.pixel_size_um,
+            pixel_size_um=pixel_size or htd.pixel_size_um,
             site_positions=positions,
-            rows=htd.plate[0] if htd.plate else None,
-            columns=htd.plate[1] if htd.plate else None,
+            rows=htd.plate_grid[0] if htd.plate_grid else None,
+            columns=htd.plate_grid[1] if htd.plate_grid else None,
         )
+
+    def _metaseries(
+        self, files: dict[ImageKey, Path], first: ImageKey
+    ) -> tuple[float | None, dict[int, tuple[float, float]]]:
+        """The MetaSeries pixel size, and each site's position in pixels from the stage
+        positions of the first well's sites (empty when they are missing or inconsistent)."""
+        planes = {i + 1: metaseries_plane(files[key]) if key in files else None
+                  for i in range(len(self.htd.site_cells))
+                  for key in [first.replace(site=i + 1)]}
+        head = planes.get(first.site) or next((p for p in planes.values() if p), None)
+        pixel = head.pixel_size_um if head is not None else None
+        stages = {s: p.stage_um for s, p in planes.items() if p is not None and p.stage_um}
+        if pixel is None or len(stages) != len(planes):
+            return pixel, {}
+        return pixel, _stage_to_pixels(stages, self.htd.site_cells, pixel)
 
     def image_path(self, key: ImageKey) -> str:
         path = self.files.get(key)
@@ -292,3 +339,23 @@ class ImageXpressReader(PlateReader):
                 f"z {key.z} timepoint {key.timepoint}: expected {self.image_path(key)}"
             )
         return read_tiff_plane(path)
+
+
+def _stage_to_pixels(
+    stages: dict[int, tuple[float, float]], cells: tuple[tuple[int, int], ...], pixel_um: float
+) -> dict[int, tuple[float, float]]:
+    """Stage micrometres -> image-frame pixels (minimum 0). Each stage axis is flipped when it
+    runs against the site grid's rows/columns; {} when two sites share one position."""
+    sites = sorted(stages)
+    stage = np.array([stages[s] for s in sites], dtype=np.float64)
+    grid = np.array([cells[s - 1] for s in sites], dtype=np.float64)
+    for axis in (0, 1):
+        trend = np.sum((grid[:, axis] - grid[:, axis].mean())
+                       * (stage[:, axis] - stage[:, axis].mean()))
+        if trend < 0:
+            stage[:, axis] = -stage[:, axis]
+    # Stage positions are written to the nanometre: a thousandth of a pixel is all they say.
+    pixels = np.round((stage - stage.min(axis=0)) / pixel_um, 3)
+    if len(sites) > 1 and len({tuple(np.round(p, 1)) for p in pixels}) < len(sites):
+        return {}
+    return {s: (float(p[0]), float(p[1])) for s, p in zip(sites, pixels, strict=True)}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
 from .wells import format_well, row_index, sort_wells
 
@@ -30,6 +31,30 @@ def read_attrs(group: Path) -> dict:
     return attrs.get("ome", attrs)
 
 
+#: NGFF space units (UDUNITS-2 names) -> micrometres per unit.
+_MICROMETRES = {
+    "angstrom": 1e-4, "nanometer": 1e-3, "micrometer": 1.0, "micron": 1.0, "millimeter": 1e3,
+    "centimeter": 1e4, "meter": 1e6,
+}
+
+
+def pixel_size_um(multiscale: dict, scale: dict[str, float]) -> float | None:
+    """The x pixel size of level 0 in micrometres, from its `scale` and the x axis' `unit`.
+
+    A scale without a unit is taken to be in micrometres (what writers that omit the unit
+    mean) unless it is 1 (no calibration); a unit that is no length gives None.
+    """
+    value = scale.get("x")
+    if value is None or not value > 0:
+        return None
+    axes = [a for a in multiscale.get("axes", []) if isinstance(a, dict) and a.get("name") == "x"]
+    unit = axes[0].get("unit") if axes else None
+    if unit is None:
+        return float(value) if value != 1 else None
+    factor = _MICROMETRES.get(str(unit).lower())
+    return float(value) * factor if factor is not None else None
+
+
 def _axis_names(multiscale: dict, ndim: int) -> list[str]:
     axes = multiscale.get("axes")
     if not axes:  # NGFF 0.1/0.2 have no axes: always tczyx
@@ -41,6 +66,7 @@ class OmeZarrReader(PlateReader):
     """An OME-Zarr HCS plate folder (e.g. `plate.zarr`)."""
 
     format = "zarr"
+    one_image_size = False
 
     @classmethod
     def detect(cls, root: Path) -> bool:
@@ -58,8 +84,20 @@ class OmeZarrReader(PlateReader):
             plate = read_attrs(self.root).get("plate")
         except (OSError, ValueError) as exc:
             raise PlateError(f"cannot read OME-Zarr metadata of {self.root}: {exc}") from exc
-        if not plate or not plate.get("wells"):
+        if not isinstance(plate, dict) or not plate.get("wells"):
             raise PlateError(f"{self.root} has no OME-Zarr plate metadata with wells")
+        source = f"{self.root} plate metadata"
+        wells = plate["wells"]
+        limits.count(len(wells) if isinstance(wells, list) else -1, "number of wells", source,
+                     limits.MAX_WELLS)
+        for i, well in enumerate(wells):
+            path = well.get("path") if isinstance(well, dict) else None
+            if not isinstance(path, str) or len(path.split("/")) != 2:
+                raise PlateError(f"{source}: wells[{i}].path is {path!r}; expected ROW/COLUMN")
+        for key, limit in (("rows", limits.MAX_ROWS), ("columns", limits.MAX_COLUMNS)):
+            if not isinstance(plate.get(key, []), list):
+                raise PlateError(f"{source}: {key} is not a list")
+            limits.count(len(plate.get(key, [])), f"number of {key}", source, limit, minimum=0)
         return plate
 
     @cached_property
@@ -87,6 +125,8 @@ class OmeZarrReader(PlateReader):
         fields = {}
         for well, path in self.well_paths.items():
             images = read_attrs(self.root / path).get("well", {}).get("images", [])
+            limits.count(len(images), "number of fields (well.images)", self.root / path,
+                         limits.MAX_SITES, minimum=0)
             fields[well] = [img["path"] for img in images]
         return fields
 
@@ -114,6 +154,14 @@ class OmeZarrReader(PlateReader):
         array = self._open(first / ms["datasets"][0]["path"])
         axes = _axis_names(ms, array.ndim)
         size = dict(zip(axes, array.shape, strict=False))
+        source = first / ms["datasets"][0]["path"]
+        for axis, limit in (("c", limits.MAX_CHANNELS), ("z", limits.MAX_PLANES),
+                            ("t", limits.MAX_PLANES), ("y", limits.MAX_SIDE),
+                            ("x", limits.MAX_SIDE)):
+            if axis in size:
+                limits.count(size[axis], f"size of axis {axis}", source, limit)
+        if "y" not in size or "x" not in size:
+            raise PlateError(f"{source}: axes {axes} have no y and x")
         channels = tuple(str(i + 1) for i in range(size.get("c", 1)))
         omero = read_attrs(first).get("omero", {}).get("channels", [])
         names = {
@@ -131,7 +179,7 @@ class OmeZarrReader(PlateReader):
             shape=(size["y"], size["x"]),
             dtype=np.dtype(array.dtype).name,
             channel_names=names,
-            pixel_size_um=scale.get("x"),
+            pixel_size_um=pixel_size_um(ms, scale),
             site_positions=self.site_positions(wells[0]),
             rows=len(self.plate.get("rows", [])) or None,
             columns=len(self.plate.get("columns", [])) or None,
