@@ -7,7 +7,6 @@ import pytest
 import zarr
 
 from napari_hcs.engine.plate.model import PlateError
-
 from napari_hcs.napari._reader import napari_get_reader, read_plate
 from napari_hcs.napari._sample_data import demo_plate
 from napari_hcs.napari._writer import write_omezarr
