@@ -12,6 +12,7 @@ the plate: a redraw slices what is on screen.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,26 @@ from .result_layers import WellParts, base_name, message_parts, outlines_layer_n
 
 #: Features (measurements per object) reach the labels layers at most this often.
 FEATURES_MS = 2000
+
+
+_warmed = False
+
+
+def _warm_up_labels() -> None:
+    """The first Labels layer of a process compiles napari's label-colour kernel (numba, about
+    1 s); build a throw-away one in a thread now, so the Run click does not pay for it."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+
+    def build() -> None:
+        import numpy as np
+        from napari.layers import Labels
+
+        Labels(np.zeros((4, 4), np.uint32))
+
+    threading.Thread(target=build, name="napari-hcs labels warm-up", daemon=True).start()
 
 
 class ResultSink:
@@ -48,6 +69,7 @@ class ResultSink:
         self.canvas = ResultCanvas(getattr(session, "geometry", None))
         self.converter = ResultConverter(self.canvas, on_main_thread(self._apply))
         session.plate_changed.connect(lambda _: self.canvas.set_geometry(session.geometry))
+        _warm_up_labels()
 
     # -- entry points (any thread) ----------------------------------------------------------------
     def add_result(self, result: Any) -> None:

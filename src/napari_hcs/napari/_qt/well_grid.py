@@ -47,10 +47,11 @@ class WellGrid(QWidget):
         # around the grid name them, and so does each tooltip.
         small = columns > 12
         labelled = rows * columns <= 24
-        for c in range(columns):
-            self._layout.addWidget(self._header(f"{c + 1}"), 0, c + 1)
+        fixed, free = QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred
+        for c in range(columns):  # headers keep their text's size; the wells take the rest
+            self._layout.addWidget(self._header(f"{c + 1}", (free, fixed)), 0, c + 1)
         for r in range(rows):
-            self._layout.addWidget(self._header(row_letters(r)), r + 1, 0)
+            self._layout.addWidget(self._header(row_letters(r), (fixed, free)), r + 1, 0)
             for c in range(columns):
                 well = format_well(r, c)
                 button = QPushButton(well if labelled else "")
@@ -66,9 +67,10 @@ class WellGrid(QWidget):
         self.reset_colours()
 
     @staticmethod
-    def _header(text: str) -> QLabel:
+    def _header(text: str, policy: tuple[QSizePolicy.Policy, QSizePolicy.Policy]) -> QLabel:
         label = QLabel(text)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setSizePolicy(*policy)
         return label
 
     def _clicked(self, well: str) -> None:
