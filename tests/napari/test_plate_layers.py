@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
+from napari_hcs.engine.plate.model import ImageKey
 from napari_hcs.napari.plate_layers import (
     META_KEY,
     channel_colormap,
@@ -64,3 +66,24 @@ def test_channel_names_and_colormaps():
     assert channel_name("3") == "channel 3" and channel_name("DAPI") == "DAPI"
     assert channel_colormap("Hoechst 33342", 3) == "blue"
     assert channel_colormap("whatever", 1) == "green"
+
+
+@pytest.mark.parametrize("fmt", ["imagexpress", "phenix", "zarr"])
+def test_every_format_opens_as_a_plate_view_with_z_on_a_slider(tmp_path, fmt):
+    from napari_hcs.engine.plate import open_plate
+    from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
+
+    spec = SampleSpec(wells=("A01", "B02"), tile=(32, 32), z=2, nuclei_per_tile=1.0,
+                      nucleus_radius=(2.0, 3.0))
+    reader = open_plate(write_sample_plate(tmp_path / fmt, fmt, spec))
+    layers = plate_view_layers(reader)
+    levels, kwargs, _ = layers[0]
+    assert kwargs["axis_labels"] == ("z", "y", "x") and levels[0].ndim == 3
+    assert kwargs["scale"] == (1.0, 0.65, 0.65)
+    assert kwargs["units"] == ("pixel", "micrometer", "micrometer")
+    loader = loaders_of(_Layer(kwargs))[0]
+    loader.load("B02", (1,), 0)  # z plane 2, read here
+    y, x = levels[0].pyramid.geometry.origin("B02")
+    plane = np.asarray(levels[0][1, y:y + 32, x:x + 32])
+    expected = reader.read(ImageKey("B02", 1, reader.layout.channels[0], 2, 1))
+    np.testing.assert_array_equal(plane[:25, :25], expected[:25, :25])  # before site 2's
