@@ -63,17 +63,18 @@ def test_canvas_places_wells_on_the_plate_and_keeps_ids_unique():
         "DAPI (result)", "GFP (result)", "nuclei", "nuclei outlines"}
     canvas.add(result_parts(_result("B03")))
     geometry = canvas.geometry
-    assert (geometry.rows, geometry.columns) == (2, 3)
+    assert (geometry.rows, geometry.columns) == (8, 12)  # the smallest standard plate
     labels = canvas.pyramids["nuclei"]
     dense = np.asarray(labels.levels[0])
     (ay, ax), (by, bx) = geometry.origin("A01"), geometry.origin("B03")
     a = dense[ay:ay + 20, ax:ax + 30]
     b = dense[by:by + 20, bx:bx + 30]
     assert set(np.unique(a)) == {0, 1, 2} and set(np.unique(b)) == {0, 3, 4}
-    frame = canvas.add(result_parts(_result("C05"))).features["nuclei"]  # grows the plate
-    assert (canvas.geometry.rows, canvas.geometry.columns) == (4, 6)
+    frame = canvas.add(result_parts(_result("K05"))).features["nuclei"]  # grows the plate
+    assert (canvas.geometry.rows, canvas.geometry.columns) == (16, 24)
     assert frame["index"].tolist() == [1, 2, 3, 4, 5, 6]
-    assert frame["well"].tolist() == ["A01"] * 2 + ["B03"] * 2 + ["C05"] * 2
+    assert frame["well"].tolist() == ["A01"] * 2 + ["B03"] * 2 + ["K05"] * 2
+    assert np.asarray(canvas.pyramids["nuclei"].levels[0]).shape == canvas.geometry.shape(0)
     assert frame["mean_DAPI"].tolist() == [5.0, 7.0] * 3  # the measurement table, joined
 
 
@@ -92,7 +93,7 @@ def test_sink_keeps_one_plate_layer_per_channel_labels_and_outlines(make_napari_
     sink = ResultSink(viewer, session)
     shown: list[tuple[str, str]] = []
     sink.shown.connect(lambda well, name: shown.append((well, name)))
-    for well in ("A01", "B03", "C05"):
+    for well in ("A01", "B03", "K05"):
         sink.add_result(_result(well))
     wait_until_shown(qtbot, sink)
     assert [layer.name for layer in viewer.layers] == [
@@ -100,7 +101,8 @@ def test_sink_keeps_one_plate_layer_per_channel_labels_and_outlines(make_napari_
     assert not viewer.layers["nuclei outlines"].visible  # the labels already show them
     dapi = viewer.layers["DAPI (result)"]
     assert dapi.multiscale and dapi.data[0].shape == sink.canvas.geometry.shape(0)
-    assert ("C05", "nuclei outlines") in shown and len(shown) == 12
+    assert ("K05", "nuclei outlines") in shown and len(shown) == 12
+    assert dapi.data[0].shape == sink.canvas.geometry.shape(0)  # regridded to 384 wells
     # A well that arrives again replaces its cell.
     again = _result("B03")
     again.image = again.image * 3
@@ -109,7 +111,7 @@ def test_sink_keeps_one_plate_layer_per_channel_labels_and_outlines(make_napari_
     y, x = sink.canvas.geometry.origin("B03")
     assert np.asarray(dapi.data[0][y:y + 20, x:x + 30]).min() == 3
     assert dapi.contrast_limits[1] >= 3
-    assert session.well_states == {"A01": "ok", "B03": "ok", "C05": "ok"}
+    assert session.well_states == {"A01": "ok", "B03": "ok", "K05": "ok"}
     qtbot.waitUntil(lambda: len(viewer.layers["nuclei"].features) == 6, timeout=10_000)
 
 

@@ -28,10 +28,10 @@ def test_geometry_cells_divide_every_level():
 
 
 def test_geometry_grows_through_plate_formats_keeping_the_pitch():
-    g = PlateGeometry.for_wells((100, 100), 2, 3)
-    bigger = g.grown_to(5, 0)  # row F: a 96-well plate
-    assert (bigger.rows, bigger.columns) == (8, 12) and bigger.pitch == g.pitch
-    assert grid_holding([(0, 0)]) == (2, 3) and grid_holding([(15, 23)]) == (16, 24)
+    g = PlateGeometry.for_wells((100, 100), 8, 12)
+    bigger = g.grown_to(10, 0)  # row K: a 384-well plate
+    assert (bigger.rows, bigger.columns) == (16, 24) and bigger.pitch == g.pitch
+    assert grid_holding([(0, 0)]) == (8, 12) and grid_holding([(15, 23)]) == (16, 24)
 
 
 def test_site_offsets_and_mosaic():

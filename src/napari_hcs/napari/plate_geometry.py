@@ -17,14 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..engine.plate.model import PlateError, PlateLayout, PlateReader
-from ..engine.plate.wells import format_well, parse_well
+from ..engine.plate.wells import format_well, parse_well, standard_grid
 
 #: Empty space between neighbouring wells, as a fraction of the well mosaic.
 GAP = 0.08
 #: The pyramid goes down until its smallest level fits this many pixels on its longer side.
 SMALLEST_LEVEL = 1024
-#: Standard plate formats (rows, columns), for plates that do not say theirs.
-PLATE_FORMATS: tuple[tuple[int, int], ...] = ((2, 3), (4, 6), (8, 12), (16, 24), (32, 48))
 
 
 def site_offsets(positions: Mapping[int, tuple[float, float]], sites: Iterable[int],
@@ -58,18 +56,12 @@ def well_grid(layout: PlateLayout) -> tuple[int, int]:
     its wells."""
     if layout.rows and layout.columns:
         return layout.rows, layout.columns
-    return grid_holding(parse_well(w) for w in layout.wells)
+    return standard_grid(layout.wells)
 
 
 def grid_holding(cells: Iterable[tuple[int, int]]) -> tuple[int, int]:
-    """The smallest standard plate format holding every (row, column) (0-based)."""
-    cells = list(cells)
-    need_r = max((r for r, _ in cells), default=0) + 1
-    need_c = max((c for _, c in cells), default=0) + 1
-    for rows, cols in PLATE_FORMATS:
-        if need_r <= rows and need_c <= cols:
-            return rows, cols
-    return need_r, need_c
+    """The smallest standard plate (96, 384, 1536 wells) holding every (row, column)."""
+    return standard_grid(format_well(r, c) for r, c in cells)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from qtpy.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +33,7 @@ from ...engine.pipeline import (
     resolve_with_source,
 )
 from ..session import session_for
+from .scrolling import scrolling
 
 LEVELS: tuple[str, ...] = ("global", "pipeline", "step")
 _FIELDS = {
@@ -101,12 +101,9 @@ class ConfigDock(QWidget):
         hint.setWordWrap(True)
         layout.addWidget(hint)
         layout.addStretch(1)
-        scroll = QScrollArea()  # three forms are taller than a 768 px screen's dock area
-        scroll.setWidget(page)
-        scroll.setWidgetResizable(True)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.addWidget(scrolling(page))  # three forms: taller than a 768 px screen's docks
         self.session.pipeline_changed.connect(lambda _: self._steps_changed())
         self.session.config_changed.connect(lambda _: self.refresh())
         self._steps_changed()

@@ -23,8 +23,6 @@ from qtpy.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +33,7 @@ from .. import pipeline_edit as edit
 from ..session import session_for
 from .param_form import ParameterForm
 from .pipeline_files import PipelineFiles
+from .scrolling import scrolling_tabs
 
 _NO_GROUP = "(one chain for all)"
 
@@ -123,12 +122,7 @@ class PipelineDock(QWidget):
         params.setLayout(self.params)
         column.addWidget(params, 1)
 
-        self.tabs = QTabWidget()
-        for page, title in ((steps, "Steps"), (library, "Add function")):
-            scroll = QScrollArea()
-            scroll.setWidget(page)
-            scroll.setWidgetResizable(True)
-            self.tabs.addTab(scroll, title)
+        self.tabs = scrolling_tabs([(steps, "Steps"), (library, "Add function")])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.files)

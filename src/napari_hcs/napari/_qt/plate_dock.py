@@ -18,7 +18,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -27,6 +26,7 @@ from qtpy.QtWidgets import (
 from ..plate_view import PlateNavigator, frame_wells, go_to_well
 from ..session import session_for
 from ..well_colours import RUN_STATUS, colourings, values_of
+from .scrolling import scrolling
 from .well_grid import WellGrid
 
 
@@ -45,9 +45,7 @@ class PlateDock(QWidget):
         open_button.clicked.connect(self._choose_plate)
         self.grid = WellGrid()
         self.grid.well_clicked.connect(self.load_well)
-        scroll = QScrollArea()  # a 1536-well grid is wider than any dock
-        scroll.setWidget(self.grid)
-        scroll.setWidgetResizable(True)
+        scroll = scrolling(self.grid)  # a 1536-well grid is wider than any dock
         scroll.setMinimumHeight(150)  # 8 rows of a 96-well plate without scrolling
 
         self.site = QSpinBox()

@@ -18,14 +18,13 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
-    QScrollArea,
     QSpinBox,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ...engine.memory.devices import available_devices
+from .scrolling import scrolling_tabs
 from .table_view import MeasurementTable
 
 
@@ -105,12 +104,7 @@ class RunDockWidgets:
         stream.addWidget(self.stream_address, 1)
         form.addRow(stream)
 
-        self.tabs = QTabWidget()
-        for page, title in ((run, "Run"), (tables, "Measurements"), (elsewhere, "Remote")):
-            scroll = QScrollArea()
-            scroll.setWidget(page)
-            scroll.setWidgetResizable(True)
-            self.tabs.addTab(scroll, title)
+        self.tabs = scrolling_tabs([(run, "Run"), (tables, "Measurements"), (elsewhere, "Remote")])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
