@@ -11,7 +11,6 @@ import importlib
 import keyword
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,6 @@ from ..pipeline.step import DEFAULT_VARIABLE_COMPONENTS, Pipeline, Step
 from .layout import WIDTH, CodegenError, Group, Node, literal, render, string
 
 PIPELINE_MODULE = "napari_hcs.engine.pipeline"
-REGISTRY_MODULE = "napari_hcs.engine.functions.registry"
-LIBRARY_MODULE = "napari_hcs.engine.functions.library"
 _SAFE = re.compile(r"[^\w .-]")  # what may appear of a pipeline name inside the docstring
 
 
@@ -72,10 +69,6 @@ class _Imports:
         ours = [_from_import(m, self._names(m)) for m in modules if _ours(m)]
         ours.append(_from_import(PIPELINE_MODULE, self.pipeline_names))
         ours.sort(key=lambda line: line.split()[1])
-        if REGISTRY_MODULE in modules:
-            # register_external() binds its wrappers in the registry module when the built-in
-            # library is imported; import it first so that those names exist.
-            ours.insert(0, f"import {LIBRARY_MODULE}  # noqa: F401")
         return other + ([""] if other else []) + ours
 
     def _names(self, module: str) -> list[str]:
@@ -197,16 +190,9 @@ def pipeline_to_source(pipeline: Pipeline) -> str:
 
 
 def save_pipeline(pipeline: Pipeline, path: str | os.PathLike[str]) -> Path:
-    """Write `pipeline` as a pipeline file, atomically (a temp file renamed over `path`)."""
+    """Write `pipeline` as a pipeline file, atomically (`vfs.atomic_write`)."""
     target = Path(path)
     text = pipeline_to_source(pipeline)  # before touching the disk: errors leave no file
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    from ..vfs.atomic import atomic_write  # saving only: vfs is not needed to read or compile
+
+    return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -2,10 +2,8 @@
 
 One module per concept, each with a numpy function and its `*_torch` twin (see
 docs/functions.md for the list): filters, illumination, background, normalize, projection,
-registration and assembly (stitching), segmentation, measure, and external (scikit-image /
-scipy functions registered as they are). `external` is not imported here: its scikit-image
-modules import scipy.stats, which few runs need; the registry imports it on the first lookup
-(`registry.DEFERRED_BUILTINS`), so `list_functions()` and `get_function()` still see it.
+registration and assembly (stitching), segmentation and measure. scikit-image, scipy.ndimage
+and pyclesperanto functions are registered as they are by `..external`, not here.
 """
 
 from . import (  # noqa: F401  (imported to register their functions)
