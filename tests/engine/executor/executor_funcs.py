@@ -80,3 +80,12 @@ def ex_kill_on_sentinel(stack: np.ndarray) -> np.ndarray:
     if ((stack[:, 0, 0] == SENTINEL) & (stack[:, 0, 1] == SENTINEL)).any():
         os.kill(os.getpid(), signal.SIGKILL)
     return stack
+
+
+@register(category="test")
+def ex_require_env(stack: np.ndarray, name: str = "NAPARI_HCS_TEST_ENV",
+                   value: str = "") -> np.ndarray:
+    """Fail unless the worker's environment has `name` set to `value`."""
+    if os.environ.get(name) != value:
+        raise ValueError(f"{name} is {os.environ.get(name)!r} in the worker, not {value!r}")
+    return stack

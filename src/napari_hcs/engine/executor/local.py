@@ -12,6 +12,7 @@ Workers are forked from a server that imported what they need once (`fork_server
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -96,7 +97,7 @@ class _PoolRun:
             self.pool = ProcessPoolExecutor(
                 max_workers=self.slots.size, mp_context=self.ctx,
                 initializer=init_worker,
-                initargs=(self.events, self.worker_cancel, self.functions),
+                initargs=(self.events, self.worker_cancel, self.functions, dict(os.environ)),
             )
 
     def _stop_pool(self) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..compiler.plan import WellPlan
@@ -38,9 +39,13 @@ def warm(functions: Iterable[str]) -> None:
             pass
 
 
-def init_worker(events: Any, cancel: Any, functions: tuple[str, ...] = ()) -> None:
+def init_worker(events: Any, cancel: Any, functions: tuple[str, ...] = (),
+                environ: Mapping[str, str] | None = None) -> None:
     global _EVENTS, _CANCEL
     follow_parent()  # exit when the parent dies; Ctrl-C is the parent's to handle
+    if environ is not None:  # the parent's environment now (a fork server holds an older one)
+        os.environ.clear()
+        os.environ.update(environ)
     _EVENTS, _CANCEL = events, cancel
     # An exception here would break the whole pool; `warm` never raises.
     warm(functions)
