@@ -82,7 +82,7 @@ def _run(
     if args.backend == "dask":
         backend: Any = get_backend("dask", scheduler=args.scheduler)
     else:  # processes even for one worker: a crashing well must not take the run down
-        backend = get_backend("local", in_process=False)
+        backend = get_backend("local", in_process=False, last_run=True)
 
     run_info = {"pipeline": {"name": pipeline.name, "file": str(pipeline_file.resolve()),
                              "source": pipeline_file.read_text(encoding="utf-8")}}

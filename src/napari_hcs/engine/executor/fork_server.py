@@ -21,7 +21,7 @@ from .process_guard import children_ignore_sigint
 #: What a worker needs for the built-in library and for writing a well's outputs. A name that
 #: fails to import is skipped by the server (the worker then imports what it needs itself).
 PRELOAD = (
-    "napari_hcs.engine.executor._server_exit",  # first: the server's exit skips the teardown
+
     "napari_hcs.engine.executor.worker",
     "napari_hcs.engine.executor.outputs",
     "napari_hcs.engine.functions.library",
@@ -53,6 +53,26 @@ def start_worker_server() -> None:
 
     with children_ignore_sigint():  # the server, so its forked workers, ignore it from birth
         forkserver.ensure_running()
+
+
+def release_worker_server() -> None:
+    """Let the server start leaving (its last pool is done) without waiting for it: its exit
+    (tearing down the libraries it imported) overlaps with the caller's last work (tables,
+    metadata); `stop_worker_server` then waits for it. Only for a process that starts no more
+    pools."""
+    import os
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    try:  # CPython's ForkServer: closing its "alive" pipe asks it to stop
+        with server._lock:
+            if server._forkserver_pid is None or server._forkserver_alive_fd is None:
+                return
+            os.close(server._forkserver_alive_fd)
+            # `_stop` closes this descriptor again: leave it one that is harmless to close.
+            server._forkserver_alive_fd = os.open(os.devnull, os.O_RDONLY)
+    except (AttributeError, OSError):  # another Python: `stop_worker_server` does it all
+        return
 
 
 def stop_worker_server() -> None:

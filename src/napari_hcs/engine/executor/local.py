@@ -23,7 +23,7 @@ from typing import Any
 
 from ..compiler.plan import WellPlan
 from .events import ProgressEvent, WellResult
-from .fork_server import start_worker_server, worker_context
+from .fork_server import release_worker_server, start_worker_server, worker_context
 from .process_guard import children_ignore_sigint
 from .slots import DeviceSlots
 from .well import WellOptions, run_well
@@ -40,13 +40,16 @@ class _Task:
 
 
 class LocalBackend:
-    """`workers` processes (spawn); `in_process=None` runs a single worker in this process."""
+    """`workers` processes (forked from the fork server, or spawned); `in_process=None` runs a
+    single worker in this process; `last_run`: the process starts no pool after this run."""
 
     name = "local"
 
-    def __init__(self, in_process: bool | None = None, per_device: int | None = None) -> None:
+    def __init__(self, in_process: bool | None = None, per_device: int | None = None,
+                 last_run: bool = False) -> None:
         self.in_process = in_process
         self.per_device = per_device
+        self.last_run = last_run  # the process runs nothing after: the server may leave
 
     def run(
         self,
@@ -71,7 +74,11 @@ class LocalBackend:
                 finally:
                     slots.release(slot)
             return
-        _PoolRun(slots, options, on_event, on_done, cancel).run(plans)
+        try:
+            _PoolRun(slots, options, on_event, on_done, cancel).run(plans)
+        finally:
+            if self.last_run:
+                release_worker_server()
 
 
 class _PoolRun:
