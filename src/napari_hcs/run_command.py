@@ -44,7 +44,9 @@ def run_from_cli(
         if local:  # this process exits after the run
             from .engine.executor.fork_server import stop_worker_server
 
-            stop_worker_server()
+            # Killed at once unless results are streamed: a stream's last messages need the
+            # time its ordinary exit takes to reach a slow viewer (docs/performance.md).
+            stop_worker_server(kill=not result_sinks)
         signal.signal(signal.SIGINT, previous)
 
 
