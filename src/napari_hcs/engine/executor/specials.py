@@ -89,6 +89,8 @@ class SpecialValues:
             return np.asarray([value[self.sites.index(k.site)] for k in keys], dtype=np.float64)
         if name == "channel_names" and len(value) == len(self.channels):
             return [value[self.channels.index(k.channel)] for k in keys]
+        if name == "site_ids":
+            return [int(k.site) for k in keys]
         return value
 
 
