@@ -150,8 +150,10 @@ def identify_cells(
     plane = as_float(a[channel_index(channel, channel_names, a.shape[0], func)])
     smooth = ndi.gaussian_filter(plane, sigma, mode="nearest")
     lo, hi = float(smooth.min()), float(smooth.max())
-    hist, _ = np.histogram(smooth, bins=_BINS, range=(lo, max(hi, lo + 1e-12)))
-    foreground = smooth > _otsu(hist, lo, hi) * threshold_scale if hi > lo else smooth > hi
+    foreground = np.zeros(smooth.shape, bool)  # a flat image: cells are their nuclei
+    if hi > lo:
+        hist, _ = np.histogram(smooth, bins=_BINS, range=(lo, hi))
+        foreground = smooth > _otsu(hist, lo, hi) * threshold_scale
     cells, cytoplasm = grow_cells(smooth, foreground, nuclei, method, regularization, func)
     return _result(stack, cells, cytoplasm)
 
