@@ -34,8 +34,8 @@ def test_cells_of_the_run_match_the_truth(run) -> None:
     for well in WELLS:
         group = zarr.open_group(str(out / "plate.zarr" / well[0] / str(int(well[1:])) / "0"),
                                 mode="r")
-        assert {"nuclei_labels", "cell_labels", "cytoplasm_labels"} <= set(group["labels"])
-        cells = np.asarray(group["labels/cell_labels/0"]).reshape(group["0"].shape[-2:])
+        assert {"nuclei_labels", "cells_labels", "cytoplasm_labels"} <= set(group["labels"])
+        cells = np.asarray(group["labels/cells_labels/0"]).reshape(group["0"].shape[-2:])
         truth = load_truth_labels(plate, well, "cells")
         assert cells.shape == truth.shape  # stitched in the truth's frame
         assert match_objects(truth, cells).f1 >= 0.85

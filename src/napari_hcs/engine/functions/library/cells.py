@@ -41,7 +41,7 @@ from .segmentation import outlines
 
 Method = Literal["propagation", "watershed"]
 _BINS = 256
-_OUTPUTS = {"cell_labels": "labels", "cytoplasm_labels": "labels", "cell_rois": "rois"}
+_OUTPUTS = {"cells_labels": "labels", "cytoplasm_labels": "labels", "cells_rois": "rois"}
 _INPUTS = ("nuclei_labels", "channel_names")
 
 

@@ -42,7 +42,7 @@ from .cells import label_plane
 GROUPS = ("sizeshape", "zernike", "feret", "intensity", "texture", "granularity",
           "radial_distribution", "radial_zernikes", "correlation")
 #: object set (the table's name) -> the special input holding its labels
-OBJECTS = {"nuclei": "nuclei_labels", "cells": "cell_labels", "cytoplasm": "cytoplasm_labels"}
+OBJECTS = {"nuclei": "nuclei_labels", "cells": "cells_labels", "cytoplasm": "cytoplasm_labels"}
 _OUTPUTS = {name: "table" for name in OBJECTS}
 _INPUTS = (*OBJECTS.values(), "channel_names")
 
@@ -182,7 +182,7 @@ def _names(channel_names: Sequence[str] | None, n: int, func: str) -> list[str]:
 @register(memory="numpy", category="measurement", special_inputs=_INPUTS,
           special_outputs=_OUTPUTS)
 def measure_profiles(
-    stack: np.ndarray, nuclei_labels: np.ndarray, cell_labels: np.ndarray,
+    stack: np.ndarray, nuclei_labels: np.ndarray, cells_labels: np.ndarray,
     cytoplasm_labels: np.ndarray, channel_names: Sequence[str] | None = None,
     groups: tuple[str, ...] = GROUPS, texture_scales: tuple[int, ...] = (3, 5, 10),
     gray_levels: int = 256, intensity_scale: float = 65535.0, radial_bins: int = 4,
@@ -208,7 +208,7 @@ def measure_profiles(
                    costes_scale=max(int(round(intensity_scale)), 1))
     tables = []
     for (name, special), labels in zip(OBJECTS.items(),
-                                       (nuclei_labels, cell_labels, cytoplasm_labels),
+                                       (nuclei_labels, cells_labels, cytoplasm_labels),
                                        strict=True):
         plane = label_plane(labels, func, special)
         if plane.shape != a.shape[1:]:
