@@ -106,6 +106,8 @@ def test_columns_are_named_as_cellprofiler_names_them(objects: dict) -> None:
     assert cells.columns[:2].tolist() == ["label", "Parent_Nuclei"]
     assert (cells["label"] == cells["Parent_Nuclei"]).all()
     assert "Parent_Nuclei" not in nuclei.columns
+    assert [t.attrs["labels"] for t in (nuclei, cells, cytoplasm)] == [
+        "nuclei_labels", "cells_labels", "cytoplasm_labels"]
     # A cell is its nucleus plus its cytoplasm (areas add up, object by object).
     merged = cells.merge(nuclei, on="label", suffixes=("", "_n")).merge(
         cytoplasm, on="label", how="left", suffixes=("", "_c")).fillna(0)

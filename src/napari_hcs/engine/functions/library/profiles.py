@@ -196,7 +196,8 @@ def measure_profiles(
     `intensity_scale`: the value that reads as 1.0 (65535 for 16-bit, as CellProfiler);
     `radial_bins`, `zernike_degree`, `granularity_spectrum`: as in CellProfiler. Returns
     (stack, nuclei table, cells table, cytoplasm table): one row per object, `label` = the
-    object's id (nucleus k, cell k and cytoplasm k belong together), CellProfiler column names.
+    object's id (nucleus k, cell k and cytoplasm k belong together), CellProfiler column names;
+    each table's `attrs["labels"]` names its label image (`cells_labels`, ...).
     """
     func = "measure_profiles"
     check_options(func, groups, texture_scales, gray_levels, intensity_scale)
@@ -217,5 +218,6 @@ def measure_profiles(
         table = object_features(plane, images, **options)
         if name != "nuclei":
             table.insert(1, "Parent_Nuclei", table["label"])
+        table.attrs["labels"] = special  # the label image whose values `label` holds
         tables.append(table)
     return (stack, *tables)
