@@ -10,7 +10,7 @@ TORCH_PIN := torch==2.13.0
 APT_PACKAGES := xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommon-x11-0 \
 	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
 	libxcb-xinerama0 libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libxcb-xkb1 libdbus-1-3 \
-	libfontconfig1 imagej libjeromq-java
+	libfontconfig1 imagej libjeromq-java libgoogle-gson-java default-jdk-headless
 
 .PHONY: run test napari bench lint sysdeps fiji clean
 
@@ -21,7 +21,7 @@ run: $(VENV)/.installed
 	@echo "Results: $(abspath $(RESULTS)) (plate.zarr, tables/*.parquet, run.json)"
 
 test: sysdeps $(VENV)/.installed fiji
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench hatch_build.py
 	$(VENV)/bin/npe2 validate napari-hcs
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -32,8 +32,9 @@ napari: sysdeps $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
+# The Fiji plugin and the jars the wheel ships (tests/fiji, tests/test_packaging.py use them).
 fiji: sysdeps
-	$(MAKE) -C fiji
+	$(MAKE) -C fiji dist
 
 # Installs Debian packages only when one is missing (needs root, or sudo).
 sysdeps:
@@ -52,7 +53,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench hatch_build.py
 
 clean:
 	rm -rf $(VENV) $(RESULTS) $(SAMPLE) fiji/build

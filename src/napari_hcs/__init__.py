@@ -2,5 +2,6 @@
 
 from .engine.functions.registry import register
 
-__version__ = "0.1.0"
-__all__ = ["register", "__version__"]
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it (tool.hatch.version)
+DOCS_URL = "https://github.com/napari-hcs/napari-hcs/tree/main/docs"
+__all__ = ["register", "__version__", "DOCS_URL"]

@@ -1,4 +1,4 @@
-"""The `napari-hcs` command: run, info, sample, serve (DESIGN.md, "CLI")."""
+"""The `napari-hcs` command: run pipelines on plates, write sample plates, serve, set up Fiji."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from . import DOCS_URL, __version__
 from . import pipelines as shipped_pipelines
 
 
@@ -68,8 +68,18 @@ def _serve(args: argparse.Namespace) -> int:
     return serve_from_cli(args)
 
 
+def _fiji_install(args: argparse.Namespace) -> int:
+    from .fiji.install import install
+
+    for line in install(args.fiji_dir):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="napari-hcs", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="napari-hcs", description="High-content screening pipelines: run them on plates, "
+        "stream results to napari or Fiji.", epilog=f"Documentation: {DOCS_URL}")
     parser.add_argument("--version", action="version", version=f"napari-hcs {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,9 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder, or omero://HOST[:PORT]/plate/ID[?target=new|wells] to "
                    "write results back to OMERO")
     p.add_argument("--wells", help="comma-separated wells, e.g. A01,B02 (default: all)")
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--backend", choices=["local", "dask"], default="local")
+    p.add_argument("--workers", type=int, default=1,
+                   help="wells processed at once, one process each (default: 1)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="where GPU-capable steps run (default: cpu)")
+    p.add_argument("--backend", choices=["local", "dask"], default="local",
+                   help="local processes, or a Dask cluster (the [dask] extra)")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--stream", help="connect a PUSH socket to a viewer's PULL, tcp://HOST:PORT")
     p.add_argument("--stream-bind", help="bind a PUSH socket for one viewer to connect to")
@@ -93,22 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_run)
 
     p = sub.add_parser("info", help="print a plate's layout as JSON")
-    p.add_argument("plate")
+    p.add_argument("plate", help="plate folder, plate.zarr, or omero://host/plate/ID")
     p.set_defaults(handler=_info)
 
     p = sub.add_parser("sample", help="write a synthetic plate with ground truth")
-    p.add_argument("path")
-    p.add_argument("--format", choices=["imagexpress", "phenix", "zarr"], default="imagexpress")
+    p.add_argument("path", help="folder to write the plate into")
+    p.add_argument("--format", choices=["imagexpress", "phenix", "zarr"], default="imagexpress",
+                   help="microscope format to imitate (default: imagexpress)")
     p.add_argument("--wells", help="comma-separated wells (default: A01,A02,B01,B02)")
     p.add_argument("--grid", type=int, default=2, help="sites per side (grid x grid)")
     p.add_argument("--tile", type=int, default=256, help="tile size in pixels")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--force", action="store_true", help="replace an existing sample plate")
     p.set_defaults(handler=_sample)
 
     p = sub.add_parser("serve", help="run the execution server")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7447)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=7447, help="port to listen on (default: 7447)")
     p.add_argument("--token-file", help="read the token from this file (default: generate one)")
     p.add_argument("--root", action="append", default=[],
                    help="a folder under which plates and outputs are allowed (repeatable; "
@@ -116,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-module", action="append", default=[],
                    help="a module (besides napari_hcs) that submitted pipelines may import")
     p.set_defaults(handler=_serve)
+
+    p = sub.add_parser("fiji", help="set up the Fiji/ImageJ plugin that receives the stream")
+    fiji = p.add_subparsers(dest="fiji_command", required=True)
+    p = fiji.add_parser("install", help="put the plugin (and JeroMQ/Gson when missing) into a "
+                        "Fiji or ImageJ installation")
+    p.add_argument("fiji_dir", metavar="FIJI_DIR", help="the Fiji.app (or ImageJ) folder")
+    p.set_defaults(handler=_fiji_install)
     return parser
 
 

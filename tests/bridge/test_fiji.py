@@ -1,8 +1,9 @@
 """The Fiji plugin, headless in a real JVM with ImageJ, receiving a real stream.
 
 Python binds PUSH (`--stream-bind`), the Java receiver connects PULL, and writes a report of
-what it built (titles, dimensions, pixel checksums, ROI counts) that is compared here with the
-Python side. Skipped only when a JDK or Debian's imagej / libjeromq-java jars are missing.
+what it built (titles, dimensions, pixel checksums, ROI counts, LUT colours and display ranges)
+that is compared here with the Python side. Skipped only when a JDK or Debian's imagej /
+libjeromq-java / libgoogle-gson-java jars are missing.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from napari_hcs.bridge.display import contrast_limits
 from napari_hcs.bridge.stream import StreamPublisher
 
 ROOT = Path(__file__).resolve().parents[2]
-JARS = [Path("/usr/share/java/ij.jar"), Path("/usr/share/java/jeromq.jar")]
+JARS = [Path("/usr/share/java/ij.jar"), Path("/usr/share/java/jeromq.jar"),
+        Path("/usr/share/java/gson.jar")]
 MAIN = "napari_hcs.fiji.HcsReceiverMain"
 
 pytestmark = pytest.mark.java
@@ -35,6 +38,11 @@ GARBAGE = [
     [b'{"v": 7, "kind": "status", "name": "s", "well": "A01", "status": "ok"}'],
     [(_HEAD + ', "dtype": "uint16"}').encode(), b"\x00" * 6],  # 6 bytes for 2x2 uint16
     [(_HEAD + ', "dtype": "object"}').encode(), b"\x00" * 4],
+    [b'{"v": 1, "kind": "image", "name": "x", "well": "A01", "axes": "cyx", "shape": [1, 1, 2],'
+     b' "dtype": "uint8", "channel_colors": ["red"]}', b"\x00" * 2],  # not #RRGGBB
+    [b'{"v": 1, "kind": "image", "name": "x", "well": "A01", "axes": "cyx", "shape": [1, 1, 2],'
+     b' "dtype": "uint8", "contrast_limits": [[5, 5]]}', b"\x00" * 2],  # lo == hi
+    [b"[" * 100_000],  # nested past any sane depth: rejected, the receiver keeps going
 ]
 
 
@@ -103,7 +111,14 @@ def test_hyperstack_calibration_rois_tables_and_failures_arrive_in_imagej(plugin
     assert stack["pixel_width"] == 0.65 and stack["unit"] == "micron"
     assert stack["checksum"] == pytest.approx(imagej_checksum(image), rel=1e-9)
     assert stack["rois"] == 2
-    assert images["nuclei A01"]["checksum"] == imagej_checksum(labels)
+    assert stack["channel_colors"] == ["#0000FF", "#00FF00"]  # DAPI blue, GFP green, as napari
+    assert np.allclose(stack["display_ranges"], contrast_limits(image), rtol=1e-6)
+    label_image = images["nuclei A01"]
+    assert label_image["checksum"] == imagej_checksum(labels)
+    assert label_image["bit_depth"] == 16  # ids fit 0..65535
+    assert label_image["lut_zero"] == "#000000" and label_image["lut_distinct"] == 255
+    assert label_image["display_ranges"] == [[0, 255]]
+    assert label_image["pixel_width"] == 0.65 and label_image["unit"] == "micron"
     assert got["tables"] == [{"name": "nuclei", "well": "A01", "rows": 2,
                               "columns": ["well", "area"]}]
     assert got["statuses"] == [
@@ -153,10 +168,13 @@ def test_sample_plate_run_streams_into_the_fiji_plugin(plugin_jar, sample_plate,
         assert (entry["channels"], entry["height"], entry["width"]) == image.shape
         assert entry["slices"] == 1 and entry["slice_labels"] == ["1", "2"]
         assert entry["checksum"] == pytest.approx(imagej_checksum(image), rel=1e-9)
+        assert entry["channel_colors"] == ["#0000FF", "#00FF00"]  # as napari shows channels 1, 2
+        assert np.allclose(entry["display_ranges"], contrast_limits(image), rtol=1e-6)
         label_titles = [t for t in images if t.endswith(f" {well}") and t != f"image {well}"]
         assert len(label_titles) == 1
         name = label_titles[0].rsplit(" ", 1)[0]
         labels = read_labels(out / "plate.zarr", well, 0, name)
         labels = labels.reshape(labels.shape[-2:])
         assert images[label_titles[0]]["checksum"] == imagej_checksum(labels)
+        assert images[label_titles[0]]["lut_distinct"] == 255
         assert entry["rois"] == len(outlines(labels[None])) > 0

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from . import display
+
 VERSION = 1
 KINDS = ("image", "labels", "rois", "table", "progress", "status")
 # Names, not numpy's "<u2" codes, so a Java or JavaScript client maps them with a plain switch.
@@ -144,9 +146,14 @@ def encode_image(
     pixel_size_um: float | None = None,
     site: Any = None,
     axes: str | None = None,
+    channel_colors: Sequence[str] | None = None,
+    contrast_limits: Sequence[Sequence[float]] | None = None,
     **extra: Any,
 ) -> list:
-    """A (C, Y, X) or (C, Z, Y, X) image; a 2-D (Y, X) image is sent as one channel."""
+    """A (C, Y, X) or (C, Z, Y, X) image; a 2-D (Y, X) image is sent as one channel.
+
+    `channel_colors` ("#RRGGBB") and `contrast_limits` ([lo, hi]), one per channel, are the
+    optional display hints of `bridge.display`."""
     data = to_host_array(image)
     if data.ndim == 2:
         data = data[None]
@@ -162,6 +169,13 @@ def encode_image(
                      dtype=_dtype_name(data.dtype), axes=axes, channel_names=names,
                      pixel_size_um=None if pixel_size_um is None else float(pixel_size_um),
                      **extra)
+    if channel_colors is not None:
+        header["channel_colors"] = [str(c) for c in channel_colors]
+    if contrast_limits is not None:
+        header["contrast_limits"] = [[float(lo), float(hi)] for lo, hi in contrast_limits]
+    problem = display.problem(header)
+    if problem:
+        raise ProtocolError(f"image {name!r} of well {well}: {problem}")
     return _frames(header, [data])
 
 
@@ -319,6 +333,8 @@ def _check_header(header: Mapping[str, Any]) -> None:
         _require(names is None or (isinstance(names, list) and len(names) == header["shape"][0]),
                  f"image header: channel_names {names!r} do not match {header['shape'][0]} "
                  f"channels")
+        problem = display.problem(header) if kind == "image" else None
+        _require(problem is None, f"image header: {problem}")
     elif kind == "progress":
         _require(all(isinstance(header[k], int) for k in ("index", "total")),
                  "progress header: index and total must be integers")

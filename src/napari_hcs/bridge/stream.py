@@ -17,7 +17,7 @@ from typing import Any
 
 import zmq
 
-from . import protocol
+from . import display, protocol
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +124,12 @@ class StreamPublisher:
         pixel_size = getattr(result, "pixel_size_um", None) or self.pixel_size_um
         parts: list[tuple[str, Callable[[], list]]] = []
         if getattr(result, "image", None) is not None:
-            parts.append((self.image_name, lambda: protocol.encode_image(
-                result.image, name=self.image_name, well=well,
-                channel_names=result.channel_names or None, pixel_size_um=pixel_size,
-                **extra)))
+            def encode_image() -> list:
+                image, names = protocol.to_host_array(result.image), result.channel_names or None
+                return protocol.encode_image(
+                    image, name=self.image_name, well=well, channel_names=names,
+                    pixel_size_um=pixel_size, **display.image_hints(image, names), **extra)
+            parts.append((self.image_name, encode_image))
         for name, labels in (getattr(result, "labels", None) or {}).items():
             parts.append((name, lambda n=name, a=labels: protocol.encode_labels(
                 a, name=n, well=well, pixel_size_um=pixel_size, **extra)))

@@ -16,6 +16,7 @@ import dask
 import dask.array as da
 import numpy as np
 
+from ..engine.plate.channel_colors import channel_colormap  # the one rule; used here too
 from ..engine.plate.model import ImageKey, PlateLayout, PlateReader
 from ..engine.plate.wells import parse_well
 
@@ -24,25 +25,6 @@ LayerData = tuple[Any, dict[str, Any], str]
 #: Metadata key under which every layer made here records where it came from; the Plate dock
 #: reads it to find the plate a layer belongs to.
 META_KEY = "napari_hcs"
-
-# Colormap by well-known stain/filter names first, then by channel order.
-_NAMED_COLORMAPS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("dapi", "hoechst", "nuclei", "nucleus", "405"), "blue"),
-    (("gfp", "fitc", "488", "alexa 488"), "green"),
-    (("cy3", "tritc", "rfp", "555", "568", "mcherry"), "red"),
-    (("cy5", "647", "far red"), "magenta"),
-)
-_CYCLE: tuple[str, ...] = ("blue", "green", "red", "magenta", "cyan", "yellow")
-
-
-def channel_colormap(name: str, index: int) -> str:
-    """The colormap for a channel: from its stain name when recognisable, else by position."""
-    lowered = name.lower()
-    for hints, colormap in _NAMED_COLORMAPS:
-        if any(h in lowered for h in hints):
-            return colormap
-    return _CYCLE[index % len(_CYCLE)]
-
 
 def channel_label(layout: PlateLayout, channel: str) -> str:
     """`"1 (nuclei)"` when the plate names the channel, else the channel id."""

@@ -46,7 +46,7 @@ public final class HcsReceiverMain {
         data.put("received", (long) receiver.received());
         data.put("rejected", (long) receiver.rejected());
         Path tmp = report.resolveSibling(report.getFileName() + ".tmp");
-        Files.write(tmp, Json.write(data).getBytes(StandardCharsets.UTF_8));
+        Files.write(tmp, JsonValues.write(data).getBytes(StandardCharsets.UTF_8));
         Files.move(tmp, report, StandardCopyOption.REPLACE_EXISTING,
                 StandardCopyOption.ATOMIC_MOVE);
         System.out.println("napari-hcs: wrote " + report + (complete ? "" : " (timed out)"));

@@ -1,14 +1,19 @@
 package napari_hcs.fiji;
 
+import ij.CompositeImage;
 import ij.ImagePlus;
 import ij.gui.Overlay;
 import ij.gui.Roi;
 import ij.measure.ResultsTable;
+import ij.process.LUT;
 import java.awt.EventQueue;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -101,6 +106,30 @@ public final class ReceivedResults implements Consumer<WireMessage> {
         return statuses.size();
     }
 
+    /** How `imp` is shown: per channel its LUT's full colour and display range; for a LUT
+     *  that is no single-colour ramp (labels), its entry 0 and how many distinct colours. */
+    private static void display(ImagePlus imp, Map<String, Object> e) {
+        List<Object> colors = new ArrayList<>();
+        List<Object> ranges = new ArrayList<>();
+        LUT[] luts = imp.isComposite() ? ((CompositeImage) imp).getLuts()
+                : new LUT[] {imp.getProcessor().getLut()};
+        for (LUT lut : luts) {
+            colors.add(ChannelDisplay.hex(lut));
+            double lo = imp.isComposite() ? lut.min : imp.getDisplayRangeMin();
+            double hi = imp.isComposite() ? lut.max : imp.getDisplayRangeMax();
+            ranges.add(Arrays.asList(lo, hi));
+        }
+        e.put("channel_colors", colors);
+        e.put("display_ranges", ranges);
+        LUT first = luts[0];
+        Set<Integer> distinct = new HashSet<>();
+        for (int i = 1; i < 256; i++) {
+            distinct.add(first.getRGB(i) & 0xFFFFFF);
+        }
+        e.put("lut_zero", String.format("#%06X", first.getRGB(0) & 0xFFFFFF));
+        e.put("lut_distinct", (long) distinct.size());
+    }
+
     /** The headless report: one entry per image with dimensions, checksum and ROI count. */
     public synchronized Map<String, Object> report() {
         List<Object> imageEntries = new ArrayList<>();
@@ -121,6 +150,7 @@ public final class ReceivedResults implements Consumer<WireMessage> {
                 labels.add(imp.getStack().getSliceLabel(imp.getStackIndex(c, 1, 1)));
             }
             e.put("slice_labels", labels);
+            display(imp, e);
             imageEntries.add(e);
         }
         Map<String, Object> report = new LinkedHashMap<>();

@@ -111,7 +111,7 @@ public final class WireMessage {
         require(frames.size() <= MAX_FRAMES, "too many frames: " + frames.size());
         Object parsed;
         try {
-            parsed = Json.parse(new String(frames.get(0), StandardCharsets.UTF_8));
+            parsed = JsonValues.parse(new String(frames.get(0), StandardCharsets.UTF_8));
         } catch (IllegalArgumentException ex) {
             throw new WireException("header is not JSON: " + ex.getMessage());
         }
@@ -142,6 +142,9 @@ public final class WireMessage {
             require(header.get("shape") instanceof List
                     && ((List<?>) header.get("shape")).size() == ((String) axes).length(),
                     kind + " header: shape does not match axes " + axes);
+            if ("image".equals(kind)) {
+                checkDisplayHints(header, ((List<?>) header.get("shape")).get(0));
+            }
         } else if ("rois".equals(kind) || "table".equals(kind)) {
             Object list = header.get("buffers");
             require(list instanceof List, kind + " header: buffers must be a list");
@@ -158,6 +161,36 @@ public final class WireMessage {
             buffers.add(buffer(specs.get(i), frames.get(i + 1), (String) kind));
         }
         return new WireMessage(header, buffers);
+    }
+
+    /** The optional `channel_colors` ("#RRGGBB" each) and `contrast_limits` ([lo, hi] each,
+     *  lo < hi): null, or one entry per channel. */
+    private static void checkDisplayHints(Map<String, Object> header, Object channels) {
+        Object colors = header.get("channel_colors");
+        require(colors == null || (colors instanceof List
+                && Long.valueOf(((List<?>) colors).size()).equals(channels)),
+                "image header: channel_colors must list one colour per channel");
+        if (colors != null) {
+            for (Object c : (List<?>) colors) {
+                require(c instanceof String && ((String) c).matches("#[0-9A-Fa-f]{6}"),
+                        "image header: channel colour " + c + " is not #RRGGBB");
+            }
+        }
+        Object limits = header.get("contrast_limits");
+        require(limits == null || (limits instanceof List
+                && Long.valueOf(((List<?>) limits).size()).equals(channels)),
+                "image header: contrast_limits must list one [lo, hi] per channel");
+        if (limits != null) {
+            for (Object pair : (List<?>) limits) {
+                boolean ok = pair instanceof List && ((List<?>) pair).size() == 2
+                        && ((List<?>) pair).get(0) instanceof Number
+                        && ((List<?>) pair).get(1) instanceof Number;
+                double lo = ok ? ((Number) ((List<?>) pair).get(0)).doubleValue() : 0;
+                double hi = ok ? ((Number) ((List<?>) pair).get(1)).doubleValue() : 0;
+                require(ok && Double.isFinite(lo) && Double.isFinite(hi) && lo < hi,
+                        "image header: contrast limits " + pair + " are not [lo, hi], lo < hi");
+            }
+        }
     }
 
     private static Buffer buffer(Map<String, Object> spec, byte[] frame, String kind) {

@@ -23,7 +23,9 @@ public final class WireToImageJ {
 
     /**
      * An image (C,Y,X)/(C,Z,Y,X) or labels (Y,X)/(Z,Y,X) message as an ImagePlus titled
-     * "NAME WELL". uint8 and bool become 8-bit, uint16 16-bit, every other type 32-bit float.
+     * "NAME WELL". Image pixels: uint8 and bool become 8-bit, uint16 16-bit, every other type
+     * 32-bit float; channels get the header's colours and display ranges. Labels become 16-bit
+     * when every id fits (0..65535), else 32-bit, shown with a Glasbey-style LUT.
      */
     public static ImagePlus toImagePlus(WireMessage m) {
         WireMessage.Buffer data = m.buffer("data");
@@ -36,12 +38,15 @@ public final class WireToImageJ {
         List<?> names = image ? (List<?>) m.header.get("channel_names") : null;
         ImageStack stack = new ImageStack(width, height);
         int plane = width * height;
+        double[] labelRange = image ? null : range(data);
+        boolean labels16 = labelRange != null && labelRange[0] >= 0 && labelRange[1] <= 65535;
         // ImageJ orders a hyperstack channel-fastest; the wire is C-major (c, z, y, x).
         for (int z = 0; z < slices; z++) {
             for (int c = 0; c < channels; c++) {
                 int index = c * slices + z;
                 String label = names != null ? String.valueOf(names.get(c)) : m.name;
-                stack.addSlice(label, processor(data, index * plane, width, height));
+                stack.addSlice(label, labels16 ? shortProcessor(data, index * plane, width, height)
+                        : processor(data, index * plane, width, height));
             }
         }
         String title = m.name + " " + (m.well == null ? "" : m.well);
@@ -50,6 +55,11 @@ public final class WireToImageJ {
         if (channels > 1) {
             imp = new CompositeImage(imp, CompositeImage.COMPOSITE);
         }
+        if (image) {
+            ChannelDisplay.apply(imp, m.header);
+        } else {
+            LabelLut.apply(imp, labelRange[1]);
+        }
         Object pixelSize = m.header.get("pixel_size_um");
         if (pixelSize instanceof Number) {
             Calibration cal = imp.getCalibration();
@@ -57,7 +67,7 @@ public final class WireToImageJ {
             cal.pixelHeight = cal.pixelWidth;
             cal.setUnit("micron");
         }
-        imp.setProperty("Info", "napari-hcs " + m.kind + "\n" + Json.write(headerSummary(m)));
+        imp.setProperty("Info", "napari-hcs " + m.kind + "\n" + JsonValues.write(headerSummary(m)));
         return imp;
     }
 
@@ -93,6 +103,29 @@ public final class WireToImageJ {
                 return new FloatProcessor(w, h, px, null);
             }
         }
+    }
+
+    /** A plane of integer labels (all within 0..65535) as 16-bit. */
+    private static ImageProcessor shortProcessor(WireMessage.Buffer b, int offset, int w, int h) {
+        ByteBuffer buf = b.data.duplicate().order(b.data.order());
+        short[] px = new short[w * h];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (short) (long) value(b, buf, offset + i);
+        }
+        return new ShortProcessor(w, h, px, null);
+    }
+
+    /** The smallest and largest value of a buffer ({0, 0} when it is empty). */
+    static double[] range(WireMessage.Buffer b) {
+        int n = b.count();
+        double lo = n > 0 ? value(b, b.data, 0) : 0;
+        double hi = lo;
+        for (int i = 1; i < n; i++) {
+            double v = value(b, b.data, i);
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+        }
+        return new double[] {lo, hi};
     }
 
     /** Element `i` of a buffer as a double, read little-endian by its dtype. */
