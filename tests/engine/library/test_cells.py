@@ -121,3 +121,13 @@ def test_a_flat_image_gives_each_nucleus_its_own_cell() -> None:
     _, cells, cytoplasm, _ = identify_cells(stack, nuclei)
     assert np.array_equal(cells, nuclei)
     assert not cytoplasm.any()
+
+
+@pytest.mark.slow
+def test_cells_on_a_camera_sized_tile() -> None:
+    # One 2160 x 2160 field (a full sCMOS frame) with 500 cells.
+    mosaic, truth = true_mosaic("A01", wells=("A01",), grid=(1, 1), tile=(2160, 2160),
+                                overlap=0.0, jitter=0, nuclei_per_tile=500.0)
+    _, cells, _, _ = _cells(mosaic, channel="2")
+    assert len(truth.nuclei) == 500
+    assert match_objects(truth.cell_labels, cells).f1 >= 0.85
