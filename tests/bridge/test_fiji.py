@@ -168,6 +168,8 @@ def test_sample_plate_run_streams_into_the_fiji_plugin(plugin_jar, sample_plate,
         assert (entry["channels"], entry["height"], entry["width"]) == image.shape
         assert entry["slices"] == 1 and entry["slice_labels"] == ["1", "2"]
         assert entry["checksum"] == pytest.approx(imagej_checksum(image), rel=1e-9)
+        # Calibrated from the wire header, itself from the plate's MetaSeries XML only.
+        assert (entry["pixel_width"], entry["unit"]) == (pytest.approx(0.65), "micron")
         assert entry["channel_colors"] == ["#0000FF", "#00FF00"]  # as napari shows channels 1, 2
         assert np.allclose(entry["display_ranges"], contrast_limits(image), rtol=1e-6)
         label_titles = [t for t in images if t.endswith(f" {well}") and t != f"image {well}"]
@@ -176,5 +178,6 @@ def test_sample_plate_run_streams_into_the_fiji_plugin(plugin_jar, sample_plate,
         labels = read_labels(out / "plate.zarr", well, 0, name)
         labels = labels.reshape(labels.shape[-2:])
         assert images[label_titles[0]]["checksum"] == imagej_checksum(labels)
+        assert images[label_titles[0]]["unit"] == "micron"
         assert images[label_titles[0]]["lut_distinct"] == 255
         assert entry["rois"] == len(outlines(labels[None])) > 0

@@ -54,16 +54,18 @@ def test_run_command_writes_outputs(plate, pipeline_file, tmp_path):
     assert run["pipeline"]["source"] == pipeline_file.read_text()
     assert run["options"]["workers"] == 2
     assert {e["status"] for e in run["wells"].values()} == {"ok"}
-    # Mosaic = field 0 with the nuclei labels; tables with a `well` column first.
+    # Mosaic = field 0 with the nuclei labels; tables with the key columns first.
     from ome_zarr_models.v04.hcs import HCS
 
     HCS.from_zarr(zarr.open_group(str(out / "plate.zarr"), mode="r"))
     assert (out / "plate.zarr" / "B" / "2" / "0" / "labels" / "nuclei_labels").is_dir()
     assert not (out / "plate.zarr" / "B" / "2" / "1").exists()
     nuclei = pd.read_parquet(out / "tables" / "nuclei.parquet")
-    assert nuclei.columns[0] == "well" and set(nuclei.well) == {"A01", "B02"}
+    assert list(nuclei.columns[:5]) == ["plate", "well", "field", "label_image", "label"]
+    assert set(nuclei.well) == {"A01", "B02"}
     positions = pd.read_parquet(out / "tables" / "positions.parquet")
-    assert list(positions.columns) == ["well", "site", "y", "x"] and len(positions) == 8
+    assert list(positions.columns) == ["plate", "well", "field", "site", "y", "x", "y_um",
+                                       "x_um"] and len(positions) == 8
 
 
 def test_compile_errors_one_line_each_exit_2(plate, tmp_path, capsys):

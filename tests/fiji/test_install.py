@@ -160,12 +160,14 @@ def test_imagej_started_on_the_installed_folder_shows_a_runs_stream(fiji_app, tm
         # channels "1", "2" of the sample plate: blue and green, as in napari
         assert [lut[:3] for lut in luts] == [[0, 0, 255], [0, 255, 0]]
         assert np.allclose([lut[-2:] for lut in luts], contrast_limits(image), rtol=1e-5)
-        # calibration travels when the run sends the plate's pixel size (docs/wire.md)
-        assert (unit, width) in (("pixels", 1.0), ("micron", pytest.approx(pixel_size)))
+        # the run sends the plate's pixel size (its TIFFs' MetaSeries XML; docs/wire.md) and
+        # the plugin calibrates in "micron", which a macro's getPixelSize reports as "microns"
+        assert pixel_size == pytest.approx(0.65)
+        assert (unit, width) == ("microns", pytest.approx(pixel_size))
         labels = [t for t in shown if t.endswith(f" {well}") and t != f"image {well}"]
         assert len(labels) == 1
         bits, channels, unit, width, luts = shown[labels[0]]
-        assert bits == 16 and channels == 1
+        assert bits == 16 and channels == 1 and unit == "microns"
         lut = luts[0]
         assert lut[6:9] == [0, 0, 0] and lut[3:6] != [0, 0, 0]  # black background, coloured ids
         assert lut[-2:] == [0, 255]

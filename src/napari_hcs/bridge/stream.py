@@ -135,13 +135,14 @@ class StreamPublisher:
                 a, name=n, well=well, pixel_size_um=pixel_size, **extra)))
         for name, polygons in (getattr(result, "rois", None) or {}).items():
             parts.append((name, lambda n=name, p=polygons: protocol.encode_rois(
-                p, name=n, well=well, labels=getattr(p, "labels", None), **extra)))
+                p, name=n, well=well, labels=getattr(p, "labels", None),
+                pixel_size_um=pixel_size, **extra)))
         tables = dict(getattr(result, "tables", None) or {})
         if getattr(result, "positions", None) is not None:
             tables.setdefault("positions", result.positions)
         for name, table in tables.items():
             parts.append((name, lambda n=name, t=table: protocol.encode_table(
-                t, name=n, well=well, **extra)))
+                t, name=n, well=well, **_units(t), **extra)))
         for name, encode in parts:
             try:
                 frames = encode()
@@ -180,6 +181,12 @@ class StreamPublisher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _units(table: Any) -> dict:
+    """A table's declared column units (`executor/tables.py`) as a header field, if any."""
+    units = dict(getattr(table, "attrs", {}).get("units") or {})
+    return {"units": {str(k): str(v) for k, v in units.items()}} if units else {}
 
 
 class StreamReceiver:

@@ -1,8 +1,11 @@
 """A run's `plate.zarr` (OME-Zarr HCS, NGFF 0.4 or 0.5) -> napari layer data, lazily.
 
 One image layer per channel and one labels layer per label name, each with a `well` slider
-(wells of different stitched sizes are zero-padded to the largest, lazily). Only the first
-field of each well and the full-resolution level are used: that is what a run writes.
+(a run writes every well at one shape; wells of different sizes, from other writers, are
+zero-padded to the largest, lazily). Only the first field of each well and the
+full-resolution level are used: that is what a run writes. Layers are in physical units: their
+`scale` is the pixel size of the y/x transforms and their `units` the axes' units
+("micrometer"), so they overlay the raw plate's layers and napari's scale bar reads µm.
 """
 
 from __future__ import annotations
@@ -34,12 +37,18 @@ def is_hcs_zarr(path: Path) -> bool:
         return False
 
 
-def _image(group: zarr.Group) -> tuple[da.Array, list[str], tuple[float, float], list[str]]:
-    """Level 0 of a multiscale image as (C, ..., Y, X), its axes, (y, x) scale, channel names."""
+Spatial = tuple[tuple[float, float], tuple[str, str] | None]  # (y, x) scale and units
+
+
+def _image(group: zarr.Group) -> tuple[da.Array, list[str], Spatial, list[str]]:
+    """Level 0 of a multiscale image as (C, ..., Y, X), its axes, (y, x) scale and units (None
+    when the axes name none), channel names."""
     meta = _ome(group.attrs)
     ms = meta["multiscales"][0]
     dataset = ms["datasets"][0]
     axes = [a["name"] if isinstance(a, dict) else a for a in ms.get("axes", ["c", "y", "x"])]
+    units = {a["name"]: a["unit"] for a in ms.get("axes", [])
+             if isinstance(a, dict) and a.get("unit")}
     data = da.from_zarr(group[dataset["path"]])
     stored_axes = list(axes)
     if "c" not in axes:  # labels and single-channel images: a channel axis of one
@@ -59,7 +68,8 @@ def _image(group: zarr.Group) -> tuple[da.Array, list[str], tuple[float, float],
             scale = (float(values[y]), float(values[x]))
     channels = meta.get("omero", {}).get("channels", [])
     names = [c.get("label", str(i)) for i, c in enumerate(channels)]
-    return data, axes, scale, names
+    yx_units = (units["y"], units["x"]) if "y" in units and "x" in units else None
+    return data, axes, (scale, yx_units), names
 
 
 def _well_name(path: str) -> str:
@@ -90,12 +100,12 @@ def plate_zarr_layers(path: str | Path) -> list[LayerData]:
     images: list[da.Array] = []
     labels: dict[str, dict[str, da.Array]] = {}
     names: list[str] = []
-    scale = (1.0, 1.0)
+    spatial: Spatial = ((1.0, 1.0), None)
     for entry in plate.get("wells", []):
         well_group = root[entry["path"]]
         fields = _ome(well_group.attrs).get("well", {}).get("images", [{"path": "0"}])
         field = well_group[fields[0]["path"]]
-        data, _, scale, channel_names = _image(field)
+        data, _, spatial, channel_names = _image(field)
         well = _well_name(entry["path"])
         wells.append(well)
         images.append(data)
@@ -110,6 +120,10 @@ def plate_zarr_layers(path: str | Path) -> list[LayerData]:
     meta = {META_KEY: {"root": str(path), "format": "output", "wells": wells}}
     lead = ([] if single else ["well"]) + [f"axis{i}" for i in range(stack.ndim - 4)]
     ndim = stack.ndim - 1 - single
+    scale, yx_units = spatial
+    physical = {"scale": (1.0,) * (ndim - 2) + scale}
+    if yx_units is not None:  # napari >= 0.5: the scale bar and status bar read these
+        physical["units"] = ("pixel",) * (ndim - 2) + yx_units
     layers: list[LayerData] = []
     for c in range(stack.shape[1]):
         name = names[c] if c < len(names) else str(c + 1)
@@ -117,7 +131,7 @@ def plate_zarr_layers(path: str | Path) -> list[LayerData]:
             "name": f"{name} (output)",
             "colormap": channel_colormap(name, c),
             "blending": "additive",
-            "scale": (1.0,) * (ndim - 2) + scale,
+            **physical,
             "axis_labels": (*lead, "y", "x"),
             "metadata": {META_KEY: {**meta[META_KEY], "channel": name}},
         }, "image"))
@@ -128,7 +142,7 @@ def plate_zarr_layers(path: str | Path) -> list[LayerData]:
         data = _pad_stack(arrays)
         layers.append((data[0] if single else data, {
             "name": f"{name} labels",
-            "scale": (1.0,) * (ndim - 2) + scale,
+            **physical,
             "axis_labels": (*lead, "y", "x"),
             "metadata": {META_KEY: {**meta[META_KEY], "labels": name}},
         }, "labels"))

@@ -35,9 +35,11 @@ def test_segment_pipeline_writes_plate_tables_and_run_json(plate, tmp_path):
     assert omezarr.field_channel_names(out / "plate.zarr", "A01", 0) == ["DAPI", "GFP"]
     HCS.from_zarr(zarr.open_group(str(out / "plate.zarr"), mode="r"))
     Image.from_zarr(zarr.open_group(str(out / "plate.zarr" / "A" / "2" / "3"), mode="r"))
-    # One table per name over all wells, `well` first.
+    # One table per name over all wells, the keys first. Each stack held four sites, so a
+    # row's field (and label image) is not known; `area` declared no unit.
     nuclei = pd.read_parquet(out / "tables" / "nuclei.parquet")
-    assert list(nuclei.columns) == ["well", "label", "plane", "area"]
+    assert list(nuclei.columns) == ["plate", "well", "field", "label", "plane", "area"]
+    assert nuclei.field.isna().all() and set(nuclei.plate) == {"plate"}
     assert set(nuclei.well) == {"A01", "A02", "B01", "B02"}
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "ok" and run["pipeline"]["source"] is None
@@ -56,18 +58,27 @@ def test_segment_pipeline_writes_plate_tables_and_run_json(plate, tmp_path):
 
 def test_stitching_is_field_zero_with_positions_table(plate, tmp_path):
     out = tmp_path / "out"
-    report = run_plans(compile_for(stitch_pipeline(), plate, wells=["A01"]), out)
+    plans = compile_for(stitch_pipeline(), plate, wells=["A01"])
+    report = run_plans(plans, out)
     assert report.all_ok
     mosaic = omezarr.read_field(out / "plate.zarr", "A01", 0)
     layout = open_plate(plate).layout
     ys = [p[0] for p in layout.site_positions.values()]
-    assert mosaic.shape == (2, round(max(ys)) + 64, round(max(ys)) + 64)
+    # The plate's field shape: nominal extent + a margin (ex_positions has no max_shift:
+    # 5% of the tile); the mosaic sits at the top-left, zeros below and right of it.
+    extent = round(max(ys)) + 64
+    assert mosaic.shape == (2, *plans["A01"].output.field_shape) == (2, extent + 4, extent + 4)
+    assert mosaic[:, :extent, :extent].all() and not mosaic[:, extent:].any()
     assert not (out / "plate.zarr" / "A" / "1" / "1").exists()
     positions = pd.read_parquet(out / "tables" / "positions.parquet")
-    assert list(positions.columns) == ["well", "site", "y", "x"]
+    assert list(positions.columns) == ["plate", "well", "field", "site", "y", "x", "y_um",
+                                       "x_um"]
     assert positions.site.tolist() == [1, 2, 3, 4]
     np.testing.assert_allclose(positions[["y", "x"]].to_numpy(),
                                [layout.site_positions[s] for s in (1, 2, 3, 4)])
+    np.testing.assert_allclose(positions.y_um, positions.y * 0.65)
+    assert positions.attrs["units"] == {"y": "pixel", "x": "pixel", "y_um": "micrometer",
+                                        "x_um": "micrometer"}
 
 
 def test_torch_step_materialize_and_no_output_dir(plate, tmp_path):

@@ -90,8 +90,10 @@ def test_configurable_grid(tmp_path, small_spec):
     spec = replace(small_spec, wells=("A01",), grid=(2, 3), channels=("1",))
     reader = open_plate(write_sample_plate(tmp_path / "g", "imagexpress", spec))
     assert reader.layout.sites == (1, 2, 3, 4, 5, 6)
-    assert (reader.layout.rows, reader.layout.columns) == (2, 3)
-    assert reader.layout.site_positions[6] == pytest.approx((57.6, 115.2))
+    # rows/columns are the plate's wells (YWells x XWells), not the site grid
+    assert (reader.layout.rows, reader.layout.columns) == (8, 12)
+    # from the MetaSeries stage positions of the tiles (the generator's nominal grid)
+    assert reader.layout.site_positions[6] == pytest.approx((58.0, 115.0))
     assert reader.read(ImageKey("A01", 6)).dtype == np.uint16
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
 
 from napari_hcs.engine.plate import ImageKey, PlateError, open_plate
 from napari_hcs.engine.plate.generator import write_sample_plate
@@ -32,9 +33,10 @@ def test_layout(plates, small_spec):
     }
     assert layout.channel_names == {"1": "1", "2": "2"}
     assert layout.pixel_size_um == pytest.approx(0.65)
-    step = 64 * (1 - 0.1)
+    # Positions from the tiles' MetaSeries stage positions (the generator's nominal grid).
+    step = round(64 * (1 - 0.1))
     assert layout.site_positions == {1: (0, 0), 2: (0, step), 3: (step, 0), 4: (step, step)}
-    assert (layout.rows, layout.columns) == (2, 2)
+    assert (layout.rows, layout.columns) == (8, 12)  # the plate (YWells x XWells)
     # The one _thumb per well is on disk but is not an image of the plate.
     on_disk = list((plates["imagexpress"] / "TimePoint_1").iterdir())
     assert len(on_disk) == 2 * 4 * 2 + 2
@@ -95,6 +97,8 @@ def _edit_htd(plate: Path, old: str, new: str) -> None:
 
 
 def test_overlap_key_and_fallback(plate):
+    for tif in plate.rglob("*.TIF"):  # no MetaSeries stage positions: the HTD grid decides
+        tifffile.imwrite(tif, tifffile.imread(tif))
     _edit_htd(plate, f'"{OVERLAP_KEY}", 0.1', f'"{OVERLAP_KEY}", 0.25')
     assert open_plate(plate).layout.site_positions[4] == (48.0, 48.0)
     _edit_htd(plate, f'"{OVERLAP_KEY}", 0.25\n', "")

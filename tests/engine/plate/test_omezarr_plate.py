@@ -109,3 +109,15 @@ def test_group_without_plate_metadata_is_not_a_plate(tmp_path):
     zarr.open_group(str(tmp_path / "img.zarr"), mode="w")
     with pytest.raises(PlateError, match="not a known plate"):
         open_plate(tmp_path / "img.zarr")
+
+
+@pytest.mark.parametrize(("unit", "scale", "expected"), [
+    ("micrometer", 0.65, 0.65), ("nanometer", 325.0, 0.325), ("millimeter", 0.0005, 0.5),
+    (None, 0.65, 0.65), (None, 1.0, None), ("second", 2.0, None)])
+def test_pixel_size_from_transforms_and_axis_units(unit, scale, expected):
+    from napari_hcs.engine.plate.omezarr import pixel_size_um
+
+    axes = [{"name": "c", "type": "channel"}, {"name": "y", "type": "space"},
+            {"name": "x", "type": "space", **({"unit": unit} if unit else {})}]
+    found = pixel_size_um({"axes": axes}, {"c": 1.0, "y": scale, "x": scale})
+    assert found == (pytest.approx(expected) if expected else None)

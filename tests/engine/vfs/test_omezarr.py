@@ -85,3 +85,25 @@ def test_rewrite_is_atomic_and_sync_drops_empty_wells(tmp_path):
         omezarr.write_field(root, "A01", 0, np.ones((1, 8, 8)), labels={"x": np.ones((4, 4))})
     with pytest.raises(FileNotFoundError, match="not in the plate"):
         omezarr.write_field(root, "H12", 0, np.ones((1, 8, 8)))
+
+
+def test_plate_lists_every_physical_row_and_column(tmp_path):
+    root = tmp_path / "p.zarr"
+    omezarr.create_plate(root, ["B03", "P24"], name="screen", grid=(16, 24))
+    omezarr.write_field(root, "B03", 0, np.ones((1, 8, 8), np.uint16))
+    assert omezarr.sync_plate(root) == ["B03"]  # P24 wrote nothing: no longer listed
+    plate = json.loads((root / ".zattrs").read_text())["plate"]
+    assert [r["name"] for r in plate["rows"]] == [chr(ord("A") + i) for i in range(16)]
+    assert [c["name"] for c in plate["columns"]] == [str(i) for i in range(1, 25)]
+    assert plate["wells"] == [{"path": "B/3", "rowIndex": 1, "columnIndex": 2}]
+    assert plate["acquisitions"] == [{"id": 0, "name": "screen", "maximumfieldcount": 1}]
+    well = json.loads((root / "B" / "3" / ".zattrs").read_text())["well"]
+    assert well["images"] == [{"path": "0", "acquisition": 0}]
+
+
+def test_labels_carry_a_colour_per_value(plate):
+    root, _, labels = plate
+    attrs = json.loads((root / "A" / "1" / "0" / "labels" / "nuclei" / ".zattrs").read_text())
+    colors = attrs["image-label"]["colors"]
+    assert [c["label-value"] for c in colors] == [0, 7]
+    assert colors[0]["rgba"] == [0, 0, 0, 0] and colors[1]["rgba"][3] == 255

@@ -2,7 +2,7 @@
 
 from .compiled import CompiledPipeline, compile_pipeline
 from .links import PLATE
-from .plan import CallPlan, StepPlan, WellPlan
+from .plan import CallPlan, OutputPlan, StepPlan, WellPlan
 from .problems import CompileError, Problem
 from .validate import check_call, type_mismatch
 
@@ -11,6 +11,7 @@ __all__ = [
     "CallPlan",
     "CompileError",
     "CompiledPipeline",
+    "OutputPlan",
     "Problem",
     "StepPlan",
     "WellPlan",

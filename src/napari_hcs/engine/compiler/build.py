@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..plate.model import PlateError, PlateReader
-from .plan import CallPlan, StepPlan, WellPlan
+from .plan import CallPlan, OutputPlan, StepPlan, WellPlan
 from .problems import ProblemList
 from .resolve import ResolvedStep
 
@@ -56,6 +56,7 @@ def build_well_plans(
     config: tuple[tuple[str, Any], ...],
     plate_provided: tuple[tuple[str, Any], ...],
     problems: ProblemList,
+    output: OutputPlan | None = None,
 ) -> dict[str, WellPlan]:
     layout = reader.layout
     root = str(layout.root)
@@ -75,5 +76,6 @@ def build_well_plans(
             output_dir=output_dir,
             config=config,
             plate_provided=plate_provided,
+            output=output,
         )
     return plans

@@ -6,7 +6,8 @@ in one message before anything runs:
 2. check keyword arguments and dict-pattern keys (`validate`);
 3. link special inputs to producers (`links`);
 4. check memory types against devices (`devices`);
-5. build the frozen plans, sharing the step plans across wells (`build`).
+5. build the frozen plans, sharing the step plans across wells (`build`), with the plate-wide
+   output plan (shape, dtype, pixel size of plate.zarr; `output`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ..plate.model import PlateLayout, PlateReader
 from .build import build_step_plans, build_well_plans
 from .devices import check_devices
 from .links import link_special_inputs, plate_provided_values
-from .plan import StepPlan, WellPlan
+from .output import plan_output
+from .plan import OutputPlan, StepPlan, WellPlan
 from .problems import CompileError, ProblemList
 from .resolve import resolve_steps
 from .validate import validate_group_keys, validate_kwargs
@@ -41,6 +43,11 @@ class CompiledPipeline:
     @property
     def wells(self) -> tuple[str, ...]:
         return tuple(self.plans)
+
+    @property
+    def output(self) -> OutputPlan | None:
+        """The plate-wide output plan (shape, dtype, pixel size), the same in every plan."""
+        return next(iter(self.plans.values())).output if self.plans else None
 
 
 def select_wells(
@@ -104,6 +111,7 @@ def compile_pipeline(
         config=tuple(resolved.items()),
         plate_provided=plate_provided_values(layout, from_plate),
         problems=problems,
+        output=plan_output(plate_reader, chosen, step_plans),
     )
     if problems:
         raise CompileError(problems.items, pipeline.name)

@@ -54,6 +54,26 @@ class StepPlan:
 
 
 @dataclass(frozen=True)
+class OutputPlan:
+    """What every well's output looks like, fixed at compile time (`compiler/output.py`) so
+    that wells written in parallel agree without waiting for each other.
+
+    `field_shape` is the (Y, X) of every field's image and labels in plate.zarr (None when the
+    pipeline's geometry cannot be predicted: fields are then written as produced); `dtype` the
+    plate's input dtype, which integer results keep and float results return to when they fit
+    (`executor/fitting.py`); `pixel_size_um` the plate's pixel size (`PlateLayout`), which
+    reaches plate.zarr, the wire header and the tables; `plate_grid` the plate's physical
+    (rows, columns).
+    """
+
+    field_shape: tuple[int, int] | None
+    dtype: str
+    pixel_size_um: float | None
+    plate_grid: tuple[int, int] | None = None
+    plate_name: str = "plate"
+
+
+@dataclass(frozen=True)
 class WellPlan:
     """Everything one worker needs to process one well."""
 
@@ -65,6 +85,7 @@ class WellPlan:
     output_dir: str | None
     config: tuple[tuple[str, Any], ...] = ()  # resolved global/pipeline configuration
     plate_provided: tuple[tuple[str, Any], ...] = field(default=())  # e.g. stage_positions
+    output: OutputPlan | None = None  # the plate-wide output geometry and units
 
     @property
     def keys(self) -> tuple[ImageKey, ...]:

@@ -33,7 +33,10 @@ class WellResult:
 
     `image` is the well's first output field (the stitched mosaic for a stitching pipeline) as
     (C, Y, X) (z max-projected when there are several planes), or None when the run was asked
-    not to ship images back or the well failed. `labels` are that field's label images.
+    not to ship images back or the well failed. `labels` are that field's label images. Both
+    have the plate's output shape and dtype, as plate.zarr stores them; `pixel_size_um` is the
+    plate's pixel size (None when the plate has none), which every sink uses for its scale.
+    `warnings` say what was written other than asked (a mosaic cropped to the plate's shape).
     """
 
     well: str
@@ -41,6 +44,7 @@ class WellResult:
     error: str | None = None
     image: np.ndarray | None = None
     channel_names: list[str] = field(default_factory=list)
+    pixel_size_um: float | None = None
     labels: dict[str, np.ndarray] = field(default_factory=dict)
     rois: dict[str, Outlines] = field(default_factory=dict)  # first field's outlines
     tables: dict[str, Any] = field(default_factory=dict)  # name -> pandas.DataFrame
@@ -49,6 +53,7 @@ class WellResult:
     seconds: float = 0.0
     step_seconds: dict[str, float] = field(default_factory=dict)
     failed_step: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +69,7 @@ class WellResult:
             "seconds": round(self.seconds, 3),
             "steps": {k: round(v, 3) for k, v in self.step_seconds.items()},
             "tables": sorted(self.tables),
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
 

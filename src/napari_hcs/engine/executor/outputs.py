@@ -34,6 +34,7 @@ _PACKAGES = ("napari-hcs", "numpy", "scipy", "scikit-image", "tifffile", "zarr",
 
 
 def storage_from_config(config: Mapping[str, Any]) -> omezarr.Storage:
+    """The writer's `Storage` (levels, chunk edge, codec) from the run's configuration."""
     default = omezarr.Storage()
     return omezarr.Storage(
         levels=int(config.get("zarr_levels") or default.levels),
@@ -92,8 +93,10 @@ def versions() -> dict[str, str]:
     return found
 
 
-def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str) -> None:
-    """Create the output folder and plate; without resume, our previous outputs are removed."""
+def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str,
+                   grid: tuple[int, int] | None = None) -> None:
+    """Create the output folder and plate (`grid`: its physical rows and columns); without
+    resume, our previous outputs are removed."""
     out.mkdir(parents=True, exist_ok=True)
     probe = out / ".write-probe"
     try:
@@ -106,7 +109,7 @@ def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str) 
             path = out / entry
             if path.is_dir():
                 shutil.rmtree(path)
-    omezarr.create_plate(out / PLATE, wells, name=name, field_count=1)
+    omezarr.create_plate(out / PLATE, wells, name=name, field_count=1, grid=grid)
 
 
 class RunRecord:
@@ -171,18 +174,8 @@ class RunRecord:
 
 
 def merge_tables(out: Path, wells: Iterable[str]) -> dict[str, Path]:
-    """Concatenate the per-well parts of `wells` into `tables/<name>.parquet` (atomically)."""
-    import pandas as pd
+    """Concatenate the per-well parts of `wells` into `tables/<name>.parquet` (atomically),
+    units recorded in each file (`executor/tables.py`)."""
+    from .tables import merge_tables as merge
 
-    parts = FileManager(out, disk_dir=PARTS)
-    by_name: dict[str, list[Any]] = {}
-    for well in sort_wells(wells):
-        for key in parts.list(f"{well}/", "disk"):
-            by_name.setdefault(key.split("/", 1)[1], []).append(parts.load(key, "disk"))
-    written = {}
-    for name, frames in sorted(by_name.items()):
-        table = pd.concat(frames, ignore_index=True)
-        target = out / TABLES / f"{name}.parquet"
-        atomic_write(target, lambda tmp, t=table: t.to_parquet(tmp, index=False))
-        written[name] = target
-    return written
+    return merge(out, wells, PARTS, TABLES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -15,6 +16,8 @@ from .backend import Backend, get_backend
 from .events import ProgressEvent, RunReport, WellResult
 from .outputs import PLATE, RunRecord, merge_tables, prepare_output
 from .well import WellOptions
+
+log = logging.getLogger(__name__)
 
 
 def run_plans(
@@ -40,7 +43,8 @@ def run_plans(
     wells already `ok` in `output_dir/run.json` are skipped. With `output_dir=None` nothing is
     written (results only reach `on_result`). Images travel back to this process only when
     `ship_images` (default: when there is an `on_result`); peak memory is then workers x one
-    well plus one well's result at a time.
+    well plus one well's result at a time. `pixel_size_um` overrides the plans' pixel size
+    (`OutputPlan`, from the plate), which reaches plate.zarr, the tables and every result.
     """
     start = time.perf_counter()
     plan_list = list(plans.values()) if isinstance(plans, Mapping) else list(plans)
@@ -51,8 +55,11 @@ def run_plans(
     report = RunReport(out)
     record: RunRecord | None = None
     if out is not None and plan_list:
+        output = plan_list[0].output
         prepare_output(out, [p.well for p in plan_list], resume=resume,
-                       name=Path(plan_list[0].plate_root).name or "plate")
+                       name=output.plate_name if output else
+                       (Path(plan_list[0].plate_root).name or "plate"),
+                       grid=output.plate_grid if output else None)
         record = RunRecord(out, resume=resume, info=_info(plan_list, workers, device, engine,
                                                           run_info))
     todo = plan_list
@@ -65,6 +72,8 @@ def run_plans(
 
     def done(result: WellResult) -> None:
         finished.add(result.well)
+        for warning in result.warnings:  # also in run.json's entry of the well
+            log.warning("%s", warning)
         if result.ok:
             report.ok.append(result.well)
         else:

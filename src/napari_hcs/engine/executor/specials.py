@@ -30,6 +30,7 @@ class Produced:
     keys: list[ImageKey]  # the images that were stacked into the producing call
     variable: tuple[str, ...]
     step_index: int
+    sources: tuple[str, ...] = ()  # what it describes: the call's special inputs and labels
 
 
 def to_numpy(x: Any) -> Any:
@@ -94,8 +95,23 @@ class SpecialValues:
         return value
 
 
-def positions_frame(well: str, items: list[Produced]) -> Any:
-    """`well, site, y, x` rows from every `positions` output of a well (None if there is none)."""
+@dataclass(frozen=True)
+class TableContext:
+    """What turns a function's per-well table into the run's table (`executor/tables.py`):
+    the plate's name and pixel size, the sites of the well's fields in field order, and the
+    names of the well's label images."""
+
+    plate: str
+    sites: tuple[int, ...]
+    label_names: frozenset[str]
+    pixel_size_um: float | None
+
+
+def positions_frame(well: str, items: list[Produced],
+                    context: TableContext | None = None) -> Any:
+    """`plate, well, field, site, y, x[, y_um, x_um]` rows from every `positions` output of a
+    well (None if there is none): each tile's top-left corner in the stitched image's frame,
+    in pixels, and in micrometres when the plate has a pixel size."""
     import pandas as pd
 
     frames = []
@@ -108,15 +124,15 @@ def positions_frame(well: str, items: list[Produced]) -> Any:
             sites = ([k.site for k in item.keys] if len(arr) == len(item.keys)
                      else list(range(1, len(arr) + 1)))
             df = pd.DataFrame({"site": sites, "y": arr[:, 0], "x": arr[:, 1]})
-        frames.append(_with_well(df, well))
-    return pd.concat(frames, ignore_index=True) if frames else None
+            df.attrs["units"] = {"y": "pixel", "x": "pixel"}
+        frames.append(_finished(df, well, item, context, physical_columns=True))
+    return _concat(frames) if frames else None
 
 
-def table_frames(well: str, items: list[Produced]) -> dict[str, Any]:
+def table_frames(well: str, items: list[Produced],
+                 context: TableContext | None = None) -> dict[str, Any]:
     """One DataFrame per table name; components that differ between producing stacks (e.g.
-    `site` when each site was measured separately) become columns after `well`."""
-    import pandas as pd
-
+    `site` when each site was measured separately) become columns after the keys."""
     by_name: dict[str, list[Produced]] = {}
     for item in items:
         by_name.setdefault(item.name, []).append(item)
@@ -126,14 +142,52 @@ def table_frames(well: str, items: list[Produced]) -> dict[str, Any]:
                    if len({str(p.group.get(c)) for p in group}) > 1]
         frames = []
         for p in group:
-            df = p.value if isinstance(p.value, pd.DataFrame) else pd.DataFrame(p.value)
-            df = df.copy()
+            df = _frame(p.value).copy()
             for i, c in enumerate(varying):
                 if c not in df.columns:
                     df.insert(i, c, p.group[c])
-            frames.append(_with_well(df, well))
-        tables[name] = pd.concat(frames, ignore_index=True)
+            frames.append(_finished(df, well, p, context))
+        tables[name] = _concat(frames)
     return tables
+
+
+def _frame(value: Any) -> Any:
+    import pandas as pd
+
+    return value if isinstance(value, pd.DataFrame) else pd.DataFrame(value)
+
+
+def _concat(frames: list[Any]) -> Any:
+    import pandas as pd
+
+    table = pd.concat(frames, ignore_index=True)
+    table.attrs = dict(frames[0].attrs)  # one producer per name: the same units in each
+    return table
+
+
+def _finished(df: Any, well: str, item: Produced, context: TableContext | None,
+              physical_columns: bool = False) -> Any:
+    """Keys and physical units (`executor/tables.py`); only `well` without a context."""
+    from ..vfs.omezarr import well_path
+    from .tables import add_physical_columns, to_physical, with_keys
+
+    if context is None:
+        return _with_well(df, well)
+    field = _field_of(item, context.sites)
+    label = next((n for n in item.sources if n in context.label_names), None)
+    image = (f"{well_path(well)}/{field}/labels/{label}"
+             if label is not None and field is not None else None)
+    physical = (add_physical_columns(df, context.pixel_size_um) if physical_columns
+                else to_physical(df, context.pixel_size_um))
+    return with_keys(physical, plate=context.plate, well=well, field=field, label_image=image)
+
+
+def _field_of(item: Produced, sites: tuple[int, ...]) -> int | None:
+    """The field (index into the well's final sites) a producing stack belongs to."""
+    site = item.group.get("site")
+    if site is not None and site in sites:
+        return sites.index(site)
+    return 0 if len(sites) == 1 else None
 
 
 def _with_well(df: Any, well: str) -> Any:

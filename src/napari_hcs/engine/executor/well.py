@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,17 @@ from ..functions.rois import Outlines, as_outlines
 from ..memory import convert
 from ..plate.model import ImageKey
 from .events import ProgressEvent, WellResult
+from .fitting import fit_field
 from .reading import InputError, read_inputs
-from .specials import Produced, SpecialValues, label_planes, positions_frame, table_frames, to_numpy
+from .specials import (
+    Produced,
+    SpecialValues,
+    TableContext,
+    label_planes,
+    positions_frame,
+    table_frames,
+    to_numpy,
+)
 from .stacking import group_keys, group_label, split_stack, stack_planes
 
 Emit = Callable[[ProgressEvent], None]
@@ -40,7 +50,7 @@ class WellOptions:
     """How a well's outputs are written and returned (the same for every well of a run)."""
 
     channel_names: Mapping[str, str] = field(default_factory=dict)  # channel id -> name
-    pixel_size_um: float | None = None
+    pixel_size_um: float | None = None  # overrides the plan's (`OutputPlan.pixel_size_um`)
     ship_images: bool = False  # return the image/labels in WellResult (for on_result sinks)
 
 
@@ -146,8 +156,15 @@ def _collect(returned: Any, call: Any, keys: list[ImageKey], gid: Any, step: Ste
                           f"{f' of {len(returned)}' if isinstance(returned, tuple) else ''}")
     for (name, kind), value in zip(call.special_outputs, returned[1:], strict=True):
         specials.add(Produced(name, kind, value, dict(gid), list(keys),
-                              step.variable_components, step.index))
+                              step.variable_components, step.index, _sources(call)))
     return returned[0]
+
+
+def _sources(call: Any) -> tuple[str, ...]:
+    """What a call's outputs describe: its special inputs, then its own labels outputs (a
+    table made with the labels it describes)."""
+    own = tuple(name for name, kind in call.special_outputs if kind == "labels")
+    return tuple(call.special_inputs) + own
 
 
 def _key_name(key: ImageKey) -> str:
@@ -193,20 +210,32 @@ def assemble_fields(
 
 def finish(plan: WellPlan, images: dict[ImageKey, Any], specials: SpecialValues,
            options: WellOptions, result: WellResult) -> None:
-    """Assemble fields, write plate.zarr fields and per-well tables, fill `result`."""
+    """Assemble fields, fit them to the plate's output plan, write plate.zarr fields and
+    per-well tables (physical units, keys), fill `result`."""
     sites, channels, fields = assemble_fields(plan, images)
     names = [options.channel_names.get(c, c) for c in channels]
     labels = label_planes(specials.of_kind("labels"))
     field_labels = [_labels_for(site, labels, fields[i]) for i, site in enumerate(sites)]
-    tables = table_frames(plan.well, specials.of_kind("table"))
-    positions = positions_frame(plan.well, specials.of_kind("positions"))
+    for i in range(len(fields)):
+        fields[i], field_labels[i], warnings = fit_field(plan.well, i, fields[i],
+                                                         field_labels[i], plan.output)
+        result.warnings.extend(warnings)
+    pixel_size = options.pixel_size_um
+    if pixel_size is None and plan.output is not None:
+        pixel_size = plan.output.pixel_size_um
+    context = TableContext(
+        plate=plan.output.plate_name if plan.output else (Path(plan.plate_root).name or "plate"),
+        sites=tuple(sites), label_names=frozenset(labels), pixel_size_um=pixel_size)
+    tables = table_frames(plan.well, specials.of_kind("table"), context)
+    positions = positions_frame(plan.well, specials.of_kind("positions"), context)
     if plan.output_dir:
         from .outputs import write_well_outputs
 
         write_well_outputs(plan, fields, names, field_labels, tables, positions,
-                           options.pixel_size_um, dict(plan.config))
+                           pixel_size, dict(plan.config))
     result.fields = len(fields)
     result.channel_names = names
+    result.pixel_size_um = pixel_size
     result.tables = tables
     result.positions = positions
     result.rois = first_field_rois(specials.of_kind("rois"), sites[0] if sites else None)

@@ -18,7 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "workers": 1,
     "device": "cpu",
     "materialize_intermediates": False,
-    "zarr_compression": "zstd",
+    "zarr_compression": "blosc",
     "zarr_levels": 3,
     "zarr_chunk_size": 256,
 }
@@ -28,7 +28,8 @@ DESCRIPTIONS: dict[str, str] = {
     "workers": "number of wells processed in parallel (worker processes)",
     "device": '"cpu", "cuda" or "cuda:N": where torch/cupy functions run',
     "materialize_intermediates": "write every step's output, not only the final one",
-    "zarr_compression": 'OME-Zarr chunk compression: "zstd", "blosc", "gzip" or "none"',
+    "zarr_compression": 'OME-Zarr chunk compression: "blosc" (Blosc with zstd, read by every '
+                        'zarr reader, Java too), "blosc-lz4", "zstd", "gzip" or "none"',
     "zarr_levels": "number of resolution levels in the written OME-Zarr multiscale pyramid",
     "zarr_chunk_size": "OME-Zarr chunk edge length in pixels (Y and X)",
 }

@@ -76,7 +76,6 @@ def _write_htd(path: Path, spec: SampleSpec) -> None:
         f'"Waves", {"TRUE" if len(spec.channels) > 1 else "FALSE"}',
         f'"NWavelengths", {len(spec.channels)}',
         *(f'"WaveName{i + 1}", "{name}"' for i, name in enumerate(spec.channels)),
-        f'"PixelSizeUM", {spec.pixel_size_um}',
         f'"{OVERLAP_KEY}", {spec.overlap}',
         f'"UniquePlateIdentifier", "{uuid.UUID(int=spec.seed)}"',
         '"EndFile"',
@@ -93,6 +92,33 @@ def _imagexpress_name(spec: SampleSpec, well: str, site: int, ci: int) -> str:
     return name
 
 
+def _metaseries_xml(spec: SampleSpec, well: str, site: int, channel: str, z: int,
+                    position: tuple[int, int]) -> str:
+    """The MetaSeries XML MetaXpress writes into each TIFF's ImageDescription: calibration
+    (µm per pixel) and the stage position (µm) of the tile's top-left corner; the plate's
+    only calibration, as on a real ImageXpress plate (the HTD records none)."""
+    rows, _ = _plate_dims(spec.wells)
+    pitch = 9000.0 * 8 / rows  # well spacing: 9 mm on a 96-well plate, 4.5 mm on 384
+    row, col = parse_well(well)
+    stage_y = 11240.0 + row * pitch + position[0] * spec.pixel_size_um
+    stage_x = 14380.0 + col * pitch + position[1] * spec.pixel_size_um
+    props = [
+        ("spatial-calibration-state", "bool", "on"),
+        ("spatial-calibration-x", "float", repr(float(spec.pixel_size_um))),
+        ("spatial-calibration-y", "float", repr(float(spec.pixel_size_um))),
+        ("spatial-calibration-units", "string", "um"),
+        ("stage-position-x", "float", f"{stage_x:.3f}"),
+        ("stage-position-y", "float", f"{stage_y:.3f}"),
+        ("z-position", "float", f"{(z - 1) * 1.0:.3f}"),
+        ("image-name", "string", escape(channel)),
+        ("stage-label", "string", f"{well} : Site {site}"),
+    ]
+    plane = "".join(f'<prop id="{k}" type="{t}" value="{v}"/>\r\n' for k, t, v in props)
+    return ('<MetaData>\r\n<prop id="ApplicationName" type="string" value="MetaXpress"/>\r\n'
+            f"<PlaneInfo>\r\n{plane}</PlaneInfo>\r\n<SetInfo>\r\n"
+            '<prop id="number-of-planes" type="int" value="1"/>\r\n</SetInfo>\r\n</MetaData>')
+
+
 def _write_imagexpress(root: Path, spec: SampleSpec, wells: dict[str, SyntheticWell]) -> None:
     _write_htd(root / f"{_PREFIX}.HTD", spec)
     for well, data in wells.items():
@@ -102,7 +128,9 @@ def _write_imagexpress(root: Path, spec: SampleSpec, wells: dict[str, SyntheticW
                 folder = folder / f"ZStep_{z}"
             folder.mkdir(parents=True, exist_ok=True)
             name = _imagexpress_name(spec, well, site, spec.channels.index(channel))
-            tifffile.imwrite(folder / f"{name}.TIF", tile)
+            xml = _metaseries_xml(spec, well, site, channel, z, data.nominal_positions[site])
+            tifffile.imwrite(folder / f"{name}.TIF", tile, description=xml,
+                             software="MetaSeries", metadata=None)
         # One preview per well, as MetaXpress writes them: readers must skip it.
         folder = root / "TimePoint_1" / ("ZStep_1" if spec.z > 1 else "")
         thumb = data.tiles[(1, spec.channels[0], 1, 1)][::4, ::4]
@@ -184,7 +212,8 @@ def _write_zarr(root: Path, spec: SampleSpec, wells: dict[str, SyntheticWell]) -
     if spec.timepoints != 1:
         raise PlateError(f"zarr sample plates hold one timepoint; spec asks {spec.timepoints}")
     n_sites = spec.grid[0] * spec.grid[1]
-    create_plate(root, list(wells), name="sample", field_count=n_sites)
+    create_plate(root, list(wells), name="sample", field_count=n_sites,
+                 grid=_plate_dims(spec.wells))
     for well, data in wells.items():
         for site in range(1, n_sites + 1):
             image = np.stack(

@@ -6,9 +6,13 @@ acquisition software's previews and are ignored. Files lying directly in a `Time
 that also has `ZStep_N` folders are MetaXpress projections and are ignored as well.
 
 Sites lie row-major on the HTD's XSites x YSites grid (unselected grid cells in SiteSelection
-take no site number). The HTD does not record tile overlap, so nominal positions assume
-`DEFAULT_OVERLAP` unless the HTD carries our own key `"napari-hcs:Overlap"` (the generator writes
-it; MetaXpress ignores unknown keys).
+take no site number). The plate's pixel size and the sites' stage positions come from the
+MetaSeries XML that MetaXpress writes into every TIFF (`spatial-calibration-x`,
+`stage-position-x/y`): the headers of the first well's sites are read (one file per site),
+and the stage axes are oriented by the HTD's site grid (site 1 top-left, row-major), so either
+stage direction gives image-frame positions. Without MetaSeries stage positions the nominal
+positions assume `DEFAULT_OVERLAP` unless the HTD carries our own key `"napari-hcs:Overlap"`;
+without a MetaSeries calibration the pixel size comes from a `"PixelSizeUM"` HTD key if any.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
-from .tiff import read_tiff_plane, tiff_header
+from .tiff import metaseries_plane, read_tiff_plane, tiff_header
 from .wells import format_well, normalize_well, sort_wells
 
 OVERLAP_KEY = "napari-hcs:Overlap"
@@ -82,6 +86,7 @@ class HtdInfo:
     zsteps: int | None
     pixel_size_um: float | None
     overlap: float
+    plate_grid: tuple[int, int] | None = None  # (YWells, XWells): the physical plate
 
     @classmethod
     def from_file(cls, path: Path) -> HtdInfo:
@@ -123,6 +128,8 @@ class HtdInfo:
             zsteps=zsteps,
             pixel_size_um=float(pixel) if isinstance(pixel, (int, float)) else None,
             overlap=float(one(OVERLAP_KEY, DEFAULT_OVERLAP)),
+            plate_grid=(int(one("YWells")), int(one("XWells")))
+            if isinstance(one("YWells"), int) and isinstance(one("XWells"), int) else None,
         )
 
 
@@ -239,10 +246,12 @@ class ImageXpressReader(PlateReader):
         self._check_against_htd(files)
         first = files[min(files)]
         shape, dtype = tiff_header(first)
-        step_y, step_x = (s * (1.0 - htd.overlap) for s in shape)
-        positions = {
-            i + 1: (r * step_y, c * step_x) for i, (r, c) in enumerate(htd.site_cells)
-        }
+        pixel_size, positions = self._metaseries(files, min(files))
+        if not positions:
+            step_y, step_x = (s * (1.0 - htd.overlap) for s in shape)
+            positions = {
+                i + 1: (r * step_y, c * step_x) for i, (r, c) in enumerate(htd.site_cells)
+            }
         sites = tuple(sorted({k.site for k in files}))
         return PlateLayout(
             format=self.format,
@@ -255,11 +264,26 @@ class ImageXpressReader(PlateReader):
             shape=shape,
             dtype=dtype,
             channel_names=dict(htd.wave_names),
-            pixel_size_um=htd.pixel_size_um,
+            pixel_size_um=pixel_size or htd.pixel_size_um,
             site_positions=positions,
-            rows=htd.grid[0],
-            columns=htd.grid[1],
+            rows=htd.plate_grid[0] if htd.plate_grid else None,
+            columns=htd.plate_grid[1] if htd.plate_grid else None,
         )
+
+    def _metaseries(
+        self, files: dict[ImageKey, Path], first: ImageKey
+    ) -> tuple[float | None, dict[int, tuple[float, float]]]:
+        """The MetaSeries pixel size, and each site's position in pixels from the stage
+        positions of the first well's sites (empty when they are missing or inconsistent)."""
+        planes = {i + 1: metaseries_plane(files[key]) if key in files else None
+                  for i in range(len(self.htd.site_cells))
+                  for key in [first.replace(site=i + 1)]}
+        head = planes.get(first.site) or next((p for p in planes.values() if p), None)
+        pixel = head.pixel_size_um if head is not None else None
+        stages = {s: p.stage_um for s, p in planes.items() if p is not None and p.stage_um}
+        if pixel is None or len(stages) != len(planes):
+            return pixel, {}
+        return pixel, _stage_to_pixels(stages, self.htd.site_cells, pixel)
 
     def image_path(self, key: ImageKey) -> str:
         path = self.files.get(key)
@@ -289,3 +313,23 @@ class ImageXpressReader(PlateReader):
                 f"z {key.z} timepoint {key.timepoint}: expected {self.image_path(key)}"
             )
         return read_tiff_plane(path)
+
+
+def _stage_to_pixels(
+    stages: dict[int, tuple[float, float]], cells: tuple[tuple[int, int], ...], pixel_um: float
+) -> dict[int, tuple[float, float]]:
+    """Stage micrometres -> image-frame pixels (minimum 0). Each stage axis is flipped when it
+    runs against the site grid's rows/columns; {} when two sites share one position."""
+    sites = sorted(stages)
+    stage = np.array([stages[s] for s in sites], dtype=np.float64)
+    grid = np.array([cells[s - 1] for s in sites], dtype=np.float64)
+    for axis in (0, 1):
+        trend = np.sum((grid[:, axis] - grid[:, axis].mean())
+                       * (stage[:, axis] - stage[:, axis].mean()))
+        if trend < 0:
+            stage[:, axis] = -stage[:, axis]
+    # Stage positions are written to the nanometre: a thousandth of a pixel is all they say.
+    pixels = np.round((stage - stage.min(axis=0)) / pixel_um, 3)
+    if len(sites) > 1 and len({tuple(np.round(p, 1)) for p in pixels}) < len(sites):
+        return {}
+    return {s: (float(p[0]), float(p[1])) for s, p in zip(sites, pixels, strict=True)}

@@ -30,6 +30,30 @@ def read_attrs(group: Path) -> dict:
     return attrs.get("ome", attrs)
 
 
+#: NGFF space units (UDUNITS-2 names) -> micrometres per unit.
+_MICROMETRES = {
+    "angstrom": 1e-4, "nanometer": 1e-3, "micrometer": 1.0, "micron": 1.0, "millimeter": 1e3,
+    "centimeter": 1e4, "meter": 1e6,
+}
+
+
+def pixel_size_um(multiscale: dict, scale: dict[str, float]) -> float | None:
+    """The x pixel size of level 0 in micrometres, from its `scale` and the x axis' `unit`.
+
+    A scale without a unit is taken to be in micrometres (what writers that omit the unit
+    mean) unless it is 1 (no calibration); a unit that is no length gives None.
+    """
+    value = scale.get("x")
+    if value is None or not value > 0:
+        return None
+    axes = [a for a in multiscale.get("axes", []) if isinstance(a, dict) and a.get("name") == "x"]
+    unit = axes[0].get("unit") if axes else None
+    if unit is None:
+        return float(value) if value != 1 else None
+    factor = _MICROMETRES.get(str(unit).lower())
+    return float(value) * factor if factor is not None else None
+
+
 def _axis_names(multiscale: dict, ndim: int) -> list[str]:
     axes = multiscale.get("axes")
     if not axes:  # NGFF 0.1/0.2 have no axes: always tczyx
@@ -131,7 +155,7 @@ class OmeZarrReader(PlateReader):
             shape=(size["y"], size["x"]),
             dtype=np.dtype(array.dtype).name,
             channel_names=names,
-            pixel_size_um=scale.get("x"),
+            pixel_size_um=pixel_size_um(ms, scale),
             site_positions=self.site_positions(wells[0]),
             rows=len(self.plate.get("rows", [])) or None,
             columns=len(self.plate.get("columns", [])) or None,

@@ -1,4 +1,5 @@
-"""Reading single-plane TIFFs of a plate, with errors that name the file.
+"""Reading single-plane TIFFs of a plate, with errors that name the file, and the MetaSeries
+XML (pixel size, stage position) that MetaXpress writes into each one.
 
 Both ImageXpress and Harmony write one 2-D TIFF per image. A truncated file (an interrupted copy)
 can make tifffile return silently short or zero-filled data, so we compare the strip/tile
@@ -7,8 +8,10 @@ extents against the file size before decoding.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -81,3 +84,68 @@ def read_tiff_complete(path: str | Path) -> np.ndarray:
         for page in tif.pages:
             _check_extent(page, path)
         return tif.asarray()
+
+
+#: MetaSeries `spatial-calibration-units` -> micrometres per unit (lower case; None: not a
+#: length, e.g. "pixels" when the image is uncalibrated).
+_LENGTH_UNITS: dict[str, float | None] = {
+    "um": 1.0, "µm": 1.0, "μm": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
+    "micrometers": 1.0, "micrometre": 1.0, "micrometres": 1.0, "nm": 1e-3, "nanometer": 1e-3,
+    "mm": 1e3, "millimeter": 1e3, "pixel": None, "pixels": None, "": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class MetaSeriesPlane:
+    """What the MetaSeries XML of a MetaXpress/MetaMorph TIFF says about its plane."""
+
+    pixel_size_um: float | None  # spatial-calibration-x (None when uncalibrated)
+    stage_um: tuple[float, float] | None  # (stage-position-y, stage-position-x), micrometres
+
+
+def _positive(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def _finite(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def metaseries_plane(path: str | Path) -> MetaSeriesPlane | None:
+    """The MetaSeries calibration and stage position of a TIFF (None when it has no MetaSeries
+    XML); reads the first page's tags only. Parsed by tifffile's MetaSeries parser."""
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            metadata = tif.metaseries_metadata
+            description = tif.pages.first.description
+    except Exception as exc:
+        raise PlateError(f"unreadable image {path}: {_describe(exc)}") from exc
+    if metadata is None and description.lstrip().startswith("<MetaData>"):
+        # A MetaSeries description in a file whose Software tag is not "MetaSeries".
+        try:
+            metadata = tifffile.tifffile.metaseries_description_metadata(description.strip())
+        except Exception:  # malformed XML: the plate simply has no MetaSeries calibration
+            metadata = None
+    if not metadata:
+        return None
+    plane = metadata.get("PlaneInfo") or {}
+    pixel = _positive(plane.get("spatial-calibration-x"))
+    unit = str(plane.get("spatial-calibration-units", "um")).strip().lower()
+    factor = _LENGTH_UNITS.get(unit)
+    if plane.get("spatial-calibration-state") is False or factor is None:
+        pixel = None
+    stage_y = _finite(plane.get("stage-position-y"))
+    stage_x = _finite(plane.get("stage-position-x"))
+    return MetaSeriesPlane(
+        pixel_size_um=pixel * factor if pixel is not None and factor is not None else None,
+        stage_um=(stage_y, stage_x) if stage_y is not None and stage_x is not None else None,
+    )

@@ -65,3 +65,19 @@ def well_sort_key(name: str) -> tuple[int, int]:
 def sort_wells(names: Iterable[str]) -> tuple[str, ...]:
     """Unique well names in plate order."""
     return tuple(sorted(set(names), key=well_sort_key))
+
+
+#: Standard plate formats as (rows, columns): 96, 384 and 1536 wells.
+STANDARD_GRIDS: tuple[tuple[int, int], ...] = ((8, 12), (16, 24), (32, 48))
+
+
+def standard_grid(names: Iterable[str]) -> tuple[int, int]:
+    """(rows, columns) of the smallest standard plate holding the wells `names` (the wells'
+    own extent when none does; (8, 12) for no wells)."""
+    cells = [parse_well(n) for n in names]
+    need_r = max((r for r, _ in cells), default=0) + 1
+    need_c = max((c for _, c in cells), default=0) + 1
+    for rows, columns in STANDARD_GRIDS:
+        if need_r <= rows and need_c <= columns:
+            return rows, columns
+    return need_r, need_c

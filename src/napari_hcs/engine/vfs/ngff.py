@@ -29,14 +29,19 @@ def _names(values: Sequence[str], what: str) -> list[dict[str, str]]:
 def write_plate(
     group: zarr.Group, rows: Sequence[str], columns: Sequence[str], wells: Sequence[str], *,
     name: str | None, field_count: int | None,
+    acquisitions: Sequence[Mapping[str, Any]] = (),
 ) -> None:
-    """`plate` attributes; `wells` are `row/column` paths."""
+    """`plate` attributes; `wells` are `row/column` paths; `acquisitions` e.g.
+    `[{"id": 0, "name": "run", "maximumfieldcount": 1}]`."""
     row_list, col_list = list(rows), list(columns)
-    plate: dict[str, Any] = {
+    plate: dict[str, Any] = {}
+    if acquisitions:
+        plate["acquisitions"] = [dict(a) for a in acquisitions]
+    plate.update({
         "columns": _names(col_list, "columns"),
         "rows": _names(row_list, "rows"),
         "wells": [],
-    }
+    })
     for path in wells:
         row, column = path.split("/")
         plate["wells"].append({"path": str(path), "rowIndex": row_list.index(row),
@@ -75,10 +80,34 @@ def multiscales(
 
 
 def add_label(labels_group: zarr.Group, name: str, label_attrs: Mapping[str, Any],
-              source: Mapping[str, Any]) -> dict[str, Any]:
+              source: Mapping[str, Any],
+              colors: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """List label `name` in `labels/` and return the label group's attributes (its
-    multiscales `label_attrs` plus `image-label`), to be written in one update."""
+    multiscales `label_attrs` plus `image-label` with `colors`), to be written in one update."""
     listed = list(labels_group.attrs.get("labels", []))
-    listed.append(name)
+    if name not in listed:
+        listed.append(name)
     labels_group.attrs["labels"] = listed
-    return {**label_attrs, "image-label": {"source": dict(source), "version": VERSION}}
+    image_label: dict[str, Any] = {}
+    if colors:
+        image_label["colors"] = [dict(c) for c in colors]
+    image_label.update({"source": dict(source), "version": VERSION})
+    return {**label_attrs, "image-label": image_label}
+
+
+def label_colors(values: Sequence[int]) -> list[dict[str, Any]]:
+    """`image-label` colours: background 0 transparent, every other value a bright hue stepped
+    by the golden angle, so neighbouring labels differ and a label keeps its colour in every
+    well and every viewer that reads them (napari-ome-zarr, vizarr, OMERO)."""
+    import colorsys
+
+    colors = []
+    for value in values:
+        value = int(value)
+        if value == 0:
+            rgba = [0, 0, 0, 0]
+        else:
+            r, g, b = colorsys.hsv_to_rgb((value * 0.618033988749895) % 1.0, 0.75, 1.0)
+            rgba = [round(r * 255), round(g * 255), round(b * 255), 255]
+        colors.append({"label-value": value, "rgba": rgba})
+    return colors

@@ -10,10 +10,8 @@ never leaves a field that looks complete).
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +21,10 @@ import zarr
 from ..plate.wells import format_well, parse_well, row_letters, sort_wells
 from . import ngff
 from .atomic import TMP_MARK, atomic_dir, atomic_write_json, remove_stale_temps
+from .pyramid import COMPRESSIONS, Storage, write_levels
 
-#: Pyramid levels are added (each halving y and x) while the last level is larger than this.
-PYRAMID_MIN_SIZE = 256
-CHUNK = 1024
+__all__ = ["COMPRESSIONS", "Storage", "create_plate", "field_channel_names", "prune_fields",
+           "read_field", "read_labels", "sync_plate", "well_path", "write_field"]
 
 
 def well_path(well: str) -> str:
@@ -41,21 +39,35 @@ def _plate_attrs(root: Path) -> dict:
 
 
 def create_plate(
-    root: str | Path, wells: Sequence[str], *, name: str = "plate", field_count: int = 1
+    root: str | Path, wells: Sequence[str], *, name: str = "plate", field_count: int = 1,
+    grid: tuple[int, int] | None = None,
 ) -> None:
     """Create (or extend) an HCS plate listing `wells`; existing wells' data is kept.
 
-    Each new well lists fields `0..field_count-1`; `write_field` adds any other field it writes.
+    `grid` is the plate's physical (rows, columns) (e.g. (16, 24) for 384 wells): NGFF lists
+    every physical row and column, used or not; without it, the rows and columns up to the
+    last used one. Each new well lists fields `0..field_count-1`; `write_field` adds any other
+    field it writes.
     """
     root = Path(root)
     group = zarr.open_group(str(root), mode="a", zarr_format=2)
-    existing = [w["path"] for w in _plate_attrs(root).get("plate", {}).get("wells", [])]
+    plate = _plate_attrs(root).get("plate", {})
+    existing = [w["path"] for w in plate.get("wells", [])]
     names = sort_wells([*(_well_from_path(p) for p in existing), *wells])
-    _write_plate(group, names, name=name, field_count=field_count)
+    _write_plate(group, names, name=name, field_count=field_count,
+                 grid=_largest(grid, _grid_of(plate)))
     for well in names:
         wgroup = group.require_group(well_path(well))
         if "well" not in wgroup.attrs:
-            ngff.write_well(wgroup, [{"path": str(f)} for f in range(field_count)])
+            ngff.write_well(wgroup, _images(range(field_count)))
+
+
+#: Every field of a run is one acquisition (NGFF `acquisitions`; a well image's `acquisition`).
+ACQUISITION = 0
+
+
+def _images(fields: Iterable[int | str]) -> list[dict[str, Any]]:
+    return [{"path": str(f), "acquisition": ACQUISITION} for f in fields]
 
 
 def _well_from_path(path: str) -> str:
@@ -63,13 +75,26 @@ def _well_from_path(path: str) -> str:
     return format_well(*parse_well(f"{row}{col}"))
 
 
-def _write_plate(group: zarr.Group, wells: Sequence[str], *, name: str, field_count: int) -> None:
-    # Rows and columns run from the first to the last used one so viewers draw the real grid.
+def _grid_of(plate: Mapping[str, Any]) -> tuple[int, int] | None:
+    rows, columns = plate.get("rows", []), plate.get("columns", [])
+    return (len(rows), len(columns)) if rows and columns else None
+
+
+def _largest(*grids: tuple[int, int] | None) -> tuple[int, int] | None:
+    known = [g for g in grids if g]
+    return (max(g[0] for g in known), max(g[1] for g in known)) if known else None
+
+
+def _write_plate(group: zarr.Group, wells: Sequence[str], *, name: str, field_count: int,
+                 grid: tuple[int, int] | None) -> None:
     rc = [parse_well(w) for w in wells]
-    rows = [row_letters(r) for r in range(max(r for r, _ in rc) + 1)] if rc else []
-    cols = [str(c + 1) for c in range(max(c for _, c in rc) + 1)] if rc else []
-    ngff.write_plate(group, rows, cols, [well_path(w) for w in wells],
-                     field_count=field_count, name=name)
+    n_rows = max([r + 1 for r, _ in rc] + [grid[0] if grid else 0])
+    n_cols = max([c + 1 for _, c in rc] + [grid[1] if grid else 0])
+    ngff.write_plate(group, [row_letters(r) for r in range(n_rows)],
+                     [str(c + 1) for c in range(n_cols)], [well_path(w) for w in wells],
+                     field_count=field_count, name=name,
+                     acquisitions=[{"id": ACQUISITION, "name": name,
+                                    "maximumfieldcount": field_count}])
 
 
 def sync_plate(
@@ -80,6 +105,7 @@ def sync_plate(
     Used after a run so readers never meet a well without data (a failed well). A plate with
     no complete well is removed (NGFF has no empty plate). `only` further restricts the
     listed wells (a run lists its `ok` wells; a failed well may hold some complete fields).
+    The plate's rows and columns stay as `create_plate` wrote them.
     """
     root = Path(root)
     group = zarr.open_group(str(root), mode="a", zarr_format=2)
@@ -97,51 +123,15 @@ def sync_plate(
         if fields and (only is None or well in only):
             wells.append(well)
             most = max(most, len(fields))
-            ngff.write_well(group[entry["path"]], [{"path": f} for f in fields])
+            ngff.write_well(group[entry["path"]], _images(fields))
     if not wells:  # NGFF has no empty plate: a plate with no complete well is not left behind
         import shutil
 
         shutil.rmtree(root)
         return wells
-    _write_plate(group, wells, name=name or plate.get("name", "plate"), field_count=max(most, 1))
+    _write_plate(group, wells, name=name or plate.get("name", "plate"), field_count=max(most, 1),
+                 grid=_grid_of(plate))
     return wells
-
-
-@dataclass(frozen=True)
-class Storage:
-    """How arrays are stored: at most `levels` pyramid levels, chunk edge, compression name."""
-
-    levels: int = 8
-    chunk_size: int = CHUNK
-    compression: str = "zstd"  # zstd | blosc | gzip | none
-
-    def compressors(self) -> Any:
-        import numcodecs
-
-        codecs = {"zstd": numcodecs.Zstd(level=3), "blosc": numcodecs.Blosc(cname="zstd"),
-                  "gzip": numcodecs.GZip(level=5), "none": None}
-        if self.compression not in codecs:
-            raise ValueError(f"zarr compression {self.compression!r} is not one of {list(codecs)}")
-        return codecs[self.compression]
-
-
-def _levels(data: np.ndarray, labels: bool, most: int) -> list[np.ndarray]:
-    levels = [data]
-    while (len(levels) < most and max(levels[-1].shape[-2:]) > PYRAMID_MIN_SIZE
-           and min(levels[-1].shape[-2:]) >= 2):
-        levels.append(_downsample(levels[-1], labels))
-    return levels
-
-
-def _downsample(a: np.ndarray, labels: bool) -> np.ndarray:
-    if labels:  # nearest: label values must stay label values
-        return a[..., ::2, ::2].copy()
-    y, x = (a.shape[-2] // 2) * 2, (a.shape[-1] // 2) * 2
-    b = a[..., :y, :x].astype(np.float32)
-    b = b.reshape(*a.shape[:-2], y // 2, 2, x // 2, 2).mean(axis=(-3, -1))
-    if np.issubdtype(a.dtype, np.integer):
-        b = np.rint(b)
-    return b.astype(a.dtype)
 
 
 def _write_multiscale(
@@ -152,42 +142,14 @@ def _write_multiscale(
     them once, with whatever it adds, instead of one metadata rewrite per key)."""
     px = float(pixel_size_um) if pixel_size_um else 1.0
     datasets = []
-    compressor = storage.compressors()
-    for level, arr in enumerate(_levels(data, labels, max(1, storage.levels))):
-        edge = max(16, storage.chunk_size)
-        chunks = tuple([1] * (arr.ndim - 2) + [min(s, edge) for s in arr.shape[-2:]])
-        # zarr skips chunks that hold only the fill value, but its check (a bytewise compare
-        # of every chunk) costs as much as compressing it; when no chunk is all zeros (the usual
-        # image) say so, which writes the very same chunks without the check.
-        full = {"write_empty_chunks": True} if not _has_empty_chunk(arr, chunks) else None
-        array = group.create_array(str(level), shape=arr.shape, dtype=arr.dtype, chunks=chunks,
-                                   compressor=compressor, fill_value=0, config=full)
-        array[...] = arr  # through the handle: re-opening by name would read .zarray back
-        scale = [1.0] * (arr.ndim - 2) + [px * 2**level] * 2
+    for level, (path, shape) in enumerate(write_levels(group, data, labels=labels,
+                                                       storage=storage)):
+        scale = [1.0] * (len(shape) - 2) + [px * 2**level] * 2
         datasets.append({
-            "path": str(level),
+            "path": path,
             "coordinateTransformations": [{"type": "scale", "scale": scale}],
         })
     return ngff.multiscales(datasets, axes, name, omero)
-
-
-def _has_empty_chunk(arr: np.ndarray, chunks: tuple[int, ...]) -> bool:
-    """Whether some chunk of `arr` holds only the fill value 0 as zarr judges it (integers:
-    equal to 0; floats: the bit pattern of +0.0, so -0.0 counts as data). Conservative (True)
-    for any other dtype."""
-    kind = arr.dtype.kind
-    if kind == "f":
-        bits = arr.view(np.dtype(f"u{arr.dtype.itemsize}"))
-    elif kind in "iub":
-        bits = arr
-    else:
-        return True
-    for start in itertools.product(*(range(0, n, c) for n, c in zip(arr.shape, chunks,
-                                                                     strict=True))):
-        region = tuple(slice(i, i + c) for i, c in zip(start, chunks, strict=True))
-        if not bits[region].any():
-            return True
-    return False
 
 
 def _axes(ndim: int, channel: bool, pixel_size_um: float | None) -> list[dict]:
@@ -254,15 +216,24 @@ def write_field(
             lgroup = lgroups.require_group(lname)
             attrs = _write_multiscale(lgroup, lab, _axes(lab.ndim, False, pixel_size_um),
                                       pixel_size_um, labels=True, name=lname, storage=storage)
-            lgroup.attrs.update(ngff.add_label(lgroups, lname, attrs, {"image": "../../"}))
+            colors = ngff.label_colors(_label_values(lab))
+            lgroup.attrs.update(ngff.add_label(lgroups, lname, attrs, {"image": "../../"},
+                                               colors))
     _add_field(folder, int(field))
+
+
+def _label_values(lab: np.ndarray) -> np.ndarray:
+    """The values present in a label image (a histogram: a sort of a whole mosaic is slow)."""
+    if lab.size and lab.min() >= 0 and lab.max() < 2**26:
+        return np.flatnonzero(np.bincount(lab.ravel()))
+    return np.unique(lab)
 
 
 def _add_field(folder: Path, field: int) -> None:
     attrs = json.loads((folder / ".zattrs").read_text())
     images = attrs.get("well", {}).get("images", [])
     if all(str(im["path"]) != str(field) for im in images):
-        images = sorted([*images, {"path": str(field)}], key=lambda im: int(im["path"]))
+        images = sorted([*images, *_images([field])], key=lambda im: int(im["path"]))
         attrs["well"] = {"images": images, "version": ngff.VERSION}
         atomic_write_json(folder / ".zattrs", attrs)
 

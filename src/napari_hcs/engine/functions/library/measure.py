@@ -22,6 +22,8 @@ from ._shared import moment_features
 from ._torch import Tensor
 
 COLUMNS = ("label", "area", "centroid_y", "centroid_x", "eccentricity", "solidity", "perimeter")
+#: The length-like columns and their units (the run converts them to micrometres).
+UNITS = {"area": "pixel**2", "centroid_y": "pixel", "centroid_x": "pixel", "perimeter": "pixel"}
 
 
 def _plane(labels: Any, func: str) -> Any:
@@ -58,6 +60,7 @@ def _table(ids: np.ndarray, sums: dict[str, np.ndarray], means: dict[str, np.nda
     table["eccentricity"] = feats["eccentricity"]
     table["solidity"] = [float(shape[i][0]) for i in ids]
     table["perimeter"] = [float(shape[i][1]) for i in ids]
+    table.attrs["units"] = dict(UNITS)
     return table
 
 

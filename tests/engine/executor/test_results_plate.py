@@ -1,0 +1,144 @@
+"""A run's outputs as the OME-Zarr ecosystem reads them, on a realistic plate.
+
+3x3 sites of 512 px per well, MetaXpress-style TIFFs whose only calibration is their MetaSeries
+XML, two wells whose mosaics stitch to different sizes (1433-1440 px): the plate opens with
+ome-zarr-py's Reader (every well, images and labels), validates with ome-zarr-models, carries
+the MetaSeries pixel size in its transforms, and its tables are in micrometres with the keys
+that lead back to each row's label image.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import zarr
+
+from napari_hcs.engine.compiler import compile_pipeline
+from napari_hcs.engine.executor import run_plans
+from napari_hcs.engine.plate import open_plate
+from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
+from napari_hcs.engine.vfs import omezarr
+from napari_hcs.pipelines import path_of
+
+pytestmark = pytest.mark.slow
+
+WELLS = ("B03", "C05")
+PIXEL_UM = 0.325
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> dict:
+    from napari_hcs.engine.codegen import load_pipeline
+
+    base = tmp_path_factory.mktemp("realistic")
+    spec = SampleSpec(wells=WELLS, grid=(3, 3), tile=(512, 512), jitter=4, seed=5,
+                      pixel_size_um=PIXEL_UM)
+    plate = write_sample_plate(base / "plate", "imagexpress", spec)
+    reader = open_plate(plate)
+    compiled = compile_pipeline(load_pipeline(path_of("stitch_segment")), reader)
+    results = []
+    report = run_plans(compiled.plans, base / "out", on_result=results.append)
+    assert report.all_ok, report.failed
+    truth = json.loads((plate / "ground_truth.json").read_text())["wells"]
+    return {"plate": plate, "out": base / "out", "zarr": base / "out" / "plate.zarr",
+            "compiled": compiled, "results": {r.well: r for r in results}, "truth": truth}
+
+
+def test_wells_of_different_mosaic_sizes_share_one_shape(run):
+    sizes = {tuple(run["truth"][w]["mosaic_shape"]) for w in WELLS}
+    assert len(sizes) == 2 and all(1430 <= s <= 1445 for size in sizes for s in size)
+    shape = run["compiled"].output.field_shape
+    assert shape == (512 + 922 + 40,) * 2  # nominal extent (2 x 461 px) + max_shift 40
+    for level in range(3):
+        shapes = {omezarr.read_field(run["zarr"], w, 0, level).shape[-2:] for w in WELLS}
+        shapes |= {omezarr.read_labels(run["zarr"], w, 0, "nuclei_labels", level).shape
+                   for w in WELLS}
+        assert shapes == {tuple(-(-n // 2**level) for n in shape)}
+    image = omezarr.read_field(run["zarr"], "C05", 0)
+    assert image.dtype == np.uint16  # uint16 in, uint16 out (rounded after float steps)
+    # The mosaic at the top-left (its last row and column within a pixel or two of the true
+    # mosaic's), zeros after it.
+    h, w = run["truth"]["C05"]["mosaic_shape"]
+    last_row = np.flatnonzero(image[0].any(axis=1)).max() + 1
+    last_col = np.flatnonzero(image[0].any(axis=0)).max() + 1
+    assert abs(last_row - h) <= 2 and abs(last_col - w) <= 2
+    assert not run["results"]["C05"].warnings
+
+
+def test_ome_zarr_py_reads_every_well_image_and_labels(run):
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Label, Multiscales, Plate, Reader
+
+    plate_node = next(iter(Reader(parse_url(str(run["zarr"])))()))
+    assert any(isinstance(s, Plate) for s in plate_node.specs)
+    mosaic = plate_node.data[0]  # the whole 8 x 12 plate, well by well
+    fy, fx = run["compiled"].output.field_shape
+    assert mosaic.shape == (2, 8 * fy, 12 * fx)
+    for well in WELLS:
+        row, col = ord(well[0]) - ord("A"), int(well[1:]) - 1
+        tile = np.asarray(mosaic[:, row * fy:(row + 1) * fy, col * fx:(col + 1) * fx])
+        np.testing.assert_array_equal(tile, omezarr.read_field(run["zarr"], well, 0))
+        field = run["zarr"] / omezarr.well_path(well) / "0"
+        nodes = list(Reader(parse_url(str(field)))())
+        labels = [n for n in nodes if any(isinstance(s, Label) for s in n.specs)]
+        assert any(isinstance(s, Multiscales) for s in nodes[0].specs) and len(labels) == 1
+        np.testing.assert_array_equal(
+            np.asarray(labels[0].data[0]),
+            omezarr.read_labels(run["zarr"], well, 0, "nuclei_labels"))
+        assert labels[0].metadata["color"][0] == [0, 0, 0, 0]  # background transparent
+
+
+def test_validates_with_ome_zarr_models_and_lists_the_whole_plate(run):
+    from ome_zarr_models.v04.hcs import HCS
+    from ome_zarr_models.v04.image import Image
+    from ome_zarr_models.v04.image_label import ImageLabel
+
+    hcs = HCS.from_zarr(zarr.open_group(str(run["zarr"]), mode="r"))
+    plate = hcs.attributes.plate
+    assert len(plate.rows) == 8 and len(plate.columns) == 12  # every physical row, column
+    assert [a.id for a in plate.acquisitions] == [0]
+    assert [w.path for w in plate.wells] == ["B/3", "C/5"]
+    for well in WELLS:
+        field = run["zarr"] / omezarr.well_path(well) / "0"
+        image = Image.from_zarr(zarr.open_group(str(field), mode="r"))
+        ms = image.attributes.multiscales[0]
+        assert [a.unit for a in ms.axes] == [None, "micrometer", "micrometer"]
+        scales = [d.coordinateTransformations[0].scale for d in ms.datasets]
+        assert scales == [[1.0, PIXEL_UM * 2**i, PIXEL_UM * 2**i] for i in range(3)]
+        label = ImageLabel.from_zarr(zarr.open_group(str(field / "labels" / "nuclei_labels"),
+                                                     mode="r"))
+        values = {c.label_value for c in label.attributes.image_label.colors}
+        present = np.unique(omezarr.read_labels(run["zarr"], well, 0, "nuclei_labels"))
+        assert values == set(present.tolist())
+
+
+def test_tables_are_in_micrometres_and_lead_to_their_label_image(run):
+    nuclei = pd.read_parquet(run["out"] / "tables" / "nuclei.parquet")
+    assert list(nuclei.columns[:5]) == ["plate", "well", "field", "label_image", "label"]
+    assert nuclei.attrs["units"] == {"area": "micrometer**2", "centroid_y": "micrometer",
+                                     "centroid_x": "micrometer", "perimeter": "micrometer"}
+    assert set(nuclei.plate) == {"plate"} and set(nuclei.field) == {0}
+    row = nuclei[nuclei.well == "C05"].iloc[3]
+    assert row.label_image == "C/5/0/labels/nuclei_labels"
+    labels = zarr.open_array(str(run["zarr"] / row.label_image / "0"), mode="r")[...]
+    ys, xs = np.nonzero(labels == row.label)
+    assert row.area == pytest.approx(ys.size * PIXEL_UM**2)
+    assert row.centroid_y == pytest.approx(ys.mean() * PIXEL_UM)
+    assert row.centroid_x == pytest.approx(xs.mean() * PIXEL_UM)
+    positions = pd.read_parquet(run["out"] / "tables" / "positions.parquet")
+    assert list(positions.columns) == ["plate", "well", "field", "site", "y", "x", "y_um",
+                                       "x_um"]
+    np.testing.assert_allclose(positions.x_um, positions.x * PIXEL_UM)
+    # Streamed results carry the same tables and the plate's pixel size.
+    result = run["results"]["B03"]
+    assert result.pixel_size_um == pytest.approx(PIXEL_UM)
+    assert result.tables["nuclei"].attrs["units"]["area"] == "micrometer**2"
+
+
+def test_calibration_came_only_from_metaseries(run):
+    assert "PixelSize" not in Path(run["plate"], "Plate.HTD").read_text()
+    assert open_plate(run["plate"]).layout.pixel_size_um == pytest.approx(PIXEL_UM)
