@@ -155,8 +155,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one clear line for users; tracebacks only with --debug
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_line(exc)}", file=sys.stderr)
         return 2
+
+
+def error_line(exc: BaseException) -> str:
+    """One non-empty line for an exception (MemoryError() and KeyError('x') say little)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, KeyError) or len(text) < 4:
+        return f"{type(exc).__name__}({text})" if text else type(exc).__name__
+    return text
 
 
 if __name__ == "__main__":

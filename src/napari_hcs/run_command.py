@@ -28,7 +28,25 @@ def run_from_cli(
 
     With `local_output=False` (results go to a remote store, e.g. OMERO, through the sinks)
     nothing is written locally; `report_sinks` then get the run's record (what run.json holds).
+    The first Ctrl-C, from the moment the command starts, cancels cooperatively (exit 1, the
+    run.json says `cancelled`); a second one aborts.
     """
+    cancel = threading.Event()
+    previous = _cancel_on_sigint(cancel)
+    try:
+        return _run(args, cancel, result_sinks, event_sinks, report_sinks, local_output)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run(
+    args: argparse.Namespace,
+    cancel: threading.Event,
+    result_sinks: Sequence[Callable[[WellResult], None]],
+    event_sinks: Sequence[Callable[[ProgressEvent], None]],
+    report_sinks: Sequence[Callable[[dict[str, Any]], None]],
+    local_output: bool,
+) -> int:
     from . import pipelines as shipped_pipelines
     from .engine.codegen import load_pipeline
     from .engine.compiler import CompileError, compile_pipeline
@@ -60,7 +78,6 @@ def run_from_cli(
 
     run_info = {"pipeline": {"name": pipeline.name, "file": str(pipeline_file.resolve()),
                              "source": pipeline_file.read_text(encoding="utf-8")}}
-    cancel = threading.Event()
     bar = _ProgressBar(len(compiled.plans), disable=args.no_progress)
 
     def on_event(event: ProgressEvent) -> None:
@@ -73,7 +90,9 @@ def run_from_cli(
         for sink in result_sinks:
             sink(result)
 
-    previous = _cancel_on_sigint(cancel)
+    if cancel.is_set():  # Ctrl-C while loading or compiling: leave OUT as it was
+        print("error: cancelled before the run started; nothing was written", file=sys.stderr)
+        return 1
     try:
         report = run_plans(
             compiled.plans, out, workers=args.workers, device=args.device,
@@ -83,7 +102,6 @@ def run_from_cli(
             channel_names=layout.channel_names, pixel_size_um=layout.pixel_size_um,
         )
     finally:
-        signal.signal(signal.SIGINT, previous)
         bar.close()
     if report_sinks:
         record = {**run_info, "plate": {"root": str(args.plate), "format": layout.format},
@@ -100,8 +118,9 @@ def run_from_cli(
     for well, error in report.failed.items():
         print(f"error: well {well}: {error}", file=sys.stderr)
     if report.cancelled:
-        print(f"error: cancelled; {len(report.not_run)} wells not run (use --resume)",
-              file=sys.stderr)
+        names = ", ".join(report.not_run[:10]) + (", ..." if len(report.not_run) > 10 else "")
+        print(f"error: cancelled; {len(report.not_run)} wells not run"
+              f"{f' ({names})' if names else ''}; --resume finishes them", file=sys.stderr)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     skipped = f", {len(report.skipped)} already done" if report.skipped else ""

@@ -77,5 +77,7 @@ def build_well_plans(
             config=config,
             plate_provided=plate_provided,
             output=output,
+            image_shape=tuple(layout.shape) if reader.one_image_size else None,
+            image_dtype=layout.dtype,
         )
     return plans

@@ -86,6 +86,10 @@ class WellPlan:
     config: tuple[tuple[str, Any], ...] = ()  # resolved global/pipeline configuration
     plate_provided: tuple[tuple[str, Any], ...] = field(default=())  # e.g. stage_positions
     output: OutputPlan | None = None  # the plate-wide output geometry and units
+    # What every input image must be (the plate's); None where the format allows each field
+    # its own size (OME-Zarr).
+    image_shape: tuple[int, int] | None = None
+    image_dtype: str | None = None
 
     @property
     def keys(self) -> tuple[ImageKey, ...]:

@@ -3,7 +3,10 @@ with progress events, cancel, failure isolation, resume, and the run's outputs."
 
 from .backend import Backend, BackendUnavailable, get_backend
 from .events import ProgressEvent, RunReport, WellResult
+from .fingerprint import ResumeRefused
 from .local import LocalBackend
+from .output_folder import OutputRefused
+from .output_lock import OutputBusy
 from .runner import run_plans
 from .well import WellOptions, run_well
 
@@ -11,7 +14,10 @@ __all__ = [
     "Backend",
     "BackendUnavailable",
     "LocalBackend",
+    "OutputBusy",
+    "OutputRefused",
     "ProgressEvent",
+    "ResumeRefused",
     "RunReport",
     "WellOptions",
     "WellResult",

@@ -22,6 +22,7 @@ from typing import Any
 from ..compiler.plan import WellPlan
 from .backend import BackendUnavailable
 from .events import ProgressEvent, WellResult
+from .process_guard import children_ignore_sigint
 from .well import WellOptions, run_well
 from .worker import plan_functions, warm
 
@@ -95,7 +96,11 @@ class DaskBackend:
             resources = {GPU_RESOURCE: 1} if device.startswith("cuda") else None
             # A task is a whole well: hand a worker the next well only when it is free, so a
             # worker that dies takes no queued, innocent well down with it.
-            with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            # The cluster's worker processes ignore SIGINT (process_guard): a terminal's Ctrl-C
+            # reaches the whole process group, and only this process turns it into a cancel.
+            # (Dask's own workers already exit when their parent dies.)
+            with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+                    children_ignore_sigint():
                 cluster = LocalCluster(n_workers=workers, processes=True, resources=resources,
                                        threads_per_worker=self.threads_per_worker,
                                        dashboard_address=None)

@@ -4,11 +4,12 @@ Failure isolation: a well that raises is a failed `WellResult` (see `well.run_we
 that dies (kill -9, out of memory, a segfault in a C extension) breaks the whole
 `ProcessPoolExecutor`; the pool is then recreated and the wells that were running are retried
 one at a time, so the well that kills its worker is found, recorded as failed, and the others
-finish.
+finish. Workers exit when this process dies and leave Ctrl-C to it (`process_guard`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import threading
 from collections import deque
@@ -20,6 +21,7 @@ from typing import Any
 
 from ..compiler.plan import WellPlan
 from .events import ProgressEvent, WellResult
+from .process_guard import children_ignore_sigint
 from .slots import DeviceSlots
 from .well import WellOptions, run_well
 from .worker import execute, init_worker, plan_functions
@@ -88,11 +90,12 @@ class _PoolRun:
         self.worker_cancel = self.ctx.Event()
         if self.cancel.is_set():
             self.worker_cancel.set()
-        self.pool = ProcessPoolExecutor(
-            max_workers=self.slots.size, mp_context=self.ctx,
-            initializer=init_worker,
-            initargs=(self.events, self.worker_cancel, self.functions),
-        )
+        with children_ignore_sigint():  # workers ignore Ctrl-C from birth (process_guard)
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.slots.size, mp_context=self.ctx,
+                initializer=init_worker,
+                initargs=(self.events, self.worker_cancel, self.functions),
+            )
 
     def _stop_pool(self) -> None:
         self._drain()
@@ -119,8 +122,17 @@ class _PoolRun:
                     self._collect(wait(list(self.in_flight)).done, suspects)
                     self.pool.shutdown(wait=True, cancel_futures=True)
                     self._start_pool()
+        except BaseException:  # a second Ctrl-C (KeyboardInterrupt): abort without waiting
+            self._kill_workers()
+            raise
         finally:
             self._stop_pool()
+
+    def _kill_workers(self) -> None:
+        # Workers ignore SIGINT (process_guard), so an abort must stop them itself.
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                process.kill()
 
     def _submit(self, pending: deque[WellPlan], suspects: deque[WellPlan]) -> None:
         while self.slots.available() and not self.cancel.is_set():
@@ -133,7 +145,8 @@ class _PoolRun:
             else:
                 return
             slot = self.slots.acquire()
-            future = self.pool.submit(execute, plan, slot, self.options)
+            with children_ignore_sigint():  # submit starts worker processes (on demand)
+                future = self.pool.submit(execute, plan, slot, self.options)
             self.in_flight[future] = _Task(plan, slot, solo)
             if solo:
                 return

@@ -1,17 +1,16 @@
 """The run's outputs (DESIGN.md "Outputs"): plate.zarr, tables/*.parquet and run.json.
 
 Workers write their own well (plate.zarr fields, per-well tables under `OUT/.parts/<well>/`);
-the parent writes run.json after every well and merges the parts of all `ok` wells into
-`tables/<name>.parquet` at the end. Every file is written atomically, so after a crash
-`run.json` says exactly which wells are complete and `--resume` can finish the rest.
+the parent writes run.json (`run_record`) after every well and merges the parts of all `ok`
+wells into `tables/<name>.parquet` at the end. Every file is written atomically, so after a
+crash `run.json` says exactly which wells are complete and `--resume` can finish the rest.
+Which folder may be written and what may be removed: `output_folder`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import platform
-import shutil
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -20,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..compiler.plan import WellPlan
-from ..plate.wells import sort_wells
-from ..vfs import FileManager, atomic_write, atomic_write_json, omezarr
+from ..vfs import FileManager, omezarr
 
 PLATE = "plate.zarr"
 TABLES = "tables"
@@ -91,86 +89,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
-
-
-def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str,
-                   grid: tuple[int, int] | None = None) -> None:
-    """Create the output folder and plate (`grid`: its physical rows and columns); without
-    resume, our previous outputs are removed."""
-    out.mkdir(parents=True, exist_ok=True)
-    probe = out / ".write-probe"
-    try:
-        atomic_write(probe, lambda tmp: tmp.write_bytes(b""))
-        probe.unlink()
-    except OSError as exc:
-        raise OSError(f"output folder {out} is not writable: {exc.strerror or exc}") from exc
-    if not resume:
-        for entry in (PLATE, TABLES, PARTS, INTERMEDIATE):
-            path = out / entry
-            if path.is_dir():
-                shutil.rmtree(path)
-    omezarr.create_plate(out / PLATE, wells, name=name, field_count=1, grid=grid)
-
-
-class RunRecord:
-    """run.json: written atomically at the start, after every well, and at the end."""
-
-    def __init__(self, out: Path, *, resume: bool, info: Mapping[str, Any]) -> None:
-        self.path = out / RUN_JSON
-        previous = self._load() if resume else {}
-        kept = {w: e for w, e in previous.get("wells", {}).items() if e.get("status") == "ok"}
-        self.start = time.time()
-        self.unsaved: str | None = None  # why the latest save failed (a full disk), if it did
-        self.data: dict[str, Any] = {
-            "status": "running",
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.start)),
-            "finished": None,
-            **info,
-            "versions": versions(),
-            "timings": {"seconds": 0.0, "wells_seconds": 0.0},
-            "resumed_from": previous.get("started") if resume and previous else None,
-            "wells": kept,
-        }
-        self.save(strict=True)
-
-    def _load(self) -> dict[str, Any]:
-        import json
-
-        if not self.path.is_file():
-            return {}
-        try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise OSError(f"cannot resume: {self.path} is unreadable ({exc}); "
-                          "run without --resume") from exc
-
-    def ok_wells(self) -> set[str]:
-        return {w for w, e in self.data["wells"].items() if e.get("status") == "ok"}
-
-    def record(self, well: str, entry: Mapping[str, Any]) -> None:
-        self.data["wells"][well] = dict(entry)
-        self.data["wells"] = {w: self.data["wells"][w] for w in sort_wells(self.data["wells"])}
-        self.data["timings"]["wells_seconds"] = round(
-            sum(e.get("seconds", 0.0) for e in self.data["wells"].values()), 3)
-        self.save()
-
-    def finish(self, status: str, tables: Mapping[str, Path]) -> None:
-        self.data["status"] = status
-        self.data["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        self.data["timings"]["seconds"] = round(time.time() - self.start, 3)
-        self.data["tables"] = {n: str(p) for n, p in sorted(tables.items())}
-        self.save()
-
-    def save(self, strict: bool = False) -> None:
-        # A failed update (disk full) must not stop the run: the previous run.json stays
-        # complete, and --resume merely redoes the wells it does not list as ok.
-        try:
-            atomic_write_json(self.path, self.data)
-            self.unsaved = None
-        except OSError as exc:
-            if strict:
-                raise
-            self.unsaved = f"{self.path}: {exc}"
 
 
 def merge_tables(out: Path, wells: Iterable[str]) -> dict[str, Path]:

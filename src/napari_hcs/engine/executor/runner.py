@@ -14,7 +14,11 @@ from ..compiler.plan import WellPlan
 from ..vfs import omezarr
 from .backend import Backend, get_backend
 from .events import ProgressEvent, RunReport, WellResult
-from .outputs import PLATE, RunRecord, merge_tables, prepare_output
+from .fingerprint import check_resume, run_fingerprint
+from .output_folder import check_not_input, check_owned, prepare_output
+from .output_lock import OutputLock
+from .outputs import PLATE, merge_tables
+from .run_record import RunRecord, load_previous
 from .well import WellOptions
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,12 @@ def run_plans(
     `ship_images` (default: when there is an `on_result`); peak memory is then workers x one
     well plus one well's result at a time. `pixel_size_um` overrides the plans' pixel size
     (`OutputPlan`, from the plate), which reaches plate.zarr, the tables and every result.
+
+
+    Refused before anything runs (docs/outputs.md): an `output_dir` that is, lies inside or
+    contains the input (`OutputRefused`), one another run holds (`OutputBusy`), one with
+    entries napari-hcs did not write, and a `resume` of another pipeline, plate or options
+    (`ResumeRefused`).
     """
     start = time.perf_counter()
     plan_list = list(plans.values()) if isinstance(plans, Mapping) else list(plans)
@@ -54,14 +64,18 @@ def run_plans(
     engine = _backend(backend)
     report = RunReport(out)
     record: RunRecord | None = None
+    lock: OutputLock | None = None
     if out is not None and plan_list:
-        output = plan_list[0].output
-        prepare_output(out, [p.well for p in plan_list], resume=resume,
-                       name=output.plate_name if output else
-                       (Path(plan_list[0].plate_root).name or "plate"),
-                       grid=output.plate_grid if output else None)
-        record = RunRecord(out, resume=resume, info=_info(plan_list, workers, device, engine,
-                                                          run_info))
+        check_not_input(out, plan_list)  # before anything is written
+        lock = OutputLock(out)  # one run per folder: a second one is refused here
+        try:
+            record = _open_record(out, plan_list, resume=resume, info=_info(
+                plan_list, workers, device, engine, run_info), fingerprint=run_fingerprint(
+                plan_list, device=device, channel_names=channel_names,
+                pixel_size_um=_pixel_size(plan_list, pixel_size_um)))
+        except BaseException:
+            lock.release()
+            raise
     todo = plan_list
     if record is not None and resume:
         done_before = record.ok_wells()
@@ -94,10 +108,34 @@ def run_plans(
     finally:
         report.not_run = [p.well for p in todo if p.well not in finished]
         report.cancelled = cancel.is_set()
-        if out is not None and record is not None:
-            _finish_outputs(out, record, report)
+        try:
+            if out is not None and record is not None:
+                _finish_outputs(out, record, report)
+        finally:
+            if lock is not None:
+                lock.release()
         report.seconds = time.perf_counter() - start
     return report
+
+
+def _pixel_size(plans: list[WellPlan], override: float | None) -> float | None:
+    """The pixel size the run writes: the caller's override, else the plate's (OutputPlan)."""
+    if override is not None:
+        return override
+    return plans[0].output.pixel_size_um if plans[0].output else None
+
+
+def _open_record(out: Path, plans: list[WellPlan], *, resume: bool, info: dict[str, Any],
+                 fingerprint: dict[str, Any]) -> RunRecord:
+    """Check the folder holds only our outputs and (resuming) the same run's; then prepare it."""
+    check_owned(out)
+    previous = load_previous(out) if resume else {}
+    check_resume(previous, fingerprint, out)
+    output = plans[0].output
+    prepare_output(out, [p.well for p in plans], resume=resume,
+                   name=output.plate_name if output else Path(plans[0].plate_root).name or "plate",
+                   grid=output.plate_grid if output else None)
+    return RunRecord(out, previous=previous, info=info, fingerprint=fingerprint)
 
 
 def _finish_outputs(out: Path, record: RunRecord, report: RunReport) -> None:
@@ -108,7 +146,7 @@ def _finish_outputs(out: Path, record: RunRecord, report: RunReport) -> None:
         report.warnings.append(f"could not finish the tables/plate metadata: {exc}; "
                                "run again with --resume once fixed")
     status = "ok" if report.all_ok else ("cancelled" if report.cancelled else "failed")
-    record.finish(status, report.tables)
+    record.finish(status, report.tables, report.not_run)
     if record.unsaved:
         report.warnings.append(f"could not update run.json ({record.unsaved}); it lists the "
                                "wells finished before that")

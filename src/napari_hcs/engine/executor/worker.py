@@ -8,6 +8,7 @@ from typing import Any
 from ..compiler.plan import WellPlan
 from ..functions.registry import get_function
 from .events import WellResult
+from .process_guard import follow_parent
 from .well import WellOptions, run_well
 
 # Set once per worker process by the pool initializer (spawn passes them at process start).
@@ -37,6 +38,7 @@ def warm(functions: Iterable[str]) -> None:
 
 def init_worker(events: Any, cancel: Any, functions: tuple[str, ...] = ()) -> None:
     global _EVENTS, _CANCEL
+    follow_parent()  # exit when the parent dies; Ctrl-C is the parent's to handle
     _EVENTS, _CANCEL = events, cancel
     # An exception here would break the whole pool; `warm` never raises.
     warm(functions)

@@ -25,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
 from .tiff import metaseries_plane, read_tiff_plane, tiff_header
 from .wells import format_well, normalize_well, sort_wells
 
 OVERLAP_KEY = "napari-hcs:Overlap"
 DEFAULT_OVERLAP = 0.1
+MAX_HTD_BYTES = 4 << 20
 
 _NAME = re.compile(
     r"^(?P<prefix>.+?)_(?P<well>[A-Za-z]{1,2}\d{1,3})(?:_s(?P<site>\d+))?(?:_w(?P<wave>\d+))?"
@@ -58,6 +60,9 @@ def _value(token: str) -> str | int | float | bool:
 def parse_htd(path: Path) -> dict[str, list]:
     """The HTD's `"Key", value, value..` lines as {key: [values]} (quotes stripped, typed)."""
     try:
+        if path.stat().st_size > MAX_HTD_BYTES:  # real ones are a few KiB, even for 1536 wells
+            raise PlateError(f"{path} is {path.stat().st_size} bytes, too large for an "
+                             "ImageXpress HTD file")
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise PlateError(f"cannot read {path}: {exc}") from exc
@@ -95,16 +100,28 @@ class HtdInfo:
         def one(key: str, default=None):
             return e[key][0] if e.get(key) else default
 
+        def number(key: str, default: int, limit: int) -> int:
+            # Checked before it sizes anything: `YWells` 2e9 must not become a 2e9-step loop.
+            return limits.count(one(key, default), key, path, limit)
+
         wells = None
         if any(k.startswith("WellsSelection") for k in e):
+            columns = number("XWells", limits.MAX_COLUMNS, limits.MAX_COLUMNS)
             selected = []
-            for r in range(int(one("YWells", 0))):
+            lines = sum(k.startswith("WellsSelection") for k in e)
+            for r in range(number("YWells", lines, limits.MAX_ROWS)):
                 row = e.get(f"WellsSelection{r + 1}", [])
+                if len(row) > columns:
+                    raise PlateError(f"{path}: WellsSelection{r + 1} has {len(row)} columns, "
+                                     f"more than XWells ({columns})")
                 selected += [format_well(r, c) for c, on in enumerate(row) if on is True]
             wells = tuple(selected)
         multi_site = one("Sites", True) is not False
-        ny = int(one("YSites", 1)) if multi_site else 1
-        nx = int(one("XSites", 1)) if multi_site else 1
+        ny = number("YSites", 1, limits.MAX_SITES) if multi_site else 1
+        nx = number("XSites", 1, limits.MAX_SITES) if multi_site else 1
+        if ny * nx > limits.MAX_SITES:
+            raise PlateError(f"{path}: XSites x YSites is {nx} x {ny}, more than "
+                             f"{limits.MAX_SITES} sites (the metadata is damaged)")
         cells = tuple(
             (r, c)
             for r in range(ny)
@@ -113,10 +130,17 @@ class HtdInfo:
             or f"SiteSelection{r + 1}" not in e
             or e[f"SiteSelection{r + 1}"][c : c + 1] != [False]
         )
-        waves = int(one("NWavelengths", 1)) if one("Waves", True) is not False else 1
+        waves = (number("NWavelengths", 1, limits.MAX_CHANNELS)
+                 if one("Waves", True) is not False else 1)
         names = {str(w): str(one(f"WaveName{w}", w)) for w in range(1, waves + 1)}
-        zsteps = int(one("ZSteps", 1)) if one("ZSeries", False) is True else None
+        zsteps = (number("ZSteps", 1, limits.MAX_PLANES)
+                  if one("ZSeries", False) is True else None)
         pixel = one("PixelSizeUM")
+        overlap = one(OVERLAP_KEY, DEFAULT_OVERLAP)
+        if isinstance(overlap, bool) or not isinstance(overlap, (int, float)) \
+                or not 0 <= overlap < 1:
+            raise PlateError(f"{path}: {OVERLAP_KEY} is {overlap!r}; expected a fraction in "
+                             "0..1 (0.1 is 10% overlap)")
         return cls(
             path=path,
             wells=wells,
@@ -124,12 +148,14 @@ class HtdInfo:
             site_cells=cells,
             wavelengths=waves,
             wave_names=names,
-            timepoints=int(one("TimePoints")) if "TimePoints" in e else None,
+            timepoints=(number("TimePoints", 1, limits.MAX_PLANES)
+                        if "TimePoints" in e else None),
             zsteps=zsteps,
             pixel_size_um=float(pixel) if isinstance(pixel, (int, float)) else None,
-            overlap=float(one(OVERLAP_KEY, DEFAULT_OVERLAP)),
-            plate_grid=(int(one("YWells")), int(one("XWells")))
-            if isinstance(one("YWells"), int) and isinstance(one("XWells"), int) else None,
+            overlap=float(overlap),
+            plate_grid=((number("YWells", 1, limits.MAX_ROWS),
+                         number("XWells", 1, limits.MAX_COLUMNS))
+                        if "YWells" in e and "XWells" in e else None),
         )
 
 

@@ -109,6 +109,9 @@ class PlateReader(ABC):
     """One microscope format: detect it, describe the plate, locate and read one image."""
 
     format: ClassVar[str]
+    #: Whether every image of the plate has the layout's shape (a camera's tiles). OME-Zarr
+    #: plates may give each field its own size, so only their pixel type is checked.
+    one_image_size: ClassVar[bool] = True
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
 from .wells import format_well, row_index, sort_wells
 
@@ -65,6 +66,7 @@ class OmeZarrReader(PlateReader):
     """An OME-Zarr HCS plate folder (e.g. `plate.zarr`)."""
 
     format = "zarr"
+    one_image_size = False
 
     @classmethod
     def detect(cls, root: Path) -> bool:
@@ -82,8 +84,20 @@ class OmeZarrReader(PlateReader):
             plate = read_attrs(self.root).get("plate")
         except (OSError, ValueError) as exc:
             raise PlateError(f"cannot read OME-Zarr metadata of {self.root}: {exc}") from exc
-        if not plate or not plate.get("wells"):
+        if not isinstance(plate, dict) or not plate.get("wells"):
             raise PlateError(f"{self.root} has no OME-Zarr plate metadata with wells")
+        source = f"{self.root} plate metadata"
+        wells = plate["wells"]
+        limits.count(len(wells) if isinstance(wells, list) else -1, "number of wells", source,
+                     limits.MAX_WELLS)
+        for i, well in enumerate(wells):
+            path = well.get("path") if isinstance(well, dict) else None
+            if not isinstance(path, str) or len(path.split("/")) != 2:
+                raise PlateError(f"{source}: wells[{i}].path is {path!r}; expected ROW/COLUMN")
+        for key, limit in (("rows", limits.MAX_ROWS), ("columns", limits.MAX_COLUMNS)):
+            if not isinstance(plate.get(key, []), list):
+                raise PlateError(f"{source}: {key} is not a list")
+            limits.count(len(plate.get(key, [])), f"number of {key}", source, limit, minimum=0)
         return plate
 
     @cached_property
@@ -111,6 +125,8 @@ class OmeZarrReader(PlateReader):
         fields = {}
         for well, path in self.well_paths.items():
             images = read_attrs(self.root / path).get("well", {}).get("images", [])
+            limits.count(len(images), "number of fields (well.images)", self.root / path,
+                         limits.MAX_SITES, minimum=0)
             fields[well] = [img["path"] for img in images]
         return fields
 
@@ -138,6 +154,14 @@ class OmeZarrReader(PlateReader):
         array = self._open(first / ms["datasets"][0]["path"])
         axes = _axis_names(ms, array.ndim)
         size = dict(zip(axes, array.shape, strict=False))
+        source = first / ms["datasets"][0]["path"]
+        for axis, limit in (("c", limits.MAX_CHANNELS), ("z", limits.MAX_PLANES),
+                            ("t", limits.MAX_PLANES), ("y", limits.MAX_SIDE),
+                            ("x", limits.MAX_SIDE)):
+            if axis in size:
+                limits.count(size[axis], f"size of axis {axis}", source, limit)
+        if "y" not in size or "x" not in size:
+            raise PlateError(f"{source}: axes {axes} have no y and x")
         channels = tuple(str(i + 1) for i in range(size.get("c", 1)))
         omero = read_attrs(first).get("omero", {}).get("channels", [])
         names = {

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
 from .tiff import read_tiff_plane, tiff_header
 from .wells import format_well, sort_wells
@@ -69,25 +70,34 @@ def _parse_image(elem: ET.Element, path: Path) -> HarmonyImage:
         value = text(name, required=False)
         return float(value) if value not in (None, "") else None
 
+    def number(name: str, limit: int, *, minimum: int = 1, default: str | None = None) -> int:
+        # Bounded before use: a FieldID of 2e9 must fail here, naming the image and the key.
+        where = f"{path}: image {text('URL', False)}"
+        return limits.count(text(name, default is None) or default, f"<{name}>", where, limit,
+                            minimum=minimum)
+
     pos_x, pos_y = metres("PositionX"), metres("PositionY")
-    size_x, size_y = text("ImageSizeX", False), text("ImageSizeY", False)
+    has_size = text("ImageSizeX", False) and text("ImageSizeY", False)
     try:
         key = ImageKey(
-            well=format_well(int(text("Row")) - 1, int(text("Col")) - 1),
-            site=int(text("FieldID")),
-            channel=str(int(text("ChannelID"))),
-            z=int(text("PlaneID")),
-            timepoint=int(text("TimepointID", False) or 0) + 1,
+            well=format_well(number("Row", limits.MAX_ROWS) - 1,
+                             number("Col", limits.MAX_COLUMNS) - 1),
+            site=number("FieldID", limits.MAX_SITES),
+            channel=str(number("ChannelID", limits.MAX_CHANNELS)),
+            z=number("PlaneID", limits.MAX_PLANES),
+            timepoint=number("TimepointID", limits.MAX_PLANES - 1, minimum=0, default="0") + 1,
         )
+        resolution = metres("ImageResolutionX")
     except ValueError as exc:
         raise PlateError(f"{path}: image {text('URL', False)} has a bad index: {exc}") from exc
     return HarmonyImage(
         key=key,
         url=text("URL"),
         position_m=(pos_y, pos_x) if pos_x is not None and pos_y is not None else None,
-        resolution_m=metres("ImageResolutionX"),
+        resolution_m=resolution,
         channel_name=text("ChannelName", False),
-        size=(int(size_y), int(size_x)) if size_x and size_y else None,
+        size=(number("ImageSizeY", limits.MAX_SIDE),
+              number("ImageSizeX", limits.MAX_SIDE)) if has_size else None,
     )
 
 
@@ -155,12 +165,8 @@ class PhenixReader(PlateReader):
     def layout(self) -> PlateLayout:
         images = self.images
         first = images[min(images)]
-        if first.size is not None:
-            # Harmony records the size; we still read one header for the dtype.
-            _, dtype = tiff_header(self._path(first))
-            shape = first.size
-        else:
-            shape, dtype = tiff_header(self._path(first))
+        shape, dtype = tiff_header(self._path(first))
+        self._check_sizes(first, shape)
         names = {}
         for img in images.values():
             if img.channel_name:
@@ -183,6 +189,21 @@ class PhenixReader(PlateReader):
             pixel_size_um=res * 1e6 if res else None,
             site_positions=positions,
         )
+
+    def _check_sizes(self, first: HarmonyImage, shape: tuple[int, int]) -> None:
+        """The index's ImageSizeX/Y must agree with each other and with the files (one header
+        is read here; every other file is checked against the plate when its well runs)."""
+        sizes = {img.size for img in self.images.values() if img.size is not None}
+        if len(sizes) > 1:
+            listed = ", ".join(f"{y} x {x}" for y, x in sorted(sizes))
+            raise PlateError(f"{self.index_path} lists images of several sizes ({listed}); "
+                             "napari-hcs needs one image size per plate")
+        if sizes and shape != next(iter(sizes)):
+            y, x = next(iter(sizes))
+            raise PlateError(
+                f"{self.index_path} says ImageSizeY x ImageSizeX = {y} x {x}, but "
+                f"{self._path(first)} is {shape[0]} x {shape[1]} pixels (the index does not "
+                "describe these files)")
 
     def site_positions(self, well: str) -> dict[int, tuple[float, float]]:
         return dict(self._positions.get(well, {}))

@@ -18,6 +18,7 @@ from typing import TypeVar
 import numpy as np
 import tifffile
 
+from . import limits
 from .model import PlateError
 
 T = TypeVar("T")
@@ -57,6 +58,7 @@ def _first_page(path: Path, read: Callable[[tifffile.TiffPage], T]) -> T:
 def _check_plane(shape: tuple[int, ...], path: Path) -> None:
     if len(shape) != 2:
         raise PlateError(f"image {path} has shape {shape}; expected one 2-D plane per file")
+    limits.check_shape(shape, path)
 
 
 def tiff_header(path: str | Path) -> tuple[tuple[int, int], str]:
@@ -76,13 +78,21 @@ def read_tiff_plane(path: str | Path) -> np.ndarray:
     return data
 
 
-def read_tiff_complete(path: str | Path) -> np.ndarray:
+def read_tiff_complete(
+    path: str | Path, check: Callable[[tuple[int, ...], str], None] | None = None
+) -> np.ndarray:
     """The whole TIFF (every page) as tifffile returns it, after checking that no page's pixel
-    data runs past the end of the file; tifffile's own errors pass through unchanged."""
+    data runs past the end of the file; tifffile's own errors pass through unchanged.
+
+    `check(shape, dtype name)` sees the first page's header before any pixel is decoded (to
+    refuse an image of the wrong size or pixel type cheaply)."""
     path = Path(path)
     with tifffile.TiffFile(path) as tif:
         for page in tif.pages:
             _check_extent(page, path)
+        if check is not None:
+            page = tif.pages.first
+            check(tuple(int(s) for s in page.shape), np.dtype(page.dtype).name)
         return tif.asarray()
 
 
