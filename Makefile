@@ -10,7 +10,8 @@ TORCH_PIN := torch==2.13.0
 APT_PACKAGES := xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommon-x11-0 \
 	libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
 	libxcb-xinerama0 libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libxcb-xkb1 libdbus-1-3 \
-	libfontconfig1 imagej libjeromq-java libgoogle-gson-java default-jdk-headless
+	libfontconfig1 imagej libjeromq-java libgoogle-gson-java default-jdk-headless \
+	pocl-opencl-icd
 
 .PHONY: run test napari bench lint sysdeps fiji clean
 

@@ -48,8 +48,8 @@ def test_every_required_dependency_is_imported_by_the_package():
                 imported |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
-    provided = {d.lower(): module for module, dists in packages_distributions().items()
-                for d in dists}
+    provided = {_name(d): module for module, dists in packages_distributions().items()
+                for d in dists}  # normalised as requirements are (docstring_parser)
     unused = [r for r in PYPROJECT["project"]["dependencies"]
               if _name(r) not in USED_INDIRECTLY and provided.get(_name(r)) not in imported]
     assert unused == []

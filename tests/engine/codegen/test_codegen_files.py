@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-import scipy.ndimage as ndi
 
 from napari_hcs.engine.codegen import (
     CodegenError,
@@ -15,7 +14,7 @@ from napari_hcs.engine.codegen import (
     pipeline_to_source,
     save_pipeline,
 )
-from napari_hcs.engine.functions.registry import register, register_external
+from napari_hcs.engine.functions.registry import register
 from napari_hcs.engine.pipeline import Pipeline, PipelineConfig, Step, StepConfig
 
 
@@ -71,15 +70,28 @@ def test_name_clashes_get_aliases():
     assert pipeline_from_source(source).steps[0].func is pipeline
 
 
-def test_external_functions_import_the_library_first():
-    register_external(ndi.median_filter, name="cgf_median")
-    from napari_hcs.engine.functions import registry
+def test_library_functions_are_written_by_their_library_path():
+    from napari_hcs.engine.functions.external import ndimage, skimage
 
-    pipeline = Pipeline([Step((registry.cgf_median, {"size": 3}))])
+    pipeline = Pipeline([Step([(ndimage.median_filter, {"size": 3}),
+                               (skimage.filters.gaussian, {"sigma": 2.0})])])
     source = pipeline_to_source(pipeline)
-    assert "import napari_hcs.engine.functions.library  # noqa: F401" in source
-    assert "from napari_hcs.engine.functions.registry import cgf_median" in source
+    assert "from napari_hcs.engine.functions.external import ndimage, skimage" in source
+    assert '(ndimage.median_filter, {"size": 3})' in source
+    assert '(skimage.filters.gaussian, {"sigma": 2.0})' in source
     assert pipeline_from_source(source) == pipeline
+
+
+def test_pipeline_files_of_0_1_still_load():
+    # napari-hcs 0.1 registered four scikit-image functions by hand, in the registry module
+    source = (
+        "from napari_hcs.engine.functions.registry import sobel\n"
+        "from napari_hcs.engine.pipeline import Pipeline, Step\n"
+        "pipeline = Pipeline(name='old', steps=[Step(sobel)])\n"
+    )
+    from napari_hcs.engine.functions.external import skimage
+
+    assert pipeline_from_source(source).steps[0].func is skimage.filters.sobel
 
 
 def test_save_and_load(tmp_path):

@@ -1,13 +1,8 @@
-"""The function registry: what @register records, lookups, listing, external functions."""
+"""The function registry: what @register records, lookups, listing."""
 
 from __future__ import annotations
 
-import inspect
-import pickle
-
-import numpy as np
 import pytest
-import scipy.ndimage as ndi
 
 from napari_hcs.engine.functions import registry
 from napari_hcs.engine.functions.registry import (
@@ -17,7 +12,6 @@ from napari_hcs.engine.functions.registry import (
     list_functions,
     numpy,
     register,
-    register_external,
     spec_of,
     torch,
 )
@@ -120,27 +114,3 @@ def test_bad_declarations():
 def test_unregistered_callable():
     with pytest.raises(RegistryError, match="not a registered function"):
         spec_of(len)
-
-
-def test_register_external_applies_per_plane():
-    func = register_external(ndi.uniform_filter, name="reg_uniform", category="reg-ext")
-    spec = get_function("reg_uniform")
-    assert spec.func is func and spec.category == "reg-ext"
-    assert spec.qualname == "napari_hcs.engine.functions.registry:reg_uniform"
-    assert "size" in [p.name for p in spec.parameters]
-    assert inspect.getdoc(func) == inspect.getdoc(ndi.uniform_filter)
-    stack = np.zeros((2, 5, 5), np.float32)
-    stack[0, 2, 2] = 9.0
-    out = func(stack, size=3)
-    assert out.shape == (2, 5, 5)
-    np.testing.assert_allclose(out[0, 1:4, 1:4], 1.0)  # filtered within plane 0 only
-    assert out[1].max() == 0.0
-    # picklable by reference, as worker processes need
-    assert pickle.loads(pickle.dumps(func)) is func
-
-
-def test_register_external_whole_stack():
-    func = register_external(ndi.maximum_filter, name="reg_max3d", per_plane=False)
-    stack = np.zeros((3, 3, 3))
-    stack[1, 1, 1] = 1
-    assert func(stack, size=3).sum() == 27  # the 3-D neighbourhood spans planes

@@ -23,8 +23,6 @@ from ..pipeline.step import DEFAULT_VARIABLE_COMPONENTS, Pipeline, Step
 from .layout import WIDTH, CodegenError, Group, Node, literal, render, string
 
 PIPELINE_MODULE = "napari_hcs.engine.pipeline"
-REGISTRY_MODULE = "napari_hcs.engine.functions.registry"
-LIBRARY_MODULE = "napari_hcs.engine.functions.library"
 _SAFE = re.compile(r"[^\w .-]")  # what may appear of a pipeline name inside the docstring
 
 
@@ -72,10 +70,6 @@ class _Imports:
         ours = [_from_import(m, self._names(m)) for m in modules if _ours(m)]
         ours.append(_from_import(PIPELINE_MODULE, self.pipeline_names))
         ours.sort(key=lambda line: line.split()[1])
-        if REGISTRY_MODULE in modules:
-            # register_external() binds its wrappers in the registry module when the built-in
-            # library is imported; import it first so that those names exist.
-            ours.insert(0, f"import {LIBRARY_MODULE}  # noqa: F401")
         return other + ([""] if other else []) + ours
 
     def _names(self, module: str) -> list[str]:

@@ -31,7 +31,9 @@ def warm(functions: Iterable[str]) -> None:
     process, so that a worker's first well does not pay for them inside its first step."""
     for name in functions:
         try:
-            get_function(name)
+            load = getattr(get_function(name).func, "load", None)
+            if load is not None:  # a library function imports its module on first use
+                load()
         except Exception:  # noqa: S110 - the well that calls it reports the error, naming its step
             pass
 

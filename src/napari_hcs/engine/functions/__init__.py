@@ -1,4 +1,5 @@
-"""Memory-typed processing functions: the registry and the built-in library."""
+"""Memory-typed processing functions: the registry, the built-in library (`library/`) and the
+library functions of scikit-image, scipy.ndimage, pyclesperanto and cucim (`external/`)."""
 
 from .registry import (
     FunctionSpec,
@@ -8,7 +9,6 @@ from .registry import (
     list_functions,
     numpy,
     register,
-    register_external,
     spec_of,
     torch,
 )
@@ -21,7 +21,6 @@ __all__ = [
     "list_functions",
     "numpy",
     "register",
-    "register_external",
     "spec_of",
     "torch",
 ]

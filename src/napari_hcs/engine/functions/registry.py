@@ -8,6 +8,11 @@ Special outputs carry a *kind* that tells the executor what to do with them:
 `labels` (written as OME-Zarr labels), `table` (a pandas DataFrame written as Parquet),
 `positions` (tile positions, written as `tables/positions.parquet`), `rois` (polygons, streamed
 to viewers) and `data` (kept in memory for later steps only).
+
+Two kinds of functions live here: those registered with `@register` (the built-in library,
+users' own), and library functions of scikit-image, scipy.ndimage, pyclesperanto and cucim,
+registered by rule under their library paths (`skimage.filters.gaussian`) from a cached index
+without importing the libraries (`external/`). Lookups and listings see both alike.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Parameter:
     name: str
     annotation: Any
     default: Any  # inspect.Parameter.empty when required
+    doc: str = ""  # one line, for form tooltips
 
     @property
     def required(self) -> bool:
@@ -129,18 +135,23 @@ def register(
             special_outputs=outputs,
             summary=_summary(f),
         )
-        existing = _REGISTRY.get(spec.name)
-        if existing is not None and existing.qualname != spec.qualname:
-            raise RegistryError(
-                f"function name {spec.name!r} is already registered by {existing.qualname}; "
-                "pass name=... to register this one under another name"
-            )
-        _REGISTRY[spec.name] = spec
-        _BY_QUALNAME[spec.qualname] = spec
+        add_spec(spec)
         f.__hcs_spec__ = spec  # type: ignore[attr-defined]
         return f
 
     return wrap(func) if func is not None else wrap
+
+
+def add_spec(spec: FunctionSpec) -> None:
+    """Record a spec under its name and qualname (refusing a name taken by another function)."""
+    existing = _REGISTRY.get(spec.name)
+    if existing is not None and existing.qualname != spec.qualname:
+        raise RegistryError(
+            f"function name {spec.name!r} is already registered by {existing.qualname}; "
+            "pass name=... to register this one under another name"
+        )
+    _REGISTRY[spec.name] = spec
+    _BY_QUALNAME[spec.qualname] = spec
 
 
 def numpy(func: F | None = None, **options: Any) -> Any:
@@ -158,37 +169,12 @@ def cupy(func: F | None = None, **options: Any) -> Any:
     return register(func, memory="cupy", **options)
 
 
-def register_external(
-    func: Callable[..., Any],
-    *,
-    name: str | None = None,
-    category: str = "external",
-    per_plane: bool = True,
-) -> Callable[..., Any]:
-    """Register a third-party numpy function (scikit-image, scipy.ndimage) with one call.
-
-    With `per_plane`, a 2-D function is applied to each plane of the stack. The wrapper lives in
-    this module's namespace under its registered name so that worker processes can import it.
-    """
-    import numpy as np
-
-    fname = name or func.__name__
-
-    def external(stack: Any, **kwargs: Any) -> Any:
-        if per_plane:
-            return np.stack([np.asarray(func(plane, **kwargs)) for plane in stack])
-        return np.asarray(func(stack, **kwargs))
-
-    external.__name__ = external.__qualname__ = fname
-    external.__module__ = __name__
-    external.__doc__ = inspect.getdoc(func)
-    external.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
-    globals()[fname] = external
-    return register(external, memory="numpy", category=category, name=fname)
-
-
 def get_function(name: str) -> FunctionSpec:
-    """Look a function up by registered name or by `module:qualname` (importing the module)."""
+    """Look a function up by registered name or by `module:qualname` (importing the module).
+
+    Library names (`skimage.filters.gaussian`, `ndimage.median_filter`, `cle.top_hat_box`)
+    resolve through `external`, which imports only that function's module.
+    """
     if ":" in name:
         # Plans name functions this way: import only the function's own module (a worker
         # then pays for the libraries its plan uses, not for every built-in's dependencies).
@@ -202,6 +188,12 @@ def get_function(name: str) -> FunctionSpec:
                 raise RegistryError(f"cannot import function {name!r}: {exc}") from None
         if name in _BY_QUALNAME:
             return _BY_QUALNAME[name]
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    from . import external
+
+    if external.claims(name):
+        return external.resolve(name)
     load_builtin_functions()
     if name in _REGISTRY:
         return _REGISTRY[name]
@@ -215,6 +207,13 @@ def spec_of(func: Callable[..., Any] | str) -> FunctionSpec:
         return get_function(func)
     spec = getattr(func, "__hcs_spec__", None)
     if spec is None:
+        module = str(getattr(func, "__module__", "") or "")
+        if module.split(".")[0] in ("skimage", "scipy", "pyclesperanto", "cucim"):
+            raise RegistryError(
+                f"{module}.{getattr(func, '__name__', func)} is the library's own function; "
+                "use the registered one by name (e.g. 'skimage.filters.gaussian', "
+                "'ndimage.median_filter') or import it from napari_hcs.engine.functions.external"
+            )
         raise RegistryError(
             f"{getattr(func, '__qualname__', func)!r} is not a registered function; "
             "decorate it with @napari_hcs.register"
@@ -223,36 +222,38 @@ def spec_of(func: Callable[..., Any] | str) -> FunctionSpec:
 
 
 def list_functions(category: str | None = None) -> list[FunctionSpec]:
-    """Registered functions, sorted by category then name."""
-    load_builtin_functions()
+    """Registered functions, sorted by category then name: the built-in library, functions
+    registered by imported modules, and every library function of the index (built on the
+    first call of a process when no cached index exists, see `external/index.py`)."""
+    load_all_functions()
     specs = [s for s in _REGISTRY.values() if category is None or s.category == category]
     return sorted(specs, key=lambda s: (s.category, s.name))
 
 
 def categories() -> list[str]:
-    load_builtin_functions()
+    load_all_functions()
     return sorted({s.category for s in _REGISTRY.values()})
-
-
-#: Built-in modules that importing the library does not import: their dependencies are heavy
-#: (scikit-image's restoration pulls in scipy.stats, ~0.5 s of CPU per process) and rarely used,
-#: so they register on the first lookup (`get_function`, `list_functions`, or an attribute of
-#: this module, where `register_external` binds their wrappers).
-DEFERRED_BUILTINS: tuple[str, ...] = ("napari_hcs.engine.functions.library.external",)
 
 
 def load_builtin_functions() -> None:
     """Import the built-in processing library so that its functions are registered."""
     importlib.import_module("napari_hcs.engine.functions.library")
-    for module in DEFERRED_BUILTINS:
-        importlib.import_module(module)
+
+
+def load_all_functions() -> None:
+    """The built-in library and every library function of the index."""
+    load_builtin_functions()
+    from . import external
+
+    external.all_specs()
 
 
 def __getattr__(name: str) -> Any:
-    # PEP 562: `from napari_hcs.engine.functions.registry import sobel` (how pipeline files and
-    # pickles refer to register_external wrappers) registers the deferred built-ins first.
+    # PEP 562: `from napari_hcs.engine.functions.registry import sobel`, how pipeline files of
+    # napari-hcs 0.1 referred to the four scikit-image functions it registered by hand.
     if not name.startswith("__"):
-        load_builtin_functions()
-        if name in globals():
-            return globals()[name]
+        from . import external
+
+        if name in external.LEGACY_NAMES:
+            return external.resolve(name).func
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,20 @@
-"""A magicgui form for the keyword parameters of one registered function call."""
+"""A magicgui form for the keyword parameters of one registered function call.
+
+The widget follows the parameter's annotation (the registry's, which for library functions
+comes from their docstrings) *and* its current value: `Literal` choices become a combo box,
+int/float/bool/str their spin box, check box or line edit; a union (`float | tuple[float,
+...] | None`) gets the widget of the member the value belongs to. Where no widget can hold the
+value exactly (None, a tuple, a footprint array, 1e-4 in a two-decimal spin box, a required
+parameter not set yet) the parameter is edited as a Python literal in a line edit, so every
+value a function accepts can be shown and given back unchanged.
+"""
 
 from __future__ import annotations
 
 import ast
 import inspect
+import math
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -11,27 +22,73 @@ from magicgui.widgets import Container, LineEdit, create_widget
 
 from ...engine.functions.registry import FunctionSpec, Parameter
 
+_SIMPLE = (bool, int, float, str)
+_LIMIT = {int: 2**31 - 1, float: 1e9}
+
+
+def _fits(value: Any, annotation: Any) -> bool:
+    if typing.get_origin(annotation) is typing.Literal:
+        return any(value == c and type(value) is type(c) for c in typing.get_args(annotation))
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return annotation is str and isinstance(value, str)
+
+
+def widget_annotation(annotation: Any, value: Any) -> Any:
+    """The simple annotation (int, float, bool, str or a Literal) a widget can edit `value`
+    with, or None when the value needs the literal editor."""
+    if annotation is inspect.Parameter.empty or value is inspect.Parameter.empty:
+        return None
+    origin = typing.get_origin(annotation)
+    members = typing.get_args(annotation) if origin in (typing.Union, _union_type()) else (
+        annotation,)
+    for member in members:
+        simple = member in _SIMPLE or typing.get_origin(member) is typing.Literal
+        if simple and _fits(value, member):
+            return member
+    return None
+
+
+def _union_type() -> Any:
+    import types
+
+    return types.UnionType
+
 
 def _widget(param: Parameter, value: Any) -> Any:
-    """magicgui's widget for the annotation; a Python-literal text field when it has none."""
-    options = {"name": param.name, "label": param.name}
-    annotation = None if param.annotation is inspect.Parameter.empty else param.annotation
-    if value is not inspect.Parameter.empty:
-        options["value"] = value
+    """magicgui's widget for the parameter's annotation and value, else a literal editor."""
+    annotation = widget_annotation(param.annotation, value)
+    options: dict[str, Any] = {"name": param.name, "label": param.name}
     if annotation in (int, float):
-        # magicgui's default range (0..999) would refuse negative offsets or large thresholds.
-        options["options"] = {"min": -1e9 if annotation is float else -(2**31 - 1),
-                              "max": 1e9 if annotation is float else 2**31 - 1}
-    try:
-        if annotation is None:
-            raise TypeError("no annotation")
-        return create_widget(annotation=annotation, **options)
-    except Exception:  # any annotation magicgui cannot map: edit the value as a literal
-        text = "" if value is inspect.Parameter.empty else repr(value)
-        widget = LineEdit(name=param.name, label=param.name, value=text)
-        widget.tooltip = "a Python literal, e.g. 3, 0.5, 'otsu', (1, 2)"
-        widget.hcs_literal = True
-        return widget
+        if not (isinstance(value, (int, float)) and math.isfinite(value)
+                and abs(value) <= _LIMIT[annotation]):
+            annotation = None
+        else:  # magicgui's default range (0..999) would refuse negative or large values
+            options["options"] = {"min": -_LIMIT[annotation], "max": _LIMIT[annotation]}
+    if annotation is not None:
+        try:
+            widget = create_widget(annotation=annotation, value=value, **options)
+            if widget.value == value:  # a float spin box rounds 1e-4 to 0.0: not good enough
+                widget.tooltip = param.doc
+                return widget
+        except Exception:  # noqa: S110 - any annotation magicgui cannot map: literal editor
+            pass
+    return _literal(param, value)
+
+
+def _literal(param: Parameter, value: Any) -> LineEdit:
+    text = "" if value is inspect.Parameter.empty else repr(value)
+    widget = LineEdit(name=param.name, label=param.name, value=text)
+    hint = "a Python literal, e.g. 3, 0.5, 'otsu', (1, 2), None"
+    if param.required and value is inspect.Parameter.empty:
+        hint = "required: " + hint
+    widget.tooltip = f"{param.doc}\n{hint}" if param.doc else hint
+    widget.hcs_literal = True
+    return widget
 
 
 def _value(widget: Any) -> Any:
@@ -39,6 +96,8 @@ def _value(widget: Any) -> Any:
         text = widget.value.strip()
         if not text:
             return inspect.Parameter.empty
+        if text.lower().lstrip("+-") in ("nan", "inf"):  # repr() of non-finite floats
+            return float(text)
         try:
             return ast.literal_eval(text)
         except (ValueError, SyntaxError):
@@ -56,6 +115,7 @@ class ParameterForm(Container):
         self._on_change = on_change
         for param in spec.parameters:
             self.append(_widget(param, kwargs.get(param.name, param.default)))
+        self.tooltip = spec.summary
         self.changed.connect(lambda _: self._on_change(self.values()))
 
     def values(self) -> dict[str, Any]:
