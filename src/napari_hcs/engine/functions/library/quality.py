@@ -28,12 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
-from scipy.fft import fft2
-from skimage.filters import threshold_otsu
 
 from ..registry import register
 from ._arrays import as_stack
 from ._profile_columns import safe_name
+from ._shared import histogram_centers, otsu_from_histogram
+
+_BINS = 256
 
 
 def radial_power_spectrum(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -41,6 +42,8 @@ def radial_power_spectrum(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     `centrosome.radial_power_spectrum.rps` (CellProfiler's), whose own copy fails on numpy 2
     (it calls the removed `ndarray.ptp`); same definition, including its radius convention
     and its truncation at 1/8 of the smaller side."""
+    from scipy.fft import fft2  # not at import: the library's listing stays light
+
     img = np.asarray(image, np.float64)
     h, w = img.shape
     radii2 = np.arange(h).reshape(h, 1) ** 2 + np.arange(w) ** 2
@@ -78,7 +81,7 @@ def image_quality(plane: np.ndarray, intensity_scale: float = 65535.0,
     n = x.size
     mean = float(x.mean())
     flat = float(x.max()) == float(x.min())
-    otsu = float(x.min()) if flat else float(threshold_otsu(x))
+    otsu = float(x.min()) if flat else _otsu(x)
     below = x[x <= otsu]
     return {
         "FocusScore": float(x.var() / mean) if mean > 0 else 0.0,
@@ -91,6 +94,13 @@ def image_quality(plane: np.ndarray, intensity_scale: float = 65535.0,
         "Background": float(np.median(below)) if below.size else otsu,
         "MedianIntensity": float(np.median(x)),
     }
+
+
+def _otsu(x: np.ndarray) -> float:
+    """Otsu's threshold from a 256-bin histogram (scikit-image's `threshold_otsu`)."""
+    lo, hi = float(x.min()), float(x.max())
+    hist, _ = np.histogram(x, bins=_BINS, range=(lo, hi))
+    return otsu_from_histogram(hist, histogram_centers(lo, hi, _BINS))
 
 
 def _per_image(values: Sequence[Any] | None, n: int, name: str, func: str) -> list:
