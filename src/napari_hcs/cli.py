@@ -64,6 +64,17 @@ def _run(args: argparse.Namespace) -> int:
             close()
 
 
+def _document(args: argparse.Namespace) -> int:
+    from .engine.pipeline.document import document_text, save_document
+
+    pipeline = shipped_pipelines.load(args.pipeline)  # a .py file runs here: it is code
+    if args.output:
+        print(f"wrote {save_document(pipeline, args.output)}", file=sys.stderr)
+    else:
+        sys.stdout.write(document_text(pipeline))
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .bridge.server import serve_from_cli
 
@@ -87,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run a pipeline file on a plate")
-    p.add_argument("pipeline", help="a pipeline file, or the name of a shipped pipeline "
-                   f"({', '.join(shipped_pipelines.names())})")
+    p.add_argument("pipeline", help="a pipeline file (.py), a pipeline document (.json), or "
+                   f"the name of a shipped pipeline ({', '.join(shipped_pipelines.names())})")
     p.add_argument("plate", help="plate folder, plate.zarr, or omero://host/plate/ID")
     p.add_argument("--out", required=True,
                    help="output folder, or omero://HOST[:PORT]/plate/ID[?target=new|wells] to "
@@ -124,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing sample plate")
     p.set_defaults(handler=_sample)
 
+    p = sub.add_parser("document", help="write a pipeline as the JSON document a server gets")
+    p.add_argument("pipeline", help="a pipeline file (.py), a document, or a shipped name")
+    p.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    p.set_defaults(handler=_document)
+
     p = sub.add_parser("serve", help="run the execution server")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only)")
@@ -133,7 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a folder under which plates and outputs are allowed (repeatable; "
                    "default: the current folder)")
     p.add_argument("--allow-module", action="append", default=[],
-                   help="a module (besides napari_hcs) that submitted pipelines may import")
+                   help="import MODULE at start, so that submitted pipeline documents may name "
+                   "the functions it registers (repeatable; the built-in library is always "
+                   "there)")
+    p.add_argument("--omero-host", action="append", default=[],
+                   help="an OMERO server (HOST or HOST:PORT) that plates and outputs may name "
+                   "(repeatable; default: none)")
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser("fiji", help="set up the Fiji/ImageJ plugin that receives the stream")

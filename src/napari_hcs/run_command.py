@@ -48,7 +48,6 @@ def _run(
     local_output: bool,
 ) -> int:
     from . import pipelines as shipped_pipelines
-    from .engine.codegen import load_pipeline
     from .engine.compiler import CompileError, compile_pipeline
     from .engine.executor.backend import get_backend
     from .engine.executor.runner import run_plans
@@ -60,14 +59,14 @@ def _run(
         return 2
     out = args.out if local_output else None
     pipeline_file = shipped_pipelines.resolve(args.pipeline)
-    pipeline = load_pipeline(pipeline_file)
-    reader = open_plate(args.plate)
-    layout = reader.layout
     wells = [w.strip() for w in args.wells.split(",") if w.strip()] if args.wells else None
-    try:
+    try:  # a .py pipeline file runs here; a .json document is read as data
+        pipeline = shipped_pipelines.load(pipeline_file)
+        reader = open_plate(args.plate)
+        layout = reader.layout
         compiled = compile_pipeline(pipeline, reader, wells=wells,
                                     config=GlobalConfig(device=args.device), output_dir=out)
-    except CompileError as exc:
+    except CompileError as exc:  # a DocumentError is one too
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2

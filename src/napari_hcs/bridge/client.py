@@ -8,6 +8,7 @@ new process) re-attaches to a run with `events(run, since=last_seq)`.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections import deque
@@ -77,11 +78,13 @@ class ExecutionClient:
                wells: list[str] | None = None, workers: int = 1, device: str = "cpu",
                resume: bool = False, stream: str | None = None,
                stream_bind: str | None = None) -> str:
-        """Submit a run; `pipeline` is a Pipeline, a pipeline file's Path, or its source text.
+        """Submit a run and return its id. `pipeline` is a Pipeline, a pipeline file (`.py`,
+        run here to build it, or a `.json` document), a shipped pipeline's name, or a document
+        (dict): the server receives only the document (docs/wire.md, "Pipeline document").
 
-        Returns the run id. Compile errors come back as a ServerError before anything runs.
+        Problems with the pipeline or the plate come back as a ServerError before anything runs.
         """
-        reply = self.request("submit", pipeline=_source(pipeline), plate=str(plate),
+        reply = self.request("submit", pipeline=pipeline_document(pipeline), plate=str(plate),
                              out=str(out), wells=wells, workers=workers, device=device,
                              resume=resume, stream=stream, stream_bind=stream_bind)
         return reply["run"]
@@ -134,11 +137,23 @@ class ExecutionClient:
         return status
 
 
-def _source(pipeline: Any) -> str:
-    if isinstance(pipeline, Path):
-        return pipeline.read_text(encoding="utf-8")
-    if isinstance(pipeline, str):
-        return pipeline
-    from ..engine.codegen import pipeline_to_source
+def pipeline_document(pipeline: Any) -> dict[str, Any]:
+    """The document the server gets for `pipeline` (see `ExecutionClient.submit`).
 
-    return pipeline_to_source(pipeline)
+    A pipeline file is Python and runs here, on the machine of whoever chose it; what leaves
+    this machine is data. A document given as a dict is checked here too, so mistakes are
+    reported before they travel.
+    """
+    from ..engine.pipeline.document import pipeline_from_document, pipeline_to_document
+    from ..engine.pipeline.step import Pipeline
+
+    if isinstance(pipeline, dict):
+        pipeline = pipeline_from_document(pipeline)
+    elif isinstance(pipeline, (str, os.PathLike)):
+        from .. import pipelines
+
+        pipeline = pipelines.load(pipeline)
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"submit needs a Pipeline, a pipeline file or a document, not "
+                        f"{type(pipeline).__name__}")
+    return pipeline_to_document(pipeline)

@@ -11,41 +11,36 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..engine.json_limits import JsonLimitError, loads_bounded
 from . import display
-
-VERSION = 1
-KINDS = ("image", "labels", "rois", "table", "progress", "status")
-# Names, not numpy's "<u2" codes, so a Java or JavaScript client maps them with a plain switch.
-DTYPES = (
-    "bool", "uint8", "int8", "uint16", "int16", "uint32", "int32",
-    "uint64", "int64", "float32", "float64",
+from .wire_checks import (
+    DTYPES,
+    IMAGE_AXES,
+    KINDS,
+    LABEL_AXES,
+    MAX_NDIM,
+    VERSION,
+    ProtocolError,
+    buffer_specs,
+    check_contents,
+    check_header,
 )
-IMAGE_AXES = ("cyx", "czyx")
-LABEL_AXES = ("yx", "zyx")
+
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # string table columns travel in the header
+MAX_HEADER_DEPTH = 16  # a header nests 4 levels (table strings, buffer shapes); extras a few
 MAX_FRAMES = 1025  # a header + up to 1024 buffers (one per numeric table column)
 MAX_MESSAGE_BYTES = 2 * 1024**3
-MAX_NDIM = 5
 
-_COMMON = ("v", "kind", "name", "well")
-_REQUIRED = {
-    "image": ("shape", "dtype", "axes"),
-    "labels": ("shape", "dtype", "axes"),
-    "rois": ("n_polygons", "n_vertices", "buffers"),
-    "table": ("n_rows", "columns", "buffers", "strings"),
-    "progress": ("step", "index", "total", "state"),
-    "status": ("status",),
-}
-
-
-class ProtocolError(ValueError):
-    """A message that does not follow the wire protocol; the text says which field is wrong."""
+__all__ = ["DTYPES", "IMAGE_AXES", "KINDS", "LABEL_AXES", "MAX_FRAMES", "MAX_HEADER_BYTES",
+           "MAX_MESSAGE_BYTES", "MAX_NDIM", "VERSION", "Message", "ProtocolError", "decode",
+           "encode_image", "encode_labels", "encode_progress", "encode_rois", "encode_status",
+           "encode_table", "to_host_array"]
 
 
 @dataclass
@@ -267,7 +262,11 @@ def _buffer(frame: Any) -> memoryview:
 
 
 def decode(frames: Sequence[Any], *, max_bytes: int = MAX_MESSAGE_BYTES) -> Message:
-    """Validate and decode one multipart message; raise ProtocolError saying what is wrong."""
+    """Validate and decode one multipart message; raise ProtocolError saying what is wrong.
+
+    Sizes and the header's JSON depth are bounded before it is parsed; then every field is
+    checked (`wire_checks`) before a buffer is wrapped, so nothing else can be raised.
+    """
     if not frames:
         raise ProtocolError("empty message")
     if len(frames) > MAX_FRAMES:
@@ -276,17 +275,16 @@ def decode(frames: Sequence[Any], *, max_bytes: int = MAX_MESSAGE_BYTES) -> Mess
     total = sum(v.nbytes for v in views)
     if total > max_bytes:
         raise ProtocolError(f"message of {total} bytes is over the limit of {max_bytes}")
-    if views[0].nbytes > MAX_HEADER_BYTES:
-        raise ProtocolError(f"header of {views[0].nbytes} bytes is over {MAX_HEADER_BYTES}")
     try:
-        header = json.loads(bytes(views[0]).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError(f"header is not UTF-8 JSON: {exc}") from None
+        header = loads_bounded(bytes(views[0]), max_bytes=MAX_HEADER_BYTES,
+                               max_depth=MAX_HEADER_DEPTH, what="header")
+    except JsonLimitError as exc:
+        raise ProtocolError(str(exc)) from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not a JSON object")
-    _check_header(header)
-    specs = _buffer_specs(header)
-    where = f"{header['kind']} {header['name']!r} of well {header['well']}"
+    check_header(header)
+    specs = buffer_specs(header)
+    where = f"{header['kind']} {header['name'][:80]!r} of well {header['well']}"
     if len(views) - 1 != len(specs):
         raise ProtocolError(f"{where}: {len(views) - 1} buffer frames, header describes "
                             f"{len(specs)}")
@@ -295,101 +293,8 @@ def decode(frames: Sequence[Any], *, max_bytes: int = MAX_MESSAGE_BYTES) -> Mess
         dtype = np.dtype(spec["dtype"]).newbyteorder("<")
         expected = math.prod(spec["shape"]) * dtype.itemsize
         if view.nbytes != expected:
-            raise ProtocolError(f"{where}: buffer {spec['name']!r} has {view.nbytes} bytes, "
+            raise ProtocolError(f"{where}: buffer {spec['name'][:80]!r} has {view.nbytes} bytes, "
                                 f"shape {spec['shape']} {spec['dtype']} needs {expected}")
         arrays[spec["name"]] = np.frombuffer(view, dtype=dtype).reshape(spec["shape"])
-    message = Message(header, arrays)
-    _check_contents(message, where)
-    return message
-
-
-def _require(cond: bool, text: str) -> None:
-    if not cond:
-        raise ProtocolError(text)
-
-
-def _check_header(header: Mapping[str, Any]) -> None:
-    missing = [k for k in _COMMON if k not in header]
-    _require(not missing, f"header lacks {', '.join(missing)}")
-    _require(header["v"] == VERSION, f"unknown protocol version {header['v']!r} "
-             f"(this side speaks v{VERSION})")
-    kind = header["kind"]
-    _require(kind in KINDS, f"unknown message kind {kind!r}; known: {', '.join(KINDS)}")
-    missing = [k for k in _REQUIRED[kind] if k not in header]
-    _require(not missing, f"{kind} header lacks {', '.join(missing)}")
-    _require(isinstance(header["name"], str), f"{kind} header: name must be a string")
-    _require(header["well"] is None or isinstance(header["well"], str),
-             f"{kind} header: well must be a string or null")
-    if kind in ("image", "labels"):
-        axes = header["axes"]
-        allowed = IMAGE_AXES if kind == "image" else LABEL_AXES
-        _require(axes in allowed, f"{kind} header: axes {axes!r} not in {allowed}")
-        _require(isinstance(header["shape"], list) and len(header["shape"]) == len(axes),
-                 f"{kind} header: shape {header['shape']!r} does not match axes {axes!r}")
-        if kind == "labels":
-            _require(header["dtype"] in DTYPES and header["dtype"][0] in "biu",
-                     f"labels header: dtype {header['dtype']!r} is not an integer type")
-        names = header.get("channel_names")
-        _require(names is None or (isinstance(names, list) and len(names) == header["shape"][0]),
-                 f"image header: channel_names {names!r} do not match {header['shape'][0]} "
-                 f"channels")
-        problem = display.problem(header) if kind == "image" else None
-        _require(problem is None, f"image header: {problem}")
-    elif kind == "progress":
-        _require(all(isinstance(header[k], int) for k in ("index", "total")),
-                 "progress header: index and total must be integers")
-    elif kind == "status":
-        _require(header["status"] in ("ok", "failed"),
-                 f"status header: status {header['status']!r} is not 'ok' or 'failed'")
-
-
-def _buffer_specs(header: Mapping[str, Any]) -> list[dict]:
-    kind = header["kind"]
-    if kind in ("image", "labels"):
-        specs = [{"name": "data", "dtype": header["dtype"], "shape": header["shape"]}]
-    elif kind in ("rois", "table"):
-        specs = header["buffers"]
-        _require(isinstance(specs, list) and all(isinstance(s, dict) for s in specs),
-                 f"{kind} header: buffers must be a list of objects")
-    else:
-        specs = []
-    for spec in specs:
-        _require({"name", "dtype", "shape"} <= spec.keys(),
-                 f"{kind} header: buffer {spec!r} needs name, dtype and shape")
-        _require(spec["dtype"] in DTYPES,
-                 f"{kind} header: dtype {spec['dtype']!r} not allowed; allowed: "
-                 f"{', '.join(DTYPES)}")
-        shape = spec["shape"]
-        _require(isinstance(shape, list) and len(shape) <= MAX_NDIM
-                 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape),
-                 f"{kind} header: shape {shape!r} must be a list of at most {MAX_NDIM} "
-                 f"non-negative integers")
-    return specs
-
-
-def _check_contents(message: Message, where: str) -> None:
-    """Cross-checks between header and buffers, so receivers can index without guarding."""
-    h, arrays = message.header, message.arrays
-    if message.kind == "rois":
-        _require(set(arrays) == {"offsets", "coords", "labels"},
-                 f"{where}: rois need buffers offsets, coords and labels")
-        n, m = h["n_polygons"], h["n_vertices"]
-        offsets = arrays["offsets"]
-        _require(arrays["offsets"].dtype == np.int32 and offsets.shape == (n + 1,),
-                 f"{where}: offsets must be int32 of length n_polygons+1 = {n + 1}")
-        _require(arrays["coords"].dtype == np.float32 and arrays["coords"].shape == (m, 2),
-                 f"{where}: coords must be float32 of shape (n_vertices, 2) = ({m}, 2)")
-        _require(arrays["labels"].dtype == np.int32 and arrays["labels"].shape == (n,),
-                 f"{where}: labels must be int32 of length n_polygons = {n}")
-        _require(n == 0 or (offsets[0] == 0 and offsets[-1] == m
-                            and bool(np.all(np.diff(offsets) >= 0))),
-                 f"{where}: offsets must rise from 0 to n_vertices")
-    elif message.kind == "table":
-        n, columns, strings = h["n_rows"], h["columns"], h["strings"]
-        _require(isinstance(columns, list) and isinstance(strings, dict),
-                 f"{where}: columns must be a list and strings an object")
-        _require(set(columns) == set(arrays) | set(strings) and not set(arrays) & set(strings),
-                 f"{where}: every column must be exactly one buffer or one string list")
-        _require(all(a.shape == (n,) for a in arrays.values())
-                 and all(isinstance(s, list) and len(s) == n for s in strings.values()),
-                 f"{where}: every column must have n_rows = {n} values")
+    check_contents(header, arrays, where)
+    return Message(header, arrays)

@@ -1,22 +1,28 @@
 """The execution server: `napari-hcs serve` runs pipelines for remote clients (docs/server.md).
 
-One ROUTER socket; a request is one JSON frame `{"v": 1, "id", "token", "op", ...}` and gets one
-reply `{"v": 1, "id", "ok": true, ...}` or `{"ok": false, "error"}`. Ops: `ping`, `submit`,
-`status`, `list`, `cancel`, `subscribe` (progress events of a run, replayed from `since`, so a
-client that reconnects re-attaches to its run), `unsubscribe`. Events are pushed as
-`{"v": 1, "kind": "event", "run", "seq", "event": {...}}`; the last one of a run has
+One ROUTER socket; a request is one JSON frame `{"v": 1, "id", "token", "op", ...}` and gets
+exactly one reply `{"v": 1, "id", "ok": true, ...}` or `{"ok": false, "error"}`. Ops: `ping`,
+`submit`, `status`, `list`, `cancel`, `subscribe` (progress events of a run, replayed from
+`since`, so a client that reconnects re-attaches to its run), `unsubscribe`. Events are pushed
+as `{"v": 1, "kind": "event", "run", "seq", "event": {...}}`; the last one of a run has
 `state: "finished"`.
 
-Security: binds 127.0.0.1 unless told otherwise; every request carries the token (compared in
-constant time); plate and output paths must lie under the configured roots; a submitted
-pipeline is checked by `source_policy` before it runs; requests are JSON, never unpickled.
-All socket and run-table work happens on the server's loop thread; run threads only hand it
-messages through a queue (ZMQ sockets are not thread-safe).
+Security (docs/server.md, "Threat model"): binds 127.0.0.1 unless told otherwise; every request
+carries the token (compared in constant time); requests are bounded JSON, never unpickled; a
+submit carries a pipeline *document* (data naming registered functions, never code), and its
+plate, output and every file its run opens resolve under the roots (`submission`,
+`engine.roots`); `omero://` only to configured hosts.
+
+Threads: the loop thread owns the socket and the run table. It parses small requests itself
+and answers ping/status/list/cancel/subscribe at once; big requests and every submit go to
+validator threads (parsing, the document, opening the plate, compiling), so one heavy request
+never stalls other clients; runs execute on their own threads. Both only hand the loop
+messages through `inbox` (ZMQ sockets are not thread-safe).
 """
 
 from __future__ import annotations
 
-import hmac
+import importlib
 import itertools
 import json
 import logging
@@ -26,25 +32,34 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import zmq
 
-from .source_policy import DEFAULT_MODULES, SourcePolicyError, check_pipeline_source
+from ..engine.roots import AllowedRoots
+from .submission import (
+    MAX_REQUEST_BYTES,
+    VERSION,
+    RequestError,
+    Submission,
+    authenticate,
+    execute,
+    parse_request,
+    prepare_submit,
+    request_id,
+    short,
+    since_of,
+)
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
-MAX_REQUEST_BYTES = 8 * 1024 * 1024
-OPS = ("ping", "submit", "status", "list", "cancel", "subscribe", "unsubscribe")
 FINAL_STATES = ("ok", "failed", "cancelled", "error")
-
-
-class RequestError(ValueError):
-    """A request the server refuses; its text goes back to the client."""
-
+INLINE_REQUEST_BYTES = 64 * 1024  # parsed on the loop thread (well under a millisecond)
+VALIDATOR_THREADS = 2
+MAX_VALIDATING = 4  # requests being checked at once; bounds their memory to 4 x 8 MiB
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -52,8 +67,13 @@ class ServerConfig:
     port: int = 7447  # 0 picks a free port
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     roots: tuple[Path, ...] = (Path.cwd(),)
-    allowed_modules: tuple[str, ...] = DEFAULT_MODULES
-    max_workers: int = 8
+    #: Modules imported at start, so that documents may name the functions they register (the
+    #: built-in library is always there). Chosen by whoever starts the server, never a client.
+    allowed_modules: tuple[str, ...] = ()
+    #: OMERO servers (`HOST` or `HOST:PORT`) that plates and outputs may name; none by default.
+    omero_hosts: tuple[str, ...] = ()
+    max_workers: int = 8  # worker processes one run may ask for
+    max_runs: int = 4  # runs queued or running at once
 
 
 @dataclass
@@ -81,7 +101,12 @@ class ExecutionServer:
 
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
-        self.roots = tuple(Path(r).resolve() for r in self.config.roots)
+        if not self.config.roots:
+            raise ValueError("the server needs at least one root folder")
+        self.allowed = AllowedRoots.of(self.config.roots)
+        self.roots = tuple(Path(r) for r in self.allowed.paths)
+        for module in self.config.allowed_modules:  # the operator's choice, at start only
+            importlib.import_module(module)
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 0)
@@ -94,7 +119,10 @@ class ExecutionServer:
             port = self.socket.bind_to_random_port(f"tcp://{self.config.host}")
             self.address = f"tcp://{self.config.host}:{port}"
         self.runs: dict[str, Run] = {}
-        self.inbox: queue.SimpleQueue[tuple[str, str, dict[str, Any]]] = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._validators = ThreadPoolExecutor(VALIDATOR_THREADS,
+                                              thread_name_prefix="napari-hcs-validate")
+        self._validating = threading.BoundedSemaphore(MAX_VALIDATING)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -114,6 +142,7 @@ class ExecutionServer:
         else:
             self.socket.close()
             self.context.term()
+        self._validators.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> ExecutionServer:
         return self.start()
@@ -128,57 +157,69 @@ class ExecutionServer:
             while not self._stop.is_set():
                 if poller.poll(50):
                     frames = self.socket.recv_multipart(copy=True)
-                    self._handle(frames[0], frames[1:])
+                    self._receive(frames[0], frames[1:])
                 self._deliver()
         finally:
             self.socket.close()
             self.context.term()
 
-    # -- requests ---------------------------------------------------------------------------
-    def _handle(self, identity: bytes, frames: Sequence[bytes]) -> None:
-        request_id = None
+    # -- requests (loop thread) -------------------------------------------------------------
+    def _receive(self, identity: bytes, frames: Sequence[bytes]) -> None:
+        """Answer a small request now; hand a big one, and every submit, to a validator."""
+        if len(frames) != 1:
+            return self._refuse(identity, None, f"a request is one JSON frame, got {len(frames)} "
+                                "frames")
+        if len(frames[0]) > INLINE_REQUEST_BYTES:
+            return self._validate(identity, frames[0], None)
+        request: dict[str, Any] = {}
         try:
-            if len(frames) != 1:
-                raise RequestError(f"a request is one JSON frame, got {len(frames)} frames")
-            try:
-                request = json.loads(frames[0])
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise RequestError(f"the request is not JSON: {exc}") from None
-            if not isinstance(request, dict):
-                raise RequestError("the request must be a JSON object")
-            request_id = request.get("id")
-            if request.get("v") != VERSION:
-                raise RequestError(f"unsupported request version {request.get('v')!r}; "
-                                   f"this server speaks v{VERSION}")
-            token = request.get("token")
-            if not isinstance(token, str) or not hmac.compare_digest(
-                    token.encode(), self.config.token.encode()):
-                log.warning("refused a request with a missing or wrong token")
-                raise RequestError("missing or wrong token")
-            op = request.get("op")
-            if op not in OPS:
-                raise RequestError(f"unknown op {op!r}; expected one of {', '.join(OPS)}")
-            reply = getattr(self, f"_op_{op}")(identity, request)
-            self._send(identity, {"id": request_id, "ok": True, **reply})
-            if op == "subscribe":
-                self._replay(identity, self.runs[request["run"]], int(request.get("since", 0)))
+            request = parse_request(frames[0])
+            op = authenticate(request, self.config.token)
         except RequestError as exc:
-            self._send(identity, {"id": request_id, "ok": False, "error": str(exc)})
+            return self._refuse(identity, request_id(request), str(exc))
+        if op == "submit":
+            return self._validate(identity, None, request)
+        return self._dispatch(identity, request, op)
+
+    def _refuse(self, identity: bytes, rid: Any, error: str) -> None:
+        if error == "missing or wrong token":
+            log.warning("refused a request with a missing or wrong token")
+        self._send(identity, {"id": rid, "ok": False, "error": error})
+
+    def _dispatch(self, identity: bytes, request: dict[str, Any], op: str) -> None:
+        rid = request_id(request)
+        try:
+            reply = getattr(self, f"_op_{op}")(identity, request)
+        except RequestError as exc:
+            return self._refuse(identity, rid, str(exc))
         except Exception as exc:  # a bug must not take the server down
-            log.exception("request failed")
-            self._send(identity, {"id": request_id, "ok": False,
-                                  "error": f"{type(exc).__name__}: {exc}"})
+            log.exception("request %s failed", op)
+            return self._refuse(identity, rid, f"{type(exc).__name__}: {exc}")
+        self._send(identity, {"id": rid, "ok": True, **reply})
+        if op == "subscribe":
+            self._replay(identity, self._run_of(request), since_of(request))
+
+    def _validate(self, identity: bytes, data: bytes | None,
+                  request: dict[str, Any] | None) -> None:
+        if not self._validating.acquire(blocking=False):
+            rid = request_id(request) if request is not None else None
+            return self._refuse(identity, rid, "the server is busy checking other requests; "
+                                "try again in a moment")
+        self._validators.submit(self._check_off_loop, identity, data, request)
+        return None
 
     def _run_of(self, request: dict[str, Any]) -> Run:
-        run = self.runs.get(str(request.get("run")))
+        key = request.get("run")
+        run = self.runs.get(key) if isinstance(key, str) else None
         if run is None:
-            raise RequestError(f"no run {request.get('run')!r} on this server")
+            raise RequestError(f"no run {short(key, 40)} on this server")
         return run
 
     def _op_ping(self, identity: bytes, request: dict[str, Any]) -> dict[str, Any]:
         from .. import __version__
 
-        return {"version": __version__, "roots": [str(r) for r in self.roots]}
+        return {"version": __version__, "roots": [str(r) for r in self.roots],
+                "omero_hosts": list(self.config.omero_hosts)}
 
     def _op_list(self, identity: bytes, request: dict[str, Any]) -> dict[str, Any]:
         return {"runs": [run.summary() for run in self.runs.values()]}
@@ -192,6 +233,7 @@ class ExecutionServer:
         return run.summary()
 
     def _op_subscribe(self, identity: bytes, request: dict[str, Any]) -> dict[str, Any]:
+        since_of(request)  # refused before subscribing, so a bad request changes nothing
         run = self._run_of(request)
         run.subscribers.add(identity)
         return run.summary()
@@ -201,111 +243,90 @@ class ExecutionServer:
         run.subscribers.discard(identity)
         return run.summary()
 
-    def _op_submit(self, identity: bytes, request: dict[str, Any]) -> dict[str, Any]:
-        from ..engine.codegen import pipeline_from_source
-        from ..engine.compiler import CompileError, compile_pipeline
-        from ..engine.pipeline import GlobalConfig
-        from ..engine.plate import open_plate
-
-        source = request.get("pipeline")
-        if not isinstance(source, str):
-            raise RequestError("submit needs `pipeline`: the pipeline file's source text")
-        try:
-            check_pipeline_source(source, self.config.allowed_modules)
-        except SourcePolicyError as exc:
-            raise RequestError(f"pipeline refused: {exc}") from None
-        plate = request.get("plate")
-        if not (isinstance(plate, str) and plate.startswith("omero://")):
-            # An OMERO plate is read with the server's own OMERO credentials (its environment),
-            # next to the data; folders must lie under the roots.
-            plate = self._inside_roots("plate", plate)
-        out = self._inside_roots("out", request.get("out"))
-        options = _run_options(request, self.config.max_workers)
-        pipeline = pipeline_from_source(source, "<submitted pipeline>")
-        reader = open_plate(plate)
-        try:
-            compiled = compile_pipeline(pipeline, reader, wells=options["wells"],
-                                        config=GlobalConfig(device=options["device"]),
-                                        output_dir=str(out))
-        except CompileError as exc:
-            raise RequestError(f"the pipeline does not compile:\n{exc}") from None
-        run = Run(uuid.uuid4().hex[:12], str(plate), str(out), list(compiled.plans))
-        run.well_status = {well: "queued" for well in compiled.plans}
+    def _accept(self, identity: bytes, rid: Any, submission: Submission) -> None:
+        """Start a submission that compiled (loop thread: the run table lives here)."""
+        active = sum(run.status in ("queued", "running") for run in self.runs.values())
+        if active >= self.config.max_runs:
+            return self._refuse(identity, rid, f"the server already has {active} runs queued or "
+                                "running (its limit); try again when one has finished")
+        plans = submission.compiled.plans
+        run = Run(uuid.uuid4().hex[:12], submission.plate, submission.out, list(plans))
+        run.well_status = {well: "queued" for well in plans}
         self.runs[run.id] = run
         run.subscribers.add(identity)
-        thread = threading.Thread(target=self._execute, name=f"napari-hcs-run-{run.id}",
-                                  args=(run, compiled, pipeline.name, source, options,
-                                        reader.layout),
-                                  daemon=True)
-        thread.start()
-        return {"run": run.id, "wells": run.wells}
+        threading.Thread(target=self._execute, name=f"napari-hcs-run-{run.id}",
+                         args=(run, submission), daemon=True).start()
+        self._send(identity, {"id": rid, "ok": True, "run": run.id, "wells": run.wells})
+        return None
 
-    def _inside_roots(self, what: str, value: Any) -> Path:
-        if not isinstance(value, str) or not value:
-            raise RequestError(f"submit needs `{what}`: a path on the server")
-        path = Path(value).expanduser().resolve()
-        if not any(path.is_relative_to(root) for root in self.roots):
-            raise RequestError(f"{what} path {value!r} is outside the server's roots "
-                               f"({', '.join(map(str, self.roots))}); start the server with "
-                               "--root to allow it")
-        return path
+    # -- validation (validator threads; they only talk to the loop through `inbox`) --------
+    def _check_off_loop(self, identity: bytes, data: bytes | None,
+                        request: dict[str, Any] | None) -> None:
+        rid = None
+        try:
+            if request is None:
+                request = parse_request(data or b"")
+                rid = request_id(request)
+                if authenticate(request, self.config.token) != "submit":
+                    self.inbox.put(("request", identity, request))
+                    return
+            rid = request_id(request)
+            submission = prepare_submit(request, self.allowed, self.config.omero_hosts,
+                                        self.config.max_workers)
+            self.inbox.put(("submitted", identity, rid, submission))
+        except RequestError as exc:
+            self.inbox.put(("refuse", identity, rid, str(exc)))
+        except Exception as exc:  # a bug must not take the server down
+            log.exception("checking a request failed")
+            self.inbox.put(("refuse", identity, rid, f"{type(exc).__name__}: {exc}"))
+        finally:
+            self._validating.release()
 
     # -- runs (on their own threads; they only talk to the loop through `inbox`) -----------
-    def _execute(self, run: Run, compiled: Any, name: str, source: str,
-                 options: dict[str, Any], layout: Any) -> None:
-        from ..engine.executor import get_backend, run_plans
-        from .stream import StreamPublisher
-
+    def _execute(self, run: Run, submission: Submission) -> None:
         def post(event: dict[str, Any]) -> None:
             self.inbox.put(("event", run.id, event))
 
-        publisher = None
         try:
-            if options["stream"]:
-                publisher = StreamPublisher(options["stream"], bind=options["stream_bind"])
             post({"state": "running"})
-            report = run_plans(
-                compiled.plans, run.out, workers=options["workers"], device=options["device"],
-                on_event=lambda e: post({"state": e.state, "well": e.well, "step": e.step,
-                                         "index": e.index, "total": e.total}),
-                on_result=publisher.send_well_result if publisher else None,
-                cancel=run.cancel, resume=options["resume"],
-                backend=get_backend("local", in_process=False),
-                run_info={"pipeline": {"name": name, "file": None, "source": source}},
-                channel_names=layout.channel_names, pixel_size_um=layout.pixel_size_um,
-            )
-            status = ("ok" if report.all_ok else "cancelled" if report.cancelled else "failed")
-            post({"state": "finished", "status": status, "failed": report.failed,
-                  "not_run": report.not_run})
+            post({"state": "finished", **execute(submission, run.cancel, post)})
         except Exception as exc:
             log.exception("run %s failed", run.id)
             post({"state": "finished", "status": "error", "error": f"{type(exc).__name__}: {exc}"})
-        finally:
-            if publisher is not None:
-                publisher.close()
 
     def _deliver(self) -> None:
-        """Apply what run threads posted (on the loop thread) and push it to subscribers."""
+        """Act on what validators and runs posted (on the loop thread)."""
         while True:
             try:
-                _, run_id, event = self.inbox.get_nowait()
+                item = self.inbox.get_nowait()
             except queue.Empty:
                 return
-            run = self.runs[run_id]
-            event["seq"] = len(run.events) + 1
-            run.events.append(event)
-            state = event.get("state")
-            if state == "finished":
-                run.status, run.error = event["status"], event.get("error")
-            elif state == "running" and not event.get("well"):
-                run.status = "running"
-            elif state in ("started", "ok", "failed") and event.get("well"):
-                run.well_status[event["well"]] = "running" if state == "started" else state
-            for identity in list(run.subscribers):
-                self._send(identity, _event_message(run.id, event))
+            kind = item[0]
+            if kind == "event":
+                self._record_event(item[1], item[2])
+            elif kind == "request":  # a big request that checked out, answered here
+                self._dispatch(item[1], item[2], item[2]["op"])
+            elif kind == "submitted":
+                self._accept(*item[1:])
+            else:  # "refuse"
+                self._refuse(*item[1:])
+
+    def _record_event(self, run_id: str, event: dict[str, Any]) -> None:
+        run = self.runs[run_id]
+        event["seq"] = len(run.events) + 1
+        run.events.append(event)
+        state = event.get("state")
+        if state == "finished":
+            run.status, run.error = event["status"], event.get("error")
+        elif state == "running" and not event.get("well"):
+            run.status = "running"
+        elif state in ("started", "ok", "failed") and event.get("well"):
+            run.well_status[event["well"]] = "running" if state == "started" else state
+        for identity in list(run.subscribers):
+            self._send(identity, _event_message(run.id, event))
 
     def _replay(self, identity: bytes, run: Run, since: int) -> None:
-        for event in itertools.islice(run.events, max(since, 0), None):
+        for event in itertools.islice(run.events, since, None):
             self._send(identity, _event_message(run.id, event))
 
     def _send(self, identity: bytes, payload: dict[str, Any]) -> None:
@@ -320,28 +341,6 @@ def _event_message(run_id: str, event: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "event", "run": run_id, "seq": event["seq"], "event": event}
 
 
-def _run_options(request: dict[str, Any], max_workers: int) -> dict[str, Any]:
-    wells = request.get("wells")
-    if wells is not None and not (isinstance(wells, list)
-                                  and all(isinstance(w, str) for w in wells)):
-        raise RequestError("`wells` must be a list of well names, e.g. [\"A01\", \"B02\"]")
-    workers = request.get("workers", 1)
-    if not isinstance(workers, int) or not 1 <= workers <= max_workers:
-        raise RequestError(f"`workers` must be an integer from 1 to {max_workers}")
-    device = request.get("device", "cpu")
-    if device not in ("cpu", "cuda"):
-        raise RequestError("`device` must be cpu or cuda")
-    stream, stream_bind = request.get("stream"), request.get("stream_bind")
-    if stream and stream_bind:
-        raise RequestError("give `stream` (connect) or `stream_bind` (bind), not both")
-    for name, value in (("stream", stream), ("stream_bind", stream_bind)):
-        if value is not None and not (isinstance(value, str) and value.startswith("tcp://")):
-            raise RequestError(f"`{name}` must be a tcp://HOST:PORT address")
-    return {"wells": wells, "workers": workers, "device": device,
-            "resume": bool(request.get("resume", False)), "stream": stream or stream_bind,
-            "stream_bind": bool(stream_bind)}
-
-
 def serve_from_cli(args: Any) -> int:
     """`napari-hcs serve`: print the address and token, then serve until Ctrl-C."""
     if args.token_file:
@@ -352,10 +351,13 @@ def serve_from_cli(args: Any) -> int:
         token = secrets.token_urlsafe(24)
     roots = tuple(Path(r) for r in args.root) or (Path.cwd(),)
     config = ServerConfig(host=args.host, port=args.port, token=token, roots=roots,
-                          allowed_modules=DEFAULT_MODULES + tuple(args.allow_module))
+                          allowed_modules=tuple(args.allow_module),
+                          omero_hosts=tuple(args.omero_host))
     server = ExecutionServer(config)
     print(f"napari-hcs server on {server.address}", flush=True)
     print(f"roots: {', '.join(str(r) for r in server.roots)}", flush=True)
+    if config.omero_hosts:
+        print(f"omero hosts: {', '.join(config.omero_hosts)}", flush=True)
     if not args.token_file:
         print(f"token: {token}", flush=True)
     try:

@@ -265,10 +265,14 @@ class StreamReceiver:
         """Decode one multipart message and deliver it; None if it was rejected."""
         try:
             message = protocol.decode(frames, max_bytes=self._max_bytes)
-        except protocol.ProtocolError as exc:
+        except Exception as exc:  # ProtocolError; anything else is a decoder bug: never fatal
             self.rejected += 1
-            self.last_error = str(exc)
-            log.warning("stream receiver %s: rejected a message: %s", self.address, exc)
+            self.last_error = str(exc)[:500]
+            if isinstance(exc, protocol.ProtocolError):
+                log.warning("stream receiver %s: rejected a message: %s", self.address,
+                            self.last_error)
+            else:
+                log.exception("stream receiver %s: could not decode a message", self.address)
             return None
         self.received += 1
         try:

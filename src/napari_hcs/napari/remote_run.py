@@ -1,5 +1,8 @@
 """A run on an execution server, seen from the viewer: submit the pipeline, follow its events.
 
+What travels is the pipeline's document (data naming registered functions, docs/wire.md),
+never Python source.
+
 No Qt here. The Run dock drives `follow_remote_run` (a generator) in a thread worker and gets
 each event on the GUI thread; results do not come this way but over the dock's stream receiver
 (the submit names its address). `cancel_remote_run` uses its own connection because a ZMQ
@@ -83,7 +86,7 @@ def _explain(target: ServerTarget, exc: Exception) -> Exception:
 
 def follow_remote_run(
     target: ServerTarget,
-    pipeline_source: str,
+    pipeline: Any,
     plate: str,
     out: str,
     *,
@@ -95,6 +98,9 @@ def follow_remote_run(
 ) -> Iterator[dict[str, Any]]:
     """Submit a run and yield its events until it finishes.
 
+    `pipeline` is a Pipeline or its document (`pipeline_to_document`); the server gets the
+    document.
+
     The first item is `{"state": "submitted", "run": id, "wells": [...]}`, then the server's
     events (`seq`, `state`, `well`, `step`, ...), the last with `state == "finished"`. Raises
     `CompileError` (the server's problems) or `RemoteRunError`. Setting `stop` detaches from
@@ -104,7 +110,7 @@ def follow_remote_run(
     stop = stop or threading.Event()
     with target.client() as client:
         try:
-            run = client.submit(pipeline_source, plate, out, wells=list(wells) if wells else None,
+            run = client.submit(pipeline, plate, out, wells=list(wells) if wells else None,
                                 workers=workers, device=device, stream=stream)
             queued = list(client.status(run)["wells"])
         except (ServerError, TimeoutError) as exc:

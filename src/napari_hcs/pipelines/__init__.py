@@ -7,7 +7,12 @@ named by its path; a bare name that is no file is looked up here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..engine.pipeline import Pipeline
 
 HERE = Path(__file__).resolve().parent
 DEFAULT = "stitch_segment"
@@ -26,7 +31,7 @@ def path_of(name: str) -> Path:
     return HERE / f"{name}.py"
 
 
-def resolve(spec: str | Path) -> Path:
+def resolve(spec: str | os.PathLike[str]) -> Path:
     """A pipeline file path, or the name of a shipped pipeline, as a file path.
 
     An existing file wins over a shipped name, so a user's `stitch_segment.py` in the current
@@ -40,3 +45,13 @@ def resolve(spec: str | Path) -> Path:
         return path_of(name)
     raise ValueError(f"cannot read pipeline file {spec}: no such file, and no shipped pipeline "
                      f"of that name (shipped: {', '.join(names())})")
+
+
+def load(spec: str | os.PathLike[str]) -> Pipeline:
+    """The pipeline of a pipeline file (`.py`: run here, it is code), a pipeline document
+    (`.json`: data, read without running anything) or a shipped pipeline's name."""
+    from ..engine.codegen import load_pipeline
+    from ..engine.pipeline.document import load_document
+
+    path = resolve(spec)
+    return load_document(path) if path.suffix.lower() == ".json" else load_pipeline(path)

@@ -79,5 +79,6 @@ def build_well_plans(
             output=output,
             image_shape=tuple(layout.shape) if reader.one_image_size else None,
             image_dtype=layout.dtype,
+            roots=reader.roots.paths,
         )
     return plans

@@ -90,6 +90,7 @@ class WellPlan:
     # its own size (OME-Zarr).
     image_shape: tuple[int, int] | None = None
     image_dtype: str | None = None
+    roots: tuple[str, ...] = ()  # where files may be read/written (`engine.roots`); () = anywhere
 
     @property
     def keys(self) -> tuple[ImageKey, ...]:

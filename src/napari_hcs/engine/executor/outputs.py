@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..compiler.plan import WellPlan
+from ..roots import AllowedRoots
 from ..vfs import FileManager, omezarr
 
 PLATE = "plate.zarr"
@@ -53,6 +54,9 @@ def write_well_outputs(
 ) -> None:
     """Write one well (in the worker): its fields into plate.zarr and its tables as parts."""
     out = Path(plan.output_dir or ".")
+    roots = AllowedRoots(plan.roots)  # a resumed well is changed in place: no link may lead out
+    roots.check_tree(out / PLATE / omezarr.well_path(plan.well))
+    roots.check_tree(out / PARTS / plan.well)
     storage = storage_from_config(config)
     for index, image in enumerate(fields):
         target = out / PLATE / omezarr.well_path(plan.well) / str(index)

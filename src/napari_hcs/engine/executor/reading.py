@@ -10,6 +10,7 @@ import numpy as np
 
 from ..compiler.plan import WellPlan
 from ..plate.model import ImageKey
+from ..roots import AllowedRoots
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -26,15 +27,16 @@ def read_inputs(plan: WellPlan) -> dict[ImageKey, np.ndarray]:
     """Every input image of the well as a 2-D array of the plate's pixel type (and size, for
     formats with one image size); all must share one shape."""
     reader: Any = None
+    roots = AllowedRoots(plan.roots)
     images: dict[ImageKey, np.ndarray] = {}
     for key, path in plan.inputs:
         if Path(path).suffix.lower() in TIFF_SUFFIXES:
-            image = _read_tiff(plan, key, path)
+            image = _read_tiff(plan, key, str(roots.check(path)))
         else:  # zarr plates (and any non-file source) go through the plate reader
             if reader is None:
                 from ..plate import open_plate
 
-                reader = open_plate(plan.plate_root)
+                reader = open_plate(plan.plate_root, roots=roots)
             try:
                 image = np.asarray(reader.read(key))
             except Exception as exc:

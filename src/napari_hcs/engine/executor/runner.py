@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from ..compiler.plan import WellPlan
+from ..roots import AllowedRoots
 from ..vfs import omezarr
 from .backend import Backend, get_backend
 from .events import ProgressEvent, RunReport, WellResult
 from .fingerprint import check_resume, run_fingerprint
-from .output_folder import check_not_input, check_owned, prepare_output
+from .output_folder import OWNED, check_not_input, check_owned, prepare_output
 from .output_lock import OutputLock
-from .outputs import PLATE, merge_tables
+from .outputs import PARTS, PLATE, TABLES, merge_tables
 from .run_record import RunRecord, load_previous
 from .well import WellOptions
 
@@ -65,7 +66,9 @@ def run_plans(
     report = RunReport(out)
     record: RunRecord | None = None
     lock: OutputLock | None = None
+    roots = AllowedRoots(plan_list[0].roots if plan_list else ())
     if out is not None and plan_list:
+        _confine_output(out, roots, OWNED)  # first: even the lock is written under a root
         check_not_input(out, plan_list)  # before anything is written
         lock = OutputLock(out)  # one run per folder: a second one is refused here
         try:
@@ -110,12 +113,20 @@ def run_plans(
         report.cancelled = cancel.is_set()
         try:
             if out is not None and record is not None:
+                _confine_output(out, roots, (PLATE, TABLES, PARTS))
                 _finish_outputs(out, record, report)
         finally:
             if lock is not None:
                 lock.release()
         report.seconds = time.perf_counter() - start
     return report
+
+
+def _confine_output(out: Path, roots: AllowedRoots, entries: Sequence[str]) -> None:
+    """What the run is about to create, read, replace or remove in `out` resolves under the
+    roots, links planted in a resumed folder included (`engine.roots`; no-op unconfined)."""
+    for entry in entries:
+        roots.check_tree(out / entry)
 
 
 def _pixel_size(plans: list[WellPlan], override: float | None) -> float | None:

@@ -20,6 +20,7 @@ from ..functions.registry import get_function
 from ..functions.rois import Outlines, as_outlines
 from ..memory import convert
 from ..plate.model import ImageKey
+from ..roots import AllowedRoots
 from .events import ProgressEvent, WellResult
 from .fitting import fit_field
 from .reading import InputError, read_inputs
@@ -177,6 +178,7 @@ def materialize(plan: WellPlan, step_label: str, images: dict[ImageKey, Any]) ->
 
     files = FileManager(plan.output_dir)
     folder = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', step_label)}/{plan.well}"
+    AllowedRoots(plan.roots).check_tree(Path(files.backend("zarr").root) / folder)
     files.delete(folder, "zarr")
     for key, plane in images.items():
         files.save(f"{folder}/{_key_name(key)}", to_numpy(plane), "zarr")

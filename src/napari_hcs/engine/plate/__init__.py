@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from ..roots import UNCONFINED, AllowedRoots
 from .imagexpress import ImageXpressReader
 from .model import COMPONENTS, ImageKey, PlateError, PlateLayout, PlateReader
 from .omezarr import OmeZarrReader
@@ -52,14 +53,22 @@ def detect_format(path: str | Path) -> str:
     raise PlateError(f"{root} is not a known plate (tried: {tried})")
 
 
-def open_plate(path: str | Path) -> PlateReader:
-    """Open the plate at `path` with the reader of its format (layout is computed lazily)."""
+def open_plate(path: str | Path, *, roots: AllowedRoots = UNCONFINED) -> PlateReader:
+    """Open the plate at `path` with the reader of its format (layout is computed lazily).
+
+    With `roots`, the plate folder and every file the reader lists or opens must resolve under
+    one of them (`engine.roots`); URL plates (`omero://`) hold no files and are not checked.
+    """
     url_reader = _url_reader(path)
     if url_reader is not None:  # the reader parses the URL (Path would mangle "//")
         return url_reader(str(path))
+    if roots.confined:  # detection reads metadata files directly in the folder
+        for entry in Path(roots.check(path)).iterdir() if Path(path).is_dir() else ():
+            roots.check(entry)
     name = detect_format(path)
-    reader = next(r for r in FORMATS if r.format == name)
-    return reader(Path(path))
+    reader = next(r for r in FORMATS if r.format == name)(Path(path))
+    reader.roots = roots
+    return reader
 
 
 def _url_reader(path: str | Path) -> type[PlateReader] | None:

@@ -192,16 +192,17 @@ class ImageXpressReader(PlateReader):
         if len(found) > 1:
             names = ", ".join(p.name for p in found)
             raise PlateError(f"several .HTD files in {self.root} ({names}); keep one per plate")
-        return HtdInfo.from_file(found[0])
+        return HtdInfo.from_file(self.roots.check(found[0]))
 
     def _scan(self) -> dict[ImageKey, Path]:
         """Map every image file to its key, by name only (no pixel reads)."""
         files: dict[ImageKey, Path] = {}
-        tps = _numbered_dirs(self.root, "TimePoint") or {1: self.root}
+        check = self.roots.check  # a symlinked TimePoint_N / ZStep_N is judged where it points
+        tps = _numbered_dirs(check(self.root), "TimePoint") or {1: self.root}
         for t, tdir in sorted(tps.items()):
-            zdirs = _numbered_dirs(tdir, "ZStep") or {1: tdir}
+            zdirs = _numbered_dirs(check(tdir), "ZStep") or {1: tdir}
             for z, zdir in sorted(zdirs.items()):
-                with os.scandir(zdir) as it:
+                with os.scandir(check(zdir)) as it:
                     for entry in it:
                         key = self._key_of(entry.name, z, t)
                         if key is not None and entry.is_file():
@@ -271,7 +272,7 @@ class ImageXpressReader(PlateReader):
         files = self.files
         self._check_against_htd(files)
         first = files[min(files)]
-        shape, dtype = tiff_header(first)
+        shape, dtype = tiff_header(self.roots.check(first))
         pixel_size, positions = self._metaseries(files, min(files))
         if not positions:
             step_y, step_x = (s * (1.0 - htd.overlap) for s in shape)
@@ -301,7 +302,7 @@ class ImageXpressReader(PlateReader):
     ) -> tuple[float | None, dict[int, tuple[float, float]]]:
         """The MetaSeries pixel size, and each site's position in pixels from the stage
         positions of the first well's sites (empty when they are missing or inconsistent)."""
-        planes = {i + 1: metaseries_plane(files[key]) if key in files else None
+        planes = {i + 1: metaseries_plane(self.roots.check(files[key])) if key in files else None
                   for i in range(len(self.htd.site_cells))
                   for key in [first.replace(site=i + 1)]}
         head = planes.get(first.site) or next((p for p in planes.values() if p), None)
@@ -338,7 +339,7 @@ class ImageXpressReader(PlateReader):
                 f"missing image for well {key.well} site {key.site} channel {key.channel} "
                 f"z {key.z} timepoint {key.timepoint}: expected {self.image_path(key)}"
             )
-        return read_tiff_plane(path)
+        return read_tiff_plane(self.roots.check(path))
 
 
 def _stage_to_pixels(

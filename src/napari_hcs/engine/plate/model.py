@@ -12,6 +12,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..roots import UNCONFINED, AllowedRoots
+
 #: The components that address one 2-D image of a plate, in canonical order.
 COMPONENTS: tuple[str, ...] = ("well", "site", "channel", "z", "timepoint")
 
@@ -106,9 +108,14 @@ class PlateLayout:
 
 
 class PlateReader(ABC):
-    """One microscope format: detect it, describe the plate, locate and read one image."""
+    """One microscope format: detect it, describe the plate, locate and read one image.
+
+    `roots` confines every file the reader lists or opens (`open_plate(path, roots=...)`);
+    by default nothing is checked.
+    """
 
     format: ClassVar[str]
+    roots: AllowedRoots = UNCONFINED
     #: Whether every image of the plate has the layout's shape (a camera's tiles). OME-Zarr
     #: plates may give each field its own size, so only their pixel type is checked.
     one_image_size: ClassVar[bool] = True

@@ -14,18 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ..roots import UNCONFINED, AllowedRoots, OutsideRootsError
 from . import limits
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
 from .wells import format_well, row_index, sort_wells
 
 
-def read_attrs(group: Path) -> dict:
+def read_attrs(group: Path, roots: AllowedRoots = UNCONFINED) -> dict:
     """NGFF attributes of a zarr group, v2 or v3, with the 0.5 `ome` wrapper removed."""
     if (group / "zarr.json").is_file():
-        meta = json.loads((group / "zarr.json").read_text())
+        meta = json.loads(roots.check(group / "zarr.json").read_text())
         attrs = meta.get("attributes", {})
     elif (group / ".zattrs").is_file():
-        attrs = json.loads((group / ".zattrs").read_text())
+        attrs = json.loads(roots.check(group / ".zattrs").read_text())
     else:
         return {}
     return attrs.get("ome", attrs)
@@ -81,7 +82,7 @@ class OmeZarrReader(PlateReader):
     @cached_property
     def plate(self) -> dict:
         try:
-            plate = read_attrs(self.root).get("plate")
+            plate = read_attrs(self.root, self.roots).get("plate")
         except (OSError, ValueError) as exc:
             raise PlateError(f"cannot read OME-Zarr metadata of {self.root}: {exc}") from exc
         if not isinstance(plate, dict) or not plate.get("wells"):
@@ -124,7 +125,7 @@ class OmeZarrReader(PlateReader):
     def _fields(self) -> dict[str, list[str]]:
         fields = {}
         for well, path in self.well_paths.items():
-            images = read_attrs(self.root / path).get("well", {}).get("images", [])
+            images = read_attrs(self.root / path, self.roots).get("well", {}).get("images", [])
             limits.count(len(images), "number of fields (well.images)", self.root / path,
                          limits.MAX_SITES, minimum=0)
             fields[well] = [img["path"] for img in images]
@@ -141,7 +142,7 @@ class OmeZarrReader(PlateReader):
         return self.root / self.well_paths[well] / fields[site - 1]
 
     def _multiscale(self, group: Path) -> dict:
-        multiscales = read_attrs(group).get("multiscales")
+        multiscales = read_attrs(group, self.roots).get("multiscales")
         if not multiscales:
             raise PlateError(f"missing image: {group} has no OME-Zarr multiscales metadata")
         return multiscales[0]
@@ -163,7 +164,7 @@ class OmeZarrReader(PlateReader):
         if "y" not in size or "x" not in size:
             raise PlateError(f"{source}: axes {axes} have no y and x")
         channels = tuple(str(i + 1) for i in range(size.get("c", 1)))
-        omero = read_attrs(first).get("omero", {}).get("channels", [])
+        omero = read_attrs(first, self.roots).get("omero", {}).get("channels", [])
         names = {
             ch: str(o["label"]) for ch, o in zip(channels, omero, strict=False) if "label" in o
         }
@@ -211,7 +212,9 @@ class OmeZarrReader(PlateReader):
         import zarr  # only needed once pixels or array metadata are touched
 
         try:
-            return zarr.open_array(str(path), mode="r")
+            return zarr.open_array(self.roots.zarr_store(path), mode="r")
+        except OutsideRootsError:
+            raise
         except Exception as exc:
             raise PlateError(f"unreadable image array {path}: {exc}") from exc
 

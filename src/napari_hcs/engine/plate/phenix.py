@@ -137,7 +137,7 @@ class PhenixReader(PlateReader):
     @cached_property
     def images(self) -> dict[ImageKey, HarmonyImage]:
         images: dict[ImageKey, HarmonyImage] = {}
-        for img in parse_index(self.index_path):
+        for img in parse_index(self.roots.check(self.index_path)):
             if img.key in images:
                 raise PlateError(f"{self.index_path} lists {img.key} twice ({img.url})")
             images[img.key] = img
@@ -165,7 +165,7 @@ class PhenixReader(PlateReader):
     def layout(self) -> PlateLayout:
         images = self.images
         first = images[min(images)]
-        shape, dtype = tiff_header(self._path(first))
+        shape, dtype = tiff_header(self._checked(first))
         self._check_sizes(first, shape)
         names = {}
         for img in images.values():
@@ -211,6 +211,10 @@ class PhenixReader(PlateReader):
     def _path(self, img: HarmonyImage) -> Path:
         return self.index_path.parent / img.url
 
+    def _checked(self, img: HarmonyImage) -> Path:
+        # A <URL> may be absolute or climb with "..": judged where it really points.
+        return self.roots.check(self._path(img))
+
     def image_path(self, key: ImageKey) -> str:
         img = self.images.get(key)
         if img is None:
@@ -219,4 +223,4 @@ class PhenixReader(PlateReader):
         return str(self._path(img))
 
     def read(self, key: ImageKey) -> np.ndarray:
-        return read_tiff_plane(self.image_path(key))
+        return read_tiff_plane(self.roots.check(self.image_path(key)))

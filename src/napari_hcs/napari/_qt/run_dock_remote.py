@@ -64,7 +64,7 @@ class RemoteRunMixin:
         """
         from napari.qt.threading import create_worker
 
-        from ...engine.codegen import CodegenError, pipeline_to_source
+        from ...engine.pipeline.document import DocumentError, pipeline_to_document
 
         reader = self._plate()
         self.problems.clear()
@@ -76,9 +76,9 @@ class RemoteRunMixin:
                              "folder there (under one of the server's --root folders).")
         if not token:
             return self._say("Give the server's token (`napari-hcs serve` prints it).")
-        try:
-            source = pipeline_to_source(self.session.ensure_pipeline())
-        except CodegenError as exc:
+        try:  # the server gets data naming registered functions, never code
+            document = pipeline_to_document(self.session.ensure_pipeline())
+        except DocumentError as exc:
             return self._say(f"This pipeline cannot be sent to a server: {exc}")
         self.stream.setChecked(True)
         if self.receiver is None:  # set_receiving said why
@@ -87,7 +87,7 @@ class RemoteRunMixin:
         self._remote_stop = threading.Event()
         self.remote_run = self.remote_result = None
         self.worker = create_worker(
-            follow_remote_run, self._remote, source, str(reader.root), out,
+            follow_remote_run, self._remote, document, str(reader.root), out,
             wells=self.chosen_wells(), workers=self.workers.value(),
             device=self.device.currentText(), stream=self.receiver.address,
             stop=self._remote_stop, _start_thread=False, _ignore_errors=True)
