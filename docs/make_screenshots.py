@@ -1,10 +1,11 @@
-"""Screenshots of the napari-hcs docks for docs/plugin.md and the README (headless).
+"""Screenshots of the plate view and the napari-hcs docks for docs/plugin.md and the README.
 
-    xvfb-run -a .venv/bin/python docs/make_screenshots.py
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python docs/make_screenshots.py
 
-Opens the sample plate with the plugin's reader, loads the default pipeline
-(stitch_segment) in the Pipeline dock, runs it on two wells from the Run dock and
-saves one PNG per dock plus the whole window into docs/images/.
+Writes a 96-well ImageXpress sample plate (four rows imaged, 2 x 2 sites of 192 px), opens it
+as the plate view, runs the shipped `stitch_segment` on a few wells from the Run dock, and saves
+into docs/images/: the window at plate zoom (`plate_view.png`), at one well's zoom after the run
+(`well_view.png`), and one PNG per dock.
 """
 
 from __future__ import annotations
@@ -17,58 +18,70 @@ import napari
 from qtpy.QtWidgets import QApplication
 
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
+from napari_hcs.engine.plate.wells import format_well
 from napari_hcs.napari._qt.config_dock import ConfigDock
 from napari_hcs.napari._qt.pipeline_dock import PipelineDock
 from napari_hcs.napari._qt.plate_dock import PlateDock
 from napari_hcs.napari._qt.run_dock import RunDock
-from napari_hcs.pipelines import path_of
+from napari_hcs.napari.plate_loader import JOBS
+from napari_hcs.napari.session import session_for
 
 OUT = Path(__file__).parent / "images"
+RUN_WELLS = ("A01", "A02", "B03", "C05", "D07", "D12")
 
 
-def _wait(condition, seconds: float = 180.0) -> None:
+def _wait(condition, seconds: float = 600.0) -> None:
     end = time.monotonic() + seconds
     while not condition():
         QApplication.processEvents()
         if time.monotonic() > end:
-            raise TimeoutError("the run did not finish")
+            raise TimeoutError("timed out waiting for the viewer")
         time.sleep(0.02)
+
+
+def _settle(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    _wait(lambda: time.monotonic() > end and JOBS.pending() == 0, seconds + 120)
 
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    plate = write_sample_plate(Path(tempfile.mkdtemp()) / "demo_plate", "imagexpress",
-                               SampleSpec(tile=(128, 128), nuclei_per_tile=8.0))
+    wells = tuple(format_well(r, c) for r in range(4) for c in range(12))
+    plate = write_sample_plate(Path(tempfile.mkdtemp()) / "screenshot_plate", "imagexpress",
+                               SampleSpec(wells=wells, tile=(192, 192), nuclei_per_tile=10.0))
     viewer = napari.Viewer(show=True)
-    viewer.window.resize(1700, 1000)
+    viewer.window._qt_window.resize(1600, 900)
     docks = {"plate": PlateDock(viewer), "pipeline": PipelineDock(viewer),
              "config": ConfigDock(viewer), "run": RunDock(viewer)}
     for name, widget in docks.items():
         viewer.window.add_dock_widget(widget, name=name.capitalize(), area="right",
-                                      tabify=name != "plate")
-    viewer.open(str(plate), plugin="napari-hcs")
+                                      tabify=name in ("config", "run"))
+    docks["plate"].open_plate(plate)
+    session = session_for(viewer)
+    viewer.reset_view()
+    _settle(3)
+    viewer.screenshot(str(OUT / "plate_view.png"), canvas_only=False)
 
-    pipeline = docks["pipeline"]
-    pipeline.load(path_of("stitch_segment"))
-    pipeline.steps.setCurrentRow(3)  # the segmentation step: a per-channel pattern
-    docks["config"].set_value("global", "device", "cpu")
-    docks["config"].set_value("step", "materialize_intermediates", True)
-
+    docks["pipeline"].files.use_template("stitch_segment")
+    docks["pipeline"].steps.setCurrentRow(3)  # the segmentation step: a per-channel pattern
     run = docks["run"]
-    run.wells.setText("A01, B02")
+    run.wells.setText(", ".join(RUN_WELLS))
     run.start()
     _wait(lambda: run.worker is None)
-    viewer.reset_view()
-    QApplication.processEvents()
+    _wait(lambda: run.sink.idle)
+    _settle(3)
     docks["plate"].colour_by.setCurrentText("nuclei: count")
+    docks["plate"].load_well("B03")
+    _settle(3)
+    viewer.screenshot(str(OUT / "well_view.png"), canvas_only=False)
     for name, widget in docks.items():
         widget.parent().raise_()  # the QDockWidget's tab, so the dock is laid out and painted
-        widget.resize(480, 900)
+        widget.resize(440, 700)
         QApplication.processEvents()
         widget.grab().save(str(OUT / f"{name}_dock.png"))
     docks["run"].parent().raise_()
     viewer.screenshot(str(OUT / "viewer.png"), canvas_only=False)
-    print(run.status.text())
+    print(run.status.text(), session.well_states)
     viewer.close()
 
 

@@ -74,3 +74,15 @@ def sample_plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sample") / "plate"
     return write_sample_plate(root, "imagexpress", SampleSpec(tile=(64, 64),
                                                               nuclei_per_tile=4.0))
+
+
+@pytest.fixture(scope="session")
+def plate96(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 96-well ImageXpress plate (8 x 12 in its HTD) with wells A01, B02 and H12 imaged,
+    2 x 2 sites of 64 px, 0.65 µm pixels."""
+    from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
+
+    root = tmp_path_factory.mktemp("plate96") / "plate"
+    spec = SampleSpec(wells=("A01", "B02", "H12"), tile=(64, 64), nuclei_per_tile=4.0)
+    return write_sample_plate(root, "imagexpress", spec)
+

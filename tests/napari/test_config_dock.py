@@ -45,3 +45,19 @@ def test_bad_values_are_refused(make_napari_viewer, qtbot):
     assert session_for(viewer).global_config.workers is None
     assert "whole number" in dock.fields["global"]["workers"].toolTip()
     assert parse_value("materialize_intermediates", "yes") is True
+
+
+def test_values_that_do_not_fit_the_field_are_refused_in_the_compilers_words(
+        make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    dock = ConfigDock(viewer)
+    qtbot.addWidget(dock)
+    edit = dock.fields["global"]["zarr_compression"]
+    edit.setText("lz4x")
+    edit.editingFinished.emit()
+    assert session_for(viewer).global_config.zarr_compression is None
+    assert "'zstd'" in edit.toolTip() and "lz4x" in edit.toolTip()
+    edit.setText("blosc")
+    edit.editingFinished.emit()
+    assert session_for(viewer).global_config.zarr_compression == "blosc"
+    assert "lz4x" not in edit.toolTip()  # back to the field's description

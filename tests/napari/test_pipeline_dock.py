@@ -72,3 +72,25 @@ def test_steps_with_compile_problems_are_marked(make_napari_viewer, qtbot):
         [Problem(1, "median_filter", "size", "size must be odd, got 4")])
     assert "size must be odd" in dock.steps.item(1).toolTip()
     assert dock.steps.item(0).toolTip() == ""
+
+
+def test_shipped_pipelines_are_templates(make_napari_viewer, qtbot):
+    from napari_hcs import pipelines
+
+    viewer, dock = _dock(make_napari_viewer, qtbot)
+    names = [dock.files.templates.itemText(i) for i in range(dock.files.templates.count())]
+    assert names == list(pipelines.names()) and names[0] == "stitch_segment"
+    dock.files.use_template("stitch_segment")
+    pipeline = session_for(viewer).pipeline
+    assert pipeline.name == "stitch_segment" and dock.steps.count() == len(pipeline.steps) > 3
+    steps = len(pipeline.steps)
+    pipeline.steps.pop()  # editing the copy leaves the shipped file alone
+    assert len(dock.files.use_template("stitch_segment").steps) == steps
+
+
+def test_ranges_bound_the_parameter_form(make_napari_viewer, qtbot):
+    viewer, dock = _dock(make_napari_viewer, qtbot)
+    dock.add_step("subtract_background")
+    assert dock.form["radius"].min == 1  # radius: Annotated[int, Ge(1)]
+    dock.add_step("normalize_percentile")
+    assert (dock.form["low"].min, dock.form["low"].max) == (0, 100)

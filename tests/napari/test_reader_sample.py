@@ -3,42 +3,69 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import zarr
 
-from napari_hcs.napari._reader import napari_get_reader
+from napari_hcs.engine.plate.model import PlateError
+from napari_hcs.napari._reader import napari_get_reader, read_plate
 from napari_hcs.napari._sample_data import demo_plate
 from napari_hcs.napari._writer import write_omezarr
 from napari_hcs.napari.plate_layers import META_KEY
 from napari_hcs.napari.session import session_for
 
 
-def test_reader_declines_what_it_cannot_read(tmp_path):
+def test_reader_claims_plates_and_declines_the_rest(tmp_path, sample_plate):
     assert napari_get_reader(str(tmp_path)) is None
     assert napari_get_reader(str(tmp_path / "missing")) is None
     (tmp_path / "a.txt").write_text("x")
     assert napari_get_reader(str(tmp_path / "a.txt")) is None
+    (tmp_path / "stray.HTD").write_text("not a plate")  # claimed by name (fast), then...
+    with pytest.raises(PlateError, match="stray.HTD"):  # ...a clear error naming the file
+        napari_get_reader(str(tmp_path / "stray.HTD"))(str(tmp_path / "stray.HTD"))
+    assert napari_get_reader(str(sample_plate)) is read_plate
+    assert napari_get_reader(str(sample_plate / "Plate.HTD")) is read_plate
 
 
-def test_viewer_opens_a_plate_folder_with_the_plugin(make_napari_viewer, sample_plate):
+def test_viewer_opens_a_plate_folder_as_the_plate_view(make_napari_viewer, sample_plate, qtbot):
     viewer = make_napari_viewer()
     layers = viewer.open(str(sample_plate), plugin="napari-hcs")
-    assert [ly.name for ly in layers] == ["1", "2"]
-    nuclei = viewer.layers["1"]
-    assert nuclei.data.shape[0] == 4 and nuclei.ndim == 3  # the well slider
+    assert [ly.name for ly in layers] == ["channel 1", "channel 2", "wells"]
+    nuclei = viewer.layers["channel 1"]
+    assert nuclei.multiscale and nuclei.ndim == 2  # the whole plate, no well slider
     assert nuclei.colormap.name == "blue"
     assert nuclei.metadata[META_KEY]["format"] == "imagexpress"
-    plane = np.asarray(nuclei.data[0])
-    assert plane.shape[0] > 64 and plane.max() > 0  # a 2x2 mosaic with signal
+    geometry = nuclei.data[0].pyramid.geometry
+    assert (geometry.rows, geometry.columns) == (8, 12)  # the 96-well plate, 4 wells imaged
+    assert nuclei.data[0].shape == geometry.shape(0)
+    qtbot.waitUntil(lambda: np.asarray(nuclei.data[-1]).max() > 0, timeout=30_000)
+
+
+def test_plate_files_open_without_a_reader_choice(make_napari_viewer, sample_plate, tmp_path):
+    """napari offers every reader that accepts folders for a folder (npe2 ignores filename
+    patterns for directories), but a plate's own description file is napari-hcs's alone."""
+    from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
+
+    viewer = make_napari_viewer()
+    # plugin=None is what File > Open and drag-and-drop do: napari asks only when several
+    # readers claim the path (a bare viewer.open() means plugin="napari", the builtins).
+    layers = viewer.open(str(sample_plate / "Plate.HTD"), plugin=None)
+    assert [ly.name for ly in layers] == ["channel 1", "channel 2", "wells"]
+    phenix = write_sample_plate(tmp_path / "phenix", "phenix",
+                                SampleSpec(wells=("A01",), tile=(32, 32), nuclei_per_tile=1.0,
+                                           nucleus_radius=(2.0, 3.0)))
+    index = next(phenix.rglob("Index*.xml"))
+    layers = make_napari_viewer().open(str(index), plugin=None)
+    assert layers[-1].name == "wells" and layers[0].metadata[META_KEY]["format"] == "phenix"
 
 
 def test_demo_plate_sample_is_generated_once(make_napari_viewer, tmp_path, monkeypatch):
     monkeypatch.setenv("NAPARI_HCS_CACHE", str(tmp_path))
     viewer = make_napari_viewer()
     viewer.open_sample("napari-hcs", "demo_plate")
-    assert len(viewer.layers) == 2
+    assert [ly.name for ly in viewer.layers] == ["channel 1", "channel 2", "wells"]
     first = sorted(p.name for p in tmp_path.iterdir())
     assert first == ["demo_plate_imagexpress"]
-    assert len(demo_plate()) == 2  # reopening reuses the cached plate
+    assert len(demo_plate()) == 3  # reopening reuses the cached plate
 
 
 def test_writer_round_trips_through_the_reader(make_napari_viewer, tmp_path):

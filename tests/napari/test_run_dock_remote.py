@@ -55,24 +55,22 @@ def test_remote_run_streams_layers_into_the_viewer(docks, qtbot, sample_plate):
     assert run.remote_result["status"] == "ok", run.status.text()
     assert "ok" in run.status.text()
 
-    def arrived() -> bool:
-        names = {layer.name for layer in viewer.layers}
-        if not {"results spots_rois rois", "results spots labels"} <= names:
-            return False
-        wells = set(viewer.layers["results spots_rois rois"].features["well"])
-        return {"A01", "B02"} <= wells and {"A01", "B02"} <= set(
-            viewer.layers["results spots labels"].metadata["napari_hcs"]["wells"])
+    session = session_for(viewer)
 
-    qtbot.waitUntil(arrived, timeout=30_000)  # the stream may trail the last event a little
-    image = viewer.layers["results 1"]
-    assert image._type_string == "image" and image.data.ndim == 2
-    labels = viewer.layers["results spots labels"]
-    for well in ("A01", "B02"):  # each well in its cell of the plate-wide layers
-        y, x, h, w = image.metadata["napari_hcs"]["wells"][well]
-        assert np.asarray(image.data[y:y + h, x:x + w]).max() > 0
-        y, x, h, w = labels.metadata["napari_hcs"]["wells"][well]
-        assert np.asarray(labels.data[y:y + h, x:x + w]).max() > 0
-        qtbot.waitUntil(lambda w=well: plate.grid.colour(w) == STATE_COLOURS["ok"])
+    def arrived() -> bool:  # the stream may trail the last event a little
+        return {"channel 1 (result)", "spots", "spots outlines"} <= {
+            layer.name for layer in viewer.layers} and run.sink.idle and all(
+            plate.grid.colour(w) == STATE_COLOURS["ok"] for w in ("A01", "B02"))
+
+    qtbot.waitUntil(arrived, timeout=30_000)
+    qtbot.wait(100)
+    image, labels = viewer.layers["channel 1 (result)"], viewer.layers["spots"]
+    assert image._type_string == "image" and image.multiscale and image.data[0].ndim == 2
+    for well in ("A01", "B02"):  # each well in its cell of the plate view
+        y, x = session.geometry.origin(well)
+        h, w = session.geometry.well_shape
+        assert np.asarray(image.data[0][y:y + h, x:x + w]).max() > 0
+        assert np.asarray(labels.data[0][y:y + h, x:x + w]).max() > 0
     assert set(session_for(viewer).measurements["spots_table"]["well"]) == {"A01", "B02"}
     assert (sample_plate.parent / "remote-out" / "plate.zarr").is_dir()
 
@@ -85,6 +83,7 @@ def test_cancel_a_remote_run(docks, qtbot, sample_plate, server):
     run.start()
     states = session_for(viewer).well_states
     qtbot.waitUntil(lambda: "running" in states.values(), timeout=60_000)  # mid-run
+
     run.cancel()
     _wait_for_run(qtbot, run)
     assert run.remote_result["status"] == "cancelled", run.status.text()

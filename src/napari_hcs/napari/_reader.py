@@ -1,11 +1,14 @@
-"""npe2 reader: a plate folder or a run's output -> layers.
+"""npe2 reader: a plate folder (or its metadata file) or a run's output -> layers.
 
 - a run's output folder (holding `plate.zarr`), or `plate.zarr` itself: every well's processed
-  image (one layer per channel, a `well` slider) and its labels (see `output_layers`);
-- any plate folder `napari_hcs.engine.plate.open_plate` understands: one layer per channel, each
-  slider position a well's sites pasted at their stage positions (see `plate_layers`).
+  image and its labels (see `output_layers`);
+- any plate `napari_hcs.engine.plate.open_plate` understands, as a folder or as the file that
+  describes it (an ImageXpress `.HTD`, a Phenix `Index.idx.xml`): the plate view, one layer per
+  channel with every well on the plate grid (see `plate_layers`).
 
-Nothing is read at open time beyond the plate's metadata; pixels load as napari draws them.
+Nothing is read at open time beyond the plate's metadata and one tile per channel; pixels load
+in the background as napari draws them. `napari_get_reader` decides from names only (a folder
+listing at most), so it costs nothing for the folders that are not plates.
 """
 
 from __future__ import annotations
@@ -15,17 +18,26 @@ from pathlib import Path
 from typing import Any
 
 from . import output_layers
-from .plate_layers import LayerData, plate_mosaic_layers
+from .plate_layers import META_KEY, LayerData, plate_view_layers
 
 ReaderFunction = Callable[[Any], list[LayerData]]
 
 
+#: Files that describe a whole plate: opening one opens its folder's plate.
+PLATE_FILES = (".htd", "index.idx.xml", "index.xml")
+
+
 def _one_path(path: str | list[str]) -> Path | None:
+    """The plate folder `path` names: itself, or the folder of a plate-describing file."""
     if isinstance(path, (list, tuple)):
         if len(path) != 1:
             return None
         path = path[0]
     p = Path(path)
+    if p.is_file() and p.name.lower().endswith(PLATE_FILES):
+        p = p.parent
+        if p.name.lower() == "images" and p.parent.is_dir():  # Phenix: Measurement/Images/
+            return p.parent if _is_plate(p.parent) else p
     return p if p.is_dir() else None
 
 
@@ -62,13 +74,24 @@ def napari_get_reader(path: str | list[str]) -> ReaderFunction | None:
 
 
 def read_plate(path: str | list[str]) -> list[LayerData]:
-    """Layers of a plate folder: one lazy image layer per channel, wells on a slider."""
+    """Layers of a plate: the plate view (one lazy multiscale layer per channel) and well names."""
     from ..engine.plate import open_plate
 
     root = _one_path(path)
     if root is None:
         raise ValueError(f"{path!r} is not a plate folder")
-    return plate_mosaic_layers(open_plate(root))
+    return with_refresh(plate_view_layers(open_plate(root)))
+
+
+def with_refresh(layers: list[LayerData]) -> list[LayerData]:
+    """Plate-view layers redraw themselves as their wells arrive from the loader."""
+    from ._qt.layer_refresh import refresh_soon
+
+    for _, kwargs, _ in layers:
+        loader = kwargs.get("metadata", {}).get(META_KEY, {}).get("loader")
+        if loader is not None:
+            loader.on_loaded = refresh_soon
+    return layers
 
 
 def read_output(path: str | list[str]) -> list[LayerData]:

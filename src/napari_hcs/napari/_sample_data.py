@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .plate_layers import LayerData, plate_mosaic_layers
+from .plate_layers import LayerData
 
 
 def cache_dir() -> Path:
@@ -32,7 +32,7 @@ def demo_plate_path(format: str = "imagexpress") -> Path:
 
 
 def demo_plate() -> list[LayerData]:
-    """The "demo plate" sample: four wells of 2x2 sites, two channels, wells on a slider."""
-    from ..engine.plate import open_plate
+    """The "demo plate" sample: four wells of 2x2 sites, two channels, as the plate view."""
+    from ._reader import read_plate
 
-    return plate_mosaic_layers(open_plate(demo_plate_path()))
+    return read_plate(str(demo_plate_path()))

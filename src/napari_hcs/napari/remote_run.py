@@ -161,6 +161,9 @@ def apply_event(session: Any, event: dict[str, Any]) -> str | None:
         failed, not_run = event.get("failed") or {}, event.get("not_run") or []
         for name in not_run:
             session.set_well_state(name, "cancelled")
+        for name, error in failed.items():  # stopped by the cancel: not a failure
+            if event.get("status") == "cancelled" and str(error).startswith("cancelled"):
+                session.set_well_state(name, "cancelled")
         if event.get("status") == "error":
             return f"Remote run stopped: {event.get('error')}"
         return (f"Remote run {event.get('status')}: {len(failed)} failed, "

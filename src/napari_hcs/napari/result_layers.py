@@ -1,21 +1,41 @@
-"""Run results -> per-well layer data: pure conversions, no viewer, no Qt.
+"""Run results -> what one well adds to the viewer: pure conversions, no viewer, no Qt.
 
-An executor `WellResult` (`well_result_layers`) or a wire `Message` (`message_layers`) becomes
-napari `(data, kwargs, layer_type)` tuples for one well: one image layer per channel, a labels
-layer per label image, a Shapes layer per ROI set whose features join the well's measurement
-table. `stream_sink.ResultSink` places them on the plate-wide layers of a viewer.
+An executor `WellResult` (`result_parts`) or a wire `Message` (`message_parts`) becomes
+`WellParts`: the well's processed image per channel, its label images, its ROI outlines drawn as
+label pixels, its measurement tables and its state. `result_canvas` places them on the plate
+view's result layers. Names say what a layer shows: `DAPI (result)`, `nuclei` (labels),
+`nuclei outlines` (ROIs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..engine.functions.rois import as_outlines
-from .plate_layers import META_KEY, LayerData, channel_colormap
+from .plate_layers import channel_name
+
+_SUFFIXES = ("_labels", "_rois", "_table", " labels", " rois")
+
+
+def base_name(name: str) -> str:
+    """What a special output is about: `nuclei_labels`, `nuclei_rois` -> `nuclei`."""
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def image_layer_name(channel: str) -> str:
+    return f"{channel_name(channel)} (result)"
+
+
+def outlines_layer_name(name: str) -> str:
+    return f"{base_name(name)} outlines"
 
 
 def polygon_area(polygon: np.ndarray) -> float:
@@ -24,107 +44,131 @@ def polygon_area(polygon: np.ndarray) -> float:
     return float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2.0)
 
 
-def roi_features(
-    polygons: Sequence[np.ndarray],
-    labels: Sequence[int] | None = None,
-    table: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """One row per polygon: `label`, `area`, plus the matching rows of a measurement table."""
-    ids = list(labels) if labels is not None else list(range(1, len(polygons) + 1))
-    features = pd.DataFrame({"label": np.asarray(ids, dtype=np.int64),
-                             "area": [polygon_area(np.asarray(p)) for p in polygons]})
-    if table is not None and "label" in table.columns:
-        extra = table.drop(columns=[c for c in ("area", "well") if c in table.columns])
-        extra = extra.drop_duplicates("label")
-        features = features.merge(extra, on="label", how="left")
-    return features
-
-
-def roi_polygons(rois: Sequence[Any]) -> tuple[list[np.ndarray], list[int] | None]:
+def roi_polygons(rois: Sequence[Any]) -> tuple[list[np.ndarray], list[int]]:
     """Polygons and label ids of a `rois` value (see `engine.functions.rois`)."""
     outlines = as_outlines(rois)
-    return [np.asarray(p, dtype=float) for p in outlines], outlines.labels
+    return [np.asarray(p, dtype=float) for p in outlines], list(outlines.labels)
 
 
-def table_for_rois(name: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
-    """The measurement table describing ROIs `name` (`nuclei_rois` -> `nuclei`/`nuclei_table`)."""
-    base = name.removesuffix("rois").rstrip("_") or name
-    for candidate in (name, base, f"{base}_table"):
+def outline_pixels(polygons: Sequence[np.ndarray], labels: Sequence[int],
+                   shape: tuple[int, int]) -> np.ndarray:
+    """The polygons' outlines drawn into a label image (pixel = the polygon's label id).
+
+    Why pixels and not a Shapes layer: napari triangulates every polygon of a Shapes layer on
+    the GUI thread (about 0.15 s per 200 polygons here, growing with the plate), while a label
+    image is drawn here, off the GUI thread, and shown like any other pyramid. Every edge of
+    every polygon is sampled at once (numpy, no per-polygon Python loop), so drawing holds the
+    interpreter lock only briefly while the GUI thread runs.
+    """
+    out = np.zeros(shape, np.uint32)
+    kept = [(np.asarray(p, dtype=np.float64).reshape(-1, 2), v)
+            for p, v in zip(polygons, labels, strict=True) if len(p) >= 2]
+    if not kept:
+        return out
+    counts = np.array([len(p) for p, _ in kept])
+    a = np.concatenate([p for p, _ in kept])
+    first = np.repeat(np.cumsum(counts) - counts, counts)  # each vertex's polygon start
+    following = np.arange(len(a)) + 1
+    following[np.cumsum(counts) - 1] = first[np.cumsum(counts) - 1]  # last -> first: closed
+    b = a[following]
+    edge_ids = np.repeat(np.asarray([v for _, v in kept], np.uint32), counts)
+    steps = np.maximum(np.ceil(np.abs(b - a).max(axis=1)).astype(np.int64), 1)
+    edge = np.repeat(np.arange(len(a)), steps)
+    t = (np.arange(len(edge)) - np.repeat(np.cumsum(steps) - steps, steps)) / steps[edge]
+    points = np.rint(a[edge] + (b[edge] - a[edge]) * t[:, None]).astype(np.int64)
+    inside = ((points[:, 0] >= 0) & (points[:, 0] < shape[0])
+              & (points[:, 1] >= 0) & (points[:, 1] < shape[1]))
+    out[points[inside, 0], points[inside, 1]] = edge_ids[edge[inside]]
+    return out
+
+
+@dataclass
+class WellParts:
+    """Everything one well (or one message of it) brings."""
+
+    well: str
+    images: dict[str, np.ndarray] = field(default_factory=dict)  # channel -> (..., Y, X)
+    labels: dict[str, np.ndarray] = field(default_factory=dict)  # base name -> (..., Y, X)
+    outlines: dict[str, tuple[list[np.ndarray], list[int]]] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    state: str | None = None  # "ok" | "failed" | "cancelled" | "running"
+    error: str | None = None
+    pixel_size_um: float | None = None
+
+
+def well_state(status: str | None, error: str | None, cancelling: bool = False) -> str:
+    """A finished well's state for the Plate dock: a well stopped by Cancel is `cancelled`."""
+    if status == "ok":
+        return "ok"
+    if (cancelling or error) and str(error or "").startswith("cancelled"):
+        return "cancelled"
+    return "failed"
+
+
+def _channels(image: np.ndarray, names: Sequence[str] | None) -> dict[str, np.ndarray]:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[None]
+    names = list(names or [])
+    names += [str(i + 1) for i in range(len(names), image.shape[0])]
+    return {names[c]: image[c] for c in range(image.shape[0])}
+
+
+def result_parts(result: Any, *, cancelling: bool = False) -> WellParts:
+    """The parts of one executor `WellResult` (only its state when it failed)."""
+    parts = WellParts(result.well, state=well_state(result.status, result.error, cancelling),
+                      error=result.error)
+    if result.status != "ok":
+        return parts
+    if result.image is not None:
+        parts.images = _channels(result.image, result.channel_names)
+    parts.labels = {base_name(n): np.asarray(a) for n, a in (result.labels or {}).items()}
+    for name, rois in (result.rois or {}).items():
+        parts.outlines[base_name(name)] = roi_polygons(rois)
+    parts.tables = {n: t for n, t in (result.tables or {}).items()
+                    if isinstance(t, pd.DataFrame)}
+    return parts
+
+
+def message_parts(message: Any) -> WellParts:
+    """The parts of one wire message (validated by the receiver); a well-less message goes
+    to the top-left well."""
+    header = message.header
+    parts = WellParts(message.well or "A01", pixel_size_um=header.get("pixel_size_um"))
+    kind = message.kind
+    if kind == "image":  # (C, Y, X) or (C, Z, Y, X)
+        parts.images = _channels(message.data, header.get("channel_names"))
+    elif kind == "labels":
+        parts.labels = {base_name(message.name): np.asarray(message.data)}
+    elif kind == "rois":
+        parts.outlines[base_name(message.name)] = (
+            [np.asarray(p, dtype=float) for p in message.polygons()],
+            [int(v) for v in message.arrays["labels"]])
+    elif kind == "table":
+        parts.tables = {message.name: message.to_dataframe()}
+    elif kind == "progress" and message.well:
+        parts.state = "running"
+    elif kind == "status" and message.well:
+        parts.state = well_state(header.get("status"), header.get("error"))
+        parts.error = header.get("error")
+    return parts
+
+
+def table_for(base: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The measurement table describing objects `base` (`nuclei` -> `nuclei`/`nuclei_table`)."""
+    for candidate in (base, f"{base}_table", f"{base}_rois"):
         if candidate in tables:
             return tables[candidate]
     return None
 
 
-def _meta(well: str, kind: str, name: str, **extra: Any) -> dict[str, Any]:
-    return {META_KEY: {"well": well, "result": kind, "name": name, **extra}}
-
-
-def image_layers(
-    image: np.ndarray, well: str, channel_names: Sequence[str] | None, *, name: str = "result"
-) -> list[LayerData]:
-    """A (C, Y, X) processed image -> one image layer per channel."""
-    image = np.asarray(image)
-    if image.ndim == 2:
-        image = image[None]
-    names = list(channel_names or [str(i + 1) for i in range(image.shape[0])])
-    return [
-        (image[c], {"name": f"{well} {names[c]}",
-                    "colormap": channel_colormap(names[c], c), "blending": "additive",
-                    "metadata": _meta(well, "image", name, channel=names[c])}, "image")
-        for c in range(image.shape[0])
-    ]
-
-
-def labels_layer(labels: np.ndarray, well: str, name: str) -> LayerData:
-    return (np.asarray(labels), {"name": f"{well} {name} labels", "opacity": 0.6,
-                                 "metadata": _meta(well, "labels", name)}, "labels")
-
-
-def rois_layer(
-    polygons: Sequence[np.ndarray],
-    well: str,
-    name: str,
-    *,
-    labels: Sequence[int] | None = None,
-    table: pd.DataFrame | None = None,
-) -> LayerData:
-    """Polygons (each (K, 2) y, x) -> a Shapes layer whose features table has label and area."""
-    if labels is None:
-        polygons, labels = roi_polygons(polygons)
-    keep = [i for i, p in enumerate(polygons) if len(p) >= 3]  # napari needs 3 vertices
-    polygons = [np.asarray(polygons[i], dtype=float) for i in keep]
-    labels = [labels[i] for i in keep]
-    return (polygons, {
-        "name": f"{well} {name} rois", "shape_type": "polygon", "edge_color": "yellow",
-        "face_color": "transparent", "edge_width": 1,
-        "features": roi_features(polygons, labels, table),
-        "metadata": _meta(well, "rois", name),
-    }, "shapes")
-
-
-def well_result_layers(result: Any) -> list[LayerData]:
-    """Every layer of one executor `WellResult` (nothing for a failed well)."""
-    if getattr(result, "status", "ok") != "ok":
-        return []
-    layers: list[LayerData] = []
-    if result.image is not None:
-        layers += image_layers(result.image, result.well, result.channel_names)
-    for name, labels in (result.labels or {}).items():
-        layers.append(labels_layer(labels, result.well, name))
-    tables: Mapping[str, pd.DataFrame] = result.tables or {}
-    for name, rois in (result.rois or {}).items():
-        layers.append(rois_layer(rois, result.well, name, table=table_for_rois(name, tables)))
-    return layers
-
-
-def message_layers(message: Any) -> list[LayerData]:
-    """Layers of one wire message (image, labels, rois); other kinds carry no layer."""
-    header, well = message.header, message.well or "?"
-    if message.kind == "image":  # (C, Y, X) or (C, Z, Y, X): one layer per channel either way
-        return image_layers(message.data, well, header.get("channel_names"), name=message.name)
-    if message.kind == "labels":
-        return [labels_layer(message.data, well, message.name)]
-    if message.kind == "rois":
-        return [rois_layer(message.polygons(), well, message.name,
-                           labels=message.arrays["labels"].tolist())]
-    return []
+def object_features(well: str, first_id: int, ids: np.ndarray,
+                    table: pd.DataFrame | None) -> pd.DataFrame:
+    """Rows for a labels layer's `features`: `index` (the id shown on the plate view), `well`,
+    `label` (the well's own id) and the matching row of the well's measurement table."""
+    ids = np.asarray(ids, dtype=np.int64)
+    rows = pd.DataFrame({"index": ids + first_id, "well": well, "label": ids})
+    if table is not None and "label" in table.columns:
+        extra = table.drop(columns=[c for c in ("well", "index") if c in table.columns])
+        rows = rows.merge(extra.drop_duplicates("label"), on="label", how="left")
+    return rows

@@ -1,306 +1,214 @@
-"""Run results -> the viewer's plate-wide result layers.
+"""Run results -> the viewer's plate-wide result layers, without blocking the GUI thread.
 
-The per-well conversion is `result_layers` (pure); `ResultSink` applies it to a viewer on the
-GUI thread (the Run dock relays results there). The sink keeps ONE layer per channel / labels /
-ROI name for the whole plate ("results 1", "results nuclei labels", "results nuclei_rois
-rois"): each well is written into its cell of a plate-sized canvas (images, labels) or appended
-to the plate's Shapes layer (ROIs, with a `well` column in the features), so the plate fills in
-as wells finish. Why: adding a napari layer costs 0.2-1 s of GUI time under software OpenGL (Qt
-controls, vispy visual, shader) and every extra layer slows each repaint, while writing a slice
-and refreshing an existing layer costs 5-60 ms; see docs/performance.md, "Streaming". A well
-that arrives again replaces its cell / its shapes.
+Results (executor `WellResult`s from a local run, wire messages from a stream) are queued to
+`result_canvas.ResultConverter`, which prepares them in a thread: pyramid blocks in the plate
+view's frame, plate-unique label ids and their features, merged tables. `ResultSink._apply`
+then runs on the GUI thread with one batch: it creates a layer only the first time a result of
+that name arrives (0.2-1 s each under software OpenGL; `prepare` creates the expected ones when
+a run starts), assigns features and tables, updates well states, and asks for a redraw of the
+touched layers (one per event-loop turn, see `_qt.layer_refresh`). Nothing it does grows with
+the plate: a redraw slices what is on screen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from psygnal import Signal
 
-from ..engine.plate.model import PlateError
-from ..engine.plate.wells import parse_well
-from .plate_layers import META_KEY, LayerData
-from .result_layers import message_layers, rois_layer, table_for_rois, well_result_layers
+from .plate_layers import META_KEY, channel_colormap, channel_label
+from .result_canvas import CanvasUpdate, LayerSpec, ResultCanvas, ResultConverter
+from .result_layers import WellParts, base_name, message_parts, outlines_layer_name, result_parts
 
-#: Empty space between wells on the result grid, as a fraction of the well size.
-WELL_GAP = 0.1
-
-#: Prefix of the plate-wide result layers' names.
-PLATE_PREFIX = "results"
-
-# Plate formats (rows, columns) a result canvas grows through, so it is reallocated rarely.
-_PLATE_GRIDS: tuple[tuple[int, int], ...] = ((2, 3), (4, 6), (8, 12), (16, 24), (32, 48))
+#: Features (measurements per object) reach the labels layers at most this often.
+FEATURES_MS = 2000
 
 
-def grid_for(row: int, col: int, known: tuple[int, int] | None = None) -> tuple[int, int]:
-    """Rows and columns of the smallest plate format holding well (row, col) (0-based)."""
-    for rows, cols in ((known,) if known else ()) + _PLATE_GRIDS:
-        if row < rows and col < cols:
-            return rows, cols
-    return row + 1, col + 1
+_warmed = False
 
 
-def _limits(data: np.ndarray) -> tuple[float, float]:
-    """Contrast limits from a strided sample: napari would otherwise scan the whole canvas."""
-    sample = np.asarray(data[..., ::4, ::4], dtype=np.float64)
-    finite = sample[np.isfinite(sample)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    return (lo, hi if hi > lo else lo + 1.0)
+def _warm_up_labels() -> None:
+    """The first Labels layer of a process compiles napari's label-colour kernel (numba, about
+    1 s); build a throw-away one in a thread now, so the Run click does not pay for it."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+
+    def build() -> None:
+        import numpy as np
+        from napari.layers import Labels
+
+        Labels(np.zeros((4, 4), np.uint32))
+
+    threading.Thread(target=build, name="napari-hcs labels warm-up", daemon=True).start()
 
 
 class ResultSink:
-    """Puts result layers into a viewer: one layer per channel / labels / ROIs for the plate.
+    """Puts results into a viewer: one layer per channel / labels / ROI set for the plate.
 
-    Tables go to the session (the Plate dock colours wells by them, the Run dock lists them);
-    progress and status update the session's well states. Stream messages are queued and
-    applied together on the next turn of the event loop, so the parts of a well (and wells that
-    queued up behind a slow repaint) cost one refresh per layer and one repaint.
+    `add_result` and `add_message` may be called from any thread; everything reaching the
+    viewer happens on the GUI thread.
     """
 
     #: (well, layer name) once a well's data is in that layer (on the GUI thread).
     shown = Signal(str, str)
+    #: one batch applied (on the GUI thread).
+    applied = Signal()
 
     def __init__(self, viewer: Any, session: Any) -> None:
+        from ._qt.layer_refresh import on_main_thread
+
         self.viewer = viewer
         self.session = session
-        self._pitch: tuple[int, int] | None = None
-        self._limits: dict[str, tuple[float, float]] = {}  # image layer -> limits we set
-        self._features: dict[str, pd.DataFrame] = {}  # shapes layer -> features, well column
-        self._pending: list[Any] = []
+        self.cancelling = False  # set by the Run dock: failed wells then read as cancelled
+        self._features: dict[str, Any] = {}
+        self._features_scheduled = False
+        self.canvas = ResultCanvas(getattr(session, "geometry", None))
+        self.converter = ResultConverter(self.canvas, on_main_thread(self._apply))
+        session.plate_changed.connect(lambda _: self.canvas.set_geometry(session.geometry))
+        _warm_up_labels()
 
-    # -- geometry -------------------------------------------------------------------------------
-    def offset(self, well: str, size: tuple[float, float]) -> tuple[int, int]:
-        """Top-left of `well` on the result grid; the first well seen fixes the grid pitch."""
-        if self._pitch is None:
-            self._pitch = (round(size[0] * (1 + WELL_GAP)), round(size[1] * (1 + WELL_GAP)))
-        row, col = self._cell(well)
-        return row * self._pitch[0], col * self._pitch[1]
+    # -- entry points (any thread) ----------------------------------------------------------------
+    def add_result(self, result: Any) -> None:
+        """One executor WellResult: its images, labels, outlines, tables and state."""
+        self.converter.submit(lambda: result_parts(result, cancelling=self.cancelling))
 
-    @staticmethod
-    def _cell(well: str) -> tuple[int, int]:
-        try:
-            return parse_well(well)
-        except PlateError:  # a well name outside the plate grammar ("?") goes top-left
-            return 0, 0
+    def add_message(self, message: Any) -> None:
+        """One wire message (already validated by the receiver)."""
+        self.converter.submit(lambda: message_parts(message))
 
-    def _known_grid(self) -> tuple[int, int] | None:
-        layout = getattr(getattr(self.session, "reader", None), "layout", None)
-        rows, cols = getattr(layout, "rows", None), getattr(layout, "columns", None)
-        return (int(rows), int(cols)) if rows and cols else None
+    def add_parts(self, make_parts: Callable[[], WellParts]) -> None:
+        self.converter.submit(make_parts)
 
-    @staticmethod
-    def _size(data: Any, layer_type: str) -> tuple[float, float]:
-        if layer_type == "shapes":  # polygons: their bounding box stands in for the well size
-            points = np.concatenate(data) if len(data) else np.ones((1, 2))
-            return float(points[:, 0].max()), float(points[:, 1].max())
-        shape = np.shape(data)
-        return float(shape[-2]), float(shape[-1])
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or being prepared (what was prepared may still be on its way)."""
+        return self.converter.idle
 
+    # -- before a run (GUI thread) ----------------------------------------------------------------
+    def prepare(self, reader: Any, steps: Any) -> list[Any]:
+        """Create, before a run, the result layers its plans will fill (each creation costs
+        the GUI thread a few hundred ms, better spent at the Run click than mid-run). Returns
+        the layers created; existing ones are reused."""
+        from .result_layers import image_layer_name
+
+        layout = reader.layout
+        names = [(image_layer_name(layout.channel_names.get(c) or c), "image", i)
+                 for i, c in enumerate(layout.channels)]
+        for step in steps:
+            for _, calls in step.calls:
+                for call in calls:
+                    for name, kind in call.special_outputs:
+                        if kind == "labels":
+                            names.append((base_name(name), "labels", 0))
+                        elif kind == "rois":
+                            names.append((outlines_layer_name(name), "outlines", 0))
+        if self.canvas.geometry is None:
+            return []
+        created = []
+        for name, kind, index in dict.fromkeys(names):
+            if name in self.viewer.layers or name in self.canvas.pyramids:
+                continue
+            dtype = layout.dtype if kind == "image" else "uint32"
+            pyramid = self.canvas._pyramid(name, dtype, ())
+            self.canvas.kinds[name] = kind
+            extra: dict[str, Any] = {"opacity": 0.5} if kind == "labels" else {}
+            if kind == "image":
+                channel = layout.channels[index]
+                extra = {"colormap": channel_colormap(channel_label(layout, channel), index),
+                         "blending": "additive", "contrast_limits": (0.0, 1.0)}
+                self.canvas.contrast[name] = (0.0, 1.0)
+            spec = LayerSpec(name, "image" if kind == "image" else "labels", pyramid,
+                             self.canvas._kwargs(name, kind, 2, **extra))
+            created.append(self._create(spec))
+        return created
+
+    # -- applying (GUI thread) --------------------------------------------------------------------
     def _layer(self, name: str) -> Any:
         return self.viewer.layers[name] if name in self.viewer.layers else None
 
-    # -- applying layers --------------------------------------------------------------------------
-    def show(self, layers: Iterable[LayerData]) -> list[Any]:
-        """Write per-well layer data into the plate layers; returns the napari layers touched.
-
-        Images and labels go first so the grid pitch comes from pixels, not polygons; each
-        touched layer is refreshed once, however many wells were written into it.
-        """
-        items = sorted(layers, key=lambda item: item[2] == "shapes")
-        touched: dict[str, Any] = {}
-        done: list[tuple[str, str]] = []
-        rois: dict[str, list[tuple[str, list[np.ndarray], dict[str, Any]]]] = {}
-        for data, kwargs, layer_type in items:
-            well = kwargs["metadata"][META_KEY].get("well", "?")
-            name = self._plate_name(kwargs["name"], well)
-            oy, ox = self.offset(well, self._size(data, layer_type))
-            if layer_type == "shapes":
-                moved = [np.asarray(p) + (oy, ox) for p in data]
-                rois.setdefault(name, []).append((well, moved, kwargs))
-                continue
-            layer = self._write_cell(name, np.asarray(data), kwargs, layer_type, (oy, ox))
-            if layer is None:  # does not fit the plate canvas: a layer of its own
-                layer = self._own_layer(data, kwargs, layer_type, (oy, ox))
-                name = layer.name
-            touched[name] = layer
-            done.append((well, name))
-        for name, wells in rois.items():
-            touched[name] = self._add_rois(name, wells)
-            done += [(well, name) for well, _, _ in wells]
-        for layer in touched.values():
-            if layer_type_of(layer) != "shapes":
-                layer.refresh()
-        for well, name in done:
-            self.shown.emit(well, name)
-        return list(touched.values())
-
-    @staticmethod
-    def _plate_name(name: str, well: str) -> str:
-        rest = name[len(well) + 1:] if name.startswith(f"{well} ") else name
-        return f"{PLATE_PREFIX} {rest}"
-
-    def _write_cell(self, name: str, data: np.ndarray, kwargs: dict[str, Any],
-                    layer_type: str, origin: tuple[int, int]) -> Any:
-        """Write one well into the plate canvas of layer `name` (created or grown as needed)."""
-        assert self._pitch is not None
-        layer = self._layer(name)
-        canvas = None if layer is None else layer.data
-        if canvas is not None and canvas.shape[:-2] != data.shape[:-2]:
-            return None
-        row, col = origin[0] // self._pitch[0], origin[1] // self._pitch[1]
-        if canvas is None or canvas.shape[-2] <= origin[0] or canvas.shape[-1] <= origin[1]:
-            rows, cols = grid_for(row, col, self._known_grid())
-            if canvas is not None:  # never shrink: keep what is there
-                rows = max(rows, canvas.shape[-2] // self._pitch[0])
-                cols = max(cols, canvas.shape[-1] // self._pitch[1])
-            grown = np.zeros(data.shape[:-2] + (rows * self._pitch[0], cols * self._pitch[1]),
-                             dtype=data.dtype if canvas is None else canvas.dtype)
-            if canvas is not None:
-                grown[..., :canvas.shape[-2], :canvas.shape[-1]] = canvas
-            canvas = grown
-        h, w = min(data.shape[-2], self._pitch[0]), min(data.shape[-1], self._pitch[1])
-        oy, ox = origin
-        canvas[..., oy:oy + self._pitch[0], ox:ox + self._pitch[1]] = 0  # a well seen again
-        canvas[..., oy:oy + h, ox:ox + w] = data[..., :h, :w]
-        if layer is None:
-            layer = self._new_layer(name, canvas, kwargs, layer_type, data)
-        elif layer.data is not canvas:
-            layer.data = canvas
-        if layer_type == "image":
-            self._widen_limits(layer, data)
-        self._note_well(layer, kwargs, origin, (h, w))
-        return layer
-
-    def _new_layer(self, name: str, canvas: np.ndarray, kwargs: dict[str, Any],
-                   layer_type: str, first: np.ndarray) -> Any:
+    def _create(self, spec: LayerSpec) -> Any:
         from napari.layers import Layer
 
-        kwargs = {**kwargs, "name": name, "metadata": {META_KEY: {
-            **kwargs["metadata"][META_KEY], "well": None, "wells": {}}}}
-        if layer_type == "image":  # given limits: napari would scan the whole canvas
-            kwargs["contrast_limits"] = self._limits[name] = _limits(first)
-        layer = Layer.create(canvas, kwargs, layer_type)
-        self.viewer.add_layer(layer)
-        return layer
-
-    def _widen_limits(self, layer: Any, data: np.ndarray) -> None:
-        """Widen the contrast range to a new well's values, unless the user set the limits."""
-        ours = self._limits.get(layer.name)
-        lo, hi = _limits(data)
-        if ours is None or (lo >= ours[0] and hi <= ours[1]):
-            return
-        wide = (min(lo, ours[0]), max(hi, ours[1]))
-        current = tuple(layer.contrast_limits)
-        layer.contrast_limits_range = (min(wide[0], current[0]), max(wide[1], current[1]))
-        if np.allclose(current, ours):
-            layer.contrast_limits = wide
-            self._limits[layer.name] = wide
-
-    @staticmethod
-    def _note_well(layer: Any, kwargs: dict[str, Any], origin: tuple[int, int],
-                   size: tuple[int, int]) -> None:
-        """Record where each well sits in a plate layer's metadata (well -> y, x, h, w)."""
-        well = kwargs["metadata"][META_KEY].get("well", "?")
-        layer.metadata.setdefault(META_KEY, {}).setdefault("wells", {})[well] = (*origin, *size)
-
-    def _own_layer(self, data: Any, kwargs: dict[str, Any], layer_type: str,
-                   origin: tuple[int, int]) -> Any:
-        """A well whose shape does not fit the plate canvas gets its own layer, placed."""
-        from napari.layers import Layer
-
-        ndim = np.ndim(data)
-        kwargs = {**kwargs, "translate": (0.0,) * (ndim - 2) + tuple(map(float, origin))}
-        layer = self._layer(kwargs["name"])
-        if layer is not None:
-            layer.data, layer.translate = data, kwargs["translate"]
+        layer = self._layer(spec.name)
+        if layer is not None and getattr(layer, "multiscale", False):
+            layer.data = spec.pyramid.levels  # a layer of an earlier run: reuse it
             return layer
-        layer = Layer.create(data, kwargs, layer_type)
+        if layer is not None:
+            self.viewer.layers.remove(layer)
+        kwargs = spec.kwargs
+        kind = self.canvas.kinds.get(spec.name)
+        # Start hidden what would only repeat what is shown: processed images over the raw
+        # plate (both additive: the well would read twice as bright), outlines of objects whose
+        # labels are shown. Every visible layer is one more full-canvas pass per repaint.
+        if (spec.kind == "image" and self._raw_plate_shown()) or (
+                kind == "outlines" and self._labels_for(spec.name)):
+            kwargs = {**kwargs, "visible": False}
+        layer = Layer.create(spec.pyramid.levels, kwargs, spec.kind)
         self.viewer.add_layer(layer)
         return layer
 
-    def _add_rois(self, name: str, wells: list[tuple[str, list[np.ndarray], dict]]) -> Any:
-        """Append wells' polygons (already at their plate place) to the plate's Shapes layer."""
-        from napari.layers import Shapes
+    def _labels_for(self, outlines_name: str) -> bool:
+        base = outlines_name.removesuffix(" outlines")
+        return self.canvas.kinds.get(base) == "labels" or (
+            base in self.viewer.layers and self.viewer.layers[base]._type_string == "labels")
 
-        layer = self._layer(name)
-        features = self._features.get(name) if layer is not None else None
-        polygons: list[np.ndarray] = []
-        for well, moved, kwargs in wells:
-            if features is not None and (features["well"] == well).any():  # arrived again
-                gone = set(np.flatnonzero((features["well"] == well).to_numpy()).tolist())
-                layer.selected_data = gone
-                layer.remove_selected()
-                features = features[features["well"] != well].reset_index(drop=True)
-            rows = kwargs["features"].assign(well=well)
-            features = rows if features is None else pd.concat([features, rows],
-                                                               ignore_index=True)
-            polygons += moved
-        columns = ["well"] + [c for c in features.columns if c != "well"]
-        self._features[name] = features = features[columns]
-        if layer is None:
-            kwargs = {k: v for k, v in wells[0][2].items() if k != "features"}
-            meta = {**kwargs["metadata"][META_KEY], "well": None}
-            layer = Shapes(polygons, **{**kwargs, "name": name, "metadata": {META_KEY: meta}},
-                           features=features)
-            self.viewer.add_layer(layer)
-        elif polygons:
-            layer.add_polygons(polygons, edge_width=1, edge_color="yellow",
-                               face_color="transparent")
-            layer.features = features
-        return layer
+    def _raw_plate_shown(self) -> bool:
+        return any(layer.metadata.get(META_KEY, {}).get("plate_view") for layer in
+                   self.viewer.layers)
 
-    # -- entry points -----------------------------------------------------------------------------
-    def add_result(self, result: Any) -> list[Any]:
-        """One executor WellResult: its tables, its layers, its state (applied at once)."""
-        for name, table in (result.tables or {}).items():
-            if isinstance(table, pd.DataFrame):
-                self.session.add_table(name, result.well, table)
-        touched = self.show(well_result_layers(result))
-        self.session.set_well_state(result.well, "ok" if result.status == "ok" else "failed")
-        return touched
+    def _apply(self, update: CanvasUpdate) -> None:
+        from ._qt.layer_refresh import refresh_layer_soon
 
-    def add_message(self, message: Any) -> None:
-        """One wire message (on the GUI thread): queued, applied with the others queued."""
-        self._pending.append(message)
-        if len(self._pending) == 1:
+        for spec in update.new_layers:
+            self._create(spec)
+        for name, pyramid in update.regridded.items():
+            layer = self._layer(name)
+            if layer is not None:
+                layer.data = pyramid.levels
+        for name, limits in update.contrast.items():
+            layer = self._layer(name)
+            if layer is not None:
+                self._widen(layer, limits)
+        self._features.update(update.features)
+        if self._features and not self._features_scheduled:
             from qtpy.QtCore import QTimer
 
-            # Runs after the queued signals already posted: the rest of this well's messages
-            # and any wells that piled up while the GUI thread was busy.
-            QTimer.singleShot(0, self.flush)
+            self._features_scheduled = True
+            QTimer.singleShot(FEATURES_MS, self._apply_features)
+        for name, frame in update.tables.items():
+            self.session.set_table(name, frame)
+        for name in update.touched:
+            layer = self._layer(name)
+            if layer is not None:
+                refresh_layer_soon(layer)
+        for well, state, error in update.states:
+            self.session.set_well_state(well, state, error)
+        for well, name in update.shown:
+            self.shown.emit(well, name)
+        self.applied.emit()
 
-    def flush(self) -> list[Any]:
-        """Apply the queued messages: tables, then every layer at once, then well states."""
-        pending, self._pending = self._pending, []
-        layers: list[LayerData] = []
-        for message in pending:
-            if message.kind == "table" and message.well:
-                self.session.add_table(message.name, message.well, message.to_dataframe())
-        for message in pending:
-            if message.kind == "rois":
-                layers += self._rois_with_table(message)
-            else:
-                layers += message_layers(message)
-        touched = self.show(layers) if layers else []
-        for message in pending:
-            if message.kind == "progress" and message.well:
-                self.session.set_well_state(message.well, "running")
-            elif message.kind == "status" and message.well:
-                ok = message.header.get("status") == "ok"
-                self.session.set_well_state(message.well, "ok" if ok else "failed")
-        return touched
+    def _apply_features(self) -> None:
+        """Give the labels layers their features (napari validates the whole table on the
+        GUI thread, so this runs at most every FEATURES_MS, not per well)."""
+        self._features_scheduled = False
+        pending, self._features = self._features, {}
+        for name, frame in pending.items():
+            layer = self._layer(name)
+            if layer is not None:
+                layer.features = frame
 
-    def _rois_with_table(self, message: Any) -> list[LayerData]:
-        """A rois message joined with its well's measurement table when that has arrived."""
-        tables = {name: df[df["well"] == message.well] if "well" in df.columns else df
-                  for name, df in getattr(self.session, "measurements", {}).items()}
-        return [rois_layer(message.polygons(), message.well or "?", message.name,
-                           labels=message.arrays["labels"].tolist(),
-                           table=table_for_rois(message.name, tables))]
-
-
-def layer_type_of(layer: Any) -> str:
-    return getattr(layer, "_type_string", "")
+    @staticmethod
+    def _widen(layer: Any, limits: tuple[float, float]) -> None:
+        """Widen the contrast to a new well's values, unless the user changed the limits."""
+        lo, hi = limits
+        current = tuple(layer.contrast_limits)
+        layer.contrast_limits_range = (min(lo, layer.contrast_limits_range[0]),
+                                       max(hi, layer.contrast_limits_range[1]))
+        ours = layer.metadata.get(META_KEY, {}).get("limits", current)
+        if tuple(ours) == current:
+            layer.contrast_limits = (lo, hi)
+            layer.metadata.setdefault(META_KEY, {})["limits"] = (lo, hi)

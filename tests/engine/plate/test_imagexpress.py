@@ -7,7 +7,7 @@ import pytest
 import tifffile
 
 from napari_hcs.engine.plate import ImageKey, PlateError, open_plate
-from napari_hcs.engine.plate.generator import write_sample_plate
+from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 from napari_hcs.engine.plate.imagexpress import DEFAULT_OVERLAP, OVERLAP_KEY, parse_htd
 from napari_hcs.engine.plate.synthetic import synthesize_well
 
@@ -41,6 +41,16 @@ def test_layout(plates, small_spec):
     on_disk = list((plates["imagexpress"] / "TimePoint_1").iterdir())
     assert len(on_disk) == 2 * 4 * 2 + 2
     assert len(reader.files) == 2 * 4 * 2
+
+
+@pytest.mark.parametrize(("wells", "grid"), [(("A01", "H12"), (8, 12)),
+                                             (("A01", "C07", "P24"), (16, 24))])
+def test_plate_grid_comes_from_ywells_xwells_not_the_site_grid(tmp_path, wells, grid):
+    spec = SampleSpec(wells=wells, grid=(1, 3), tile=(32, 32), nuclei_per_tile=1.0,
+                      nucleus_radius=(2.0, 3.0))
+    layout = open_plate(write_sample_plate(tmp_path / "ix", "imagexpress", spec)).layout
+    assert (layout.rows, layout.columns) == grid
+    assert layout.wells == wells and len(layout.sites) == 3
 
 
 def test_read_returns_generated_tile(plates, small_spec):

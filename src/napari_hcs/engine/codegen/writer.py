@@ -11,7 +11,6 @@ import importlib
 import keyword
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -191,16 +190,9 @@ def pipeline_to_source(pipeline: Pipeline) -> str:
 
 
 def save_pipeline(pipeline: Pipeline, path: str | os.PathLike[str]) -> Path:
-    """Write `pipeline` as a pipeline file, atomically (a temp file renamed over `path`)."""
+    """Write `pipeline` as a pipeline file, atomically (`vfs.atomic_write`)."""
     target = Path(path)
     text = pipeline_to_source(pipeline)  # before touching the disk: errors leave no file
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    from ..vfs.atomic import atomic_write  # saving only: vfs is not needed to read or compile
+
+    return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -4,7 +4,7 @@ from .compiled import CompiledPipeline, compile_pipeline
 from .links import PLATE
 from .plan import CallPlan, OutputPlan, StepPlan, WellPlan
 from .problems import CompileError, Problem
-from .validate import check_call, type_mismatch
+from .validate import bounds, check_call, type_mismatch
 
 __all__ = [
     "PLATE",
@@ -15,6 +15,7 @@ __all__ = [
     "Problem",
     "StepPlan",
     "WellPlan",
+    "bounds",
     "check_call",
     "compile_pipeline",
     "type_mismatch",

@@ -3,7 +3,7 @@
 The phases run in order, each adding to one problem list, so a user sees all their mistakes
 in one message before anything runs:
 1. resolve patterns, components and devices (`resolve`);
-2. check keyword arguments and dict-pattern keys (`validate`);
+2. check keyword arguments, configuration values and dict-pattern keys (`validate`);
 3. link special inputs to producers (`links`);
 4. check memory types against devices (`devices`);
 5. build the frozen plans, sharing the step plans across wells (`build`), with the plate-wide
@@ -27,7 +27,7 @@ from .output import plan_output
 from .plan import OutputPlan, StepPlan, WellPlan
 from .problems import CompileError, ProblemList
 from .resolve import resolve_steps
-from .validate import validate_group_keys, validate_kwargs
+from .validate import validate_config, validate_group_keys, validate_kwargs
 
 
 @dataclass
@@ -92,6 +92,7 @@ def compile_pipeline(
 
     chosen = select_wells(layout, wells, problems)
     steps = resolve_steps(pipeline, global_config, problems)
+    validate_config(pipeline, global_config, problems)
     validate_kwargs(steps, problems)
     validate_group_keys(steps, layout, problems)
     unresolved = frozenset(range(len(pipeline.steps))) - {rs.index for rs in steps}

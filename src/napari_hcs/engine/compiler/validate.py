@@ -1,4 +1,11 @@
-"""Phase 2: check keyword arguments against signatures and dict-pattern keys against the plate."""
+"""Phase 2: check keyword arguments against signatures, configuration values against their
+field types, and dict-pattern keys against the plate.
+
+Annotations are the single source of what a value may be: int, float, str, bool, Literal and
+unions of these, and `typing.Annotated[T, constraint, ...]` with the `annotated_types`
+constraints (`Gt`, `Ge`, `Lt`, `Le`, `Interval`, `MultipleOf`, `MinLen`, `MaxLen`, `Len`), e.g.
+`sigma: Annotated[float, Gt(0)] = 2.0`. Forms read the same metadata (`bounds`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,11 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+import annotated_types as at
+
 from ..functions.registry import FunctionSpec
+from ..pipeline.config import FIELD_TYPES, GlobalConfig
+from ..pipeline.step import Pipeline
 from ..plate.model import PlateLayout
 from .problems import ProblemList
 from .resolve import ResolvedStep
@@ -42,6 +53,14 @@ def _fits(value: Any, annotation: Any) -> bool | None:
     if annotation is inspect.Parameter.empty or annotation is Any or isinstance(annotation, str):
         return None
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        base = _fits(value, annotation.__origin__)
+        if base is False:
+            return False
+        constraints = _constraints(annotation)
+        if not constraints or (base is None and not _is_number(value)):
+            return base
+        return all(_satisfies(value, c) for c in constraints)
     if origin is typing.Union or origin is types.UnionType:
         answers = [_fits(value, arg) for arg in typing.get_args(annotation)]
         return True if any(a is True for a in answers) else (None if None in answers else False)
@@ -72,10 +91,79 @@ def _np_bool() -> type:
     return np.bool_
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, _np_bool()))
+
+
+def _constraints(annotation: Any) -> list[Any]:
+    """The `annotated_types` constraints of an `Annotated[...]` (Interval split into parts)."""
+    found: list[Any] = []
+    for meta in getattr(annotation, "__metadata__", ()):
+        if isinstance(meta, at.GroupedMetadata):
+            found += [m for m in meta if isinstance(m, at.BaseMetadata)]
+        elif isinstance(meta, at.BaseMetadata):
+            found.append(meta)
+    return found
+
+
+def _satisfies(value: Any, c: Any) -> bool:
+    """Whether `value` meets one constraint (NaN meets no bound); unknown kinds are trusted."""
+    try:
+        if isinstance(c, at.Gt):
+            return bool(value > c.gt)
+        if isinstance(c, at.Ge):
+            return bool(value >= c.ge)
+        if isinstance(c, at.Lt):
+            return bool(value < c.lt)
+        if isinstance(c, at.Le):
+            return bool(value <= c.le)
+        if isinstance(c, at.MultipleOf):
+            return bool(value % c.multiple_of == 0)
+        if isinstance(c, at.MinLen):
+            return len(value) >= c.min_length
+        if isinstance(c, at.MaxLen):
+            return len(value) <= c.max_length
+    except TypeError:  # a value the bound cannot be compared with: the type check speaks
+        return False
+    return True
+
+
+_SYMBOL = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+def _constraint_text(c: Any) -> str:
+    for attr, symbol in _SYMBOL.items():
+        if hasattr(c, attr):
+            return f"{symbol} {getattr(c, attr)}"
+    if isinstance(c, at.MultipleOf):
+        return f"a multiple of {c.multiple_of}"
+    if isinstance(c, at.MinLen):
+        return f"at least {c.min_length} long"
+    if isinstance(c, at.MaxLen):
+        return f"at most {c.max_length} long"
+    return repr(c)
+
+
 def _describe(annotation: Any) -> str:
+    if typing.get_origin(annotation) is typing.Annotated:
+        parts = [_constraint_text(c) for c in _constraints(annotation)]
+        return " and ".join([f"{_describe(annotation.__origin__)} {parts[0]}", *parts[1:]]
+                            ) if parts else _describe(annotation.__origin__)
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(annotation)))
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")
+
+
+def bounds(annotation: Any) -> tuple[float | None, float | None]:
+    """(lowest, highest) value an annotated number may take, for a form's spin box (None: no
+    bound). Strict bounds are returned as given; the compile check refuses the bound itself."""
+    low = high = None
+    for c in _constraints(annotation) if typing.get_origin(annotation) is typing.Annotated else ():
+        low = getattr(c, "ge", getattr(c, "gt", low))
+        high = getattr(c, "le", getattr(c, "lt", high))
+    return low, high
 
 
 def check_call(spec: FunctionSpec, kwargs: dict[str, Any]) -> list[tuple[str, str]]:
@@ -109,6 +197,24 @@ def validate_kwargs(steps: list[ResolvedStep], problems: ProblemList) -> None:
                 for parameter, message in check_call(spec, kwargs):
                     problems.add(message, step_index=rs.index, step_name=rs.name,
                                  parameter=parameter)
+
+
+def validate_config(pipeline: Pipeline, global_config: GlobalConfig,
+                    problems: ProblemList) -> None:
+    """Every configuration value that is set (global, pipeline, each step) must fit its field:
+    `zarr_compression="lz4x"` is refused here, not by every well at write time."""
+    levels = [("global", None, global_config), ("pipeline", None, pipeline.config)]
+    levels += [("step", i, step.config) for i, step in enumerate(pipeline.steps)]
+    for level, index, config in levels:
+        if config is None:
+            continue
+        where = {"step_index": index, "step_name": pipeline.steps[index].display_name
+                 } if index is not None else {}
+        for field, value in config.set_fields().items():
+            mismatch = type_mismatch(value, FIELD_TYPES[field])
+            if mismatch:
+                problems.add(f"{level} configuration {field!r} {mismatch}", parameter=field,
+                             **where)
 
 
 def validate_group_keys(

@@ -4,6 +4,7 @@ from .config import (
     CONFIG_FIELDS,
     DEFAULTS,
     DESCRIPTIONS,
+    FIELD_TYPES,
     GlobalConfig,
     PipelineConfig,
     StepConfig,
@@ -17,6 +18,7 @@ from .step import Pipeline, Step
 
 __all__ = [
     "CONFIG_FIELDS",
+    "FIELD_TYPES",
     "DEFAULTS",
     "DESCRIPTIONS",
     "GlobalConfig",

@@ -8,10 +8,28 @@ can show an inherited value as a placeholder instead of a hard-coded copy.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from annotated_types import Interval
 
 #: Where a resolved value came from.
 Source = Literal["step", "pipeline", "global", "default"]
+
+#: The OME-Zarr chunk codecs the writer knows (`vfs.pyramid.COMPRESSIONS`; a test keeps the
+#: two equal, since the configuration must not import the writer's zarr).
+Compression = Literal["blosc", "blosc-zstd", "blosc-lz4", "zstd", "gzip", "none"]
+
+#: What each field may hold (None, "inherit", always may). The compiler checks every set value
+#: against these (`compiler.validate.validate_config`), the Config dock offers a Literal's
+#: choices and a range's bounds; "device" is a pattern the compiler's device phase checks.
+FIELD_TYPES: dict[str, Any] = {
+    "workers": Annotated[int, Interval(ge=1, le=1024)],
+    "device": str,
+    "materialize_intermediates": bool,
+    "zarr_compression": Compression,
+    "zarr_levels": Annotated[int, Interval(ge=1, le=16)],
+    "zarr_chunk_size": Annotated[int, Interval(ge=16, le=16384)],
+}
 
 #: The value of each field when no level sets it.
 DEFAULTS: dict[str, Any] = {
@@ -29,7 +47,8 @@ DESCRIPTIONS: dict[str, str] = {
     "device": '"cpu", "cuda" or "cuda:N": where torch/cupy functions run',
     "materialize_intermediates": "write every step's output, not only the final one",
     "zarr_compression": 'OME-Zarr chunk compression: "blosc" (Blosc with zstd, read by every '
-                        'zarr reader, Java too), "blosc-lz4", "zstd", "gzip" or "none"',
+                        'zarr reader, Java too), "blosc-zstd", "blosc-lz4", "zstd", "gzip" or '
+                        '"none"',
     "zarr_levels": "number of resolution levels in the written OME-Zarr multiscale pyramid",
     "zarr_chunk_size": "OME-Zarr chunk edge length in pixels (Y and X)",
 }

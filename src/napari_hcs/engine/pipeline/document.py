@@ -25,7 +25,6 @@ import copy
 import json
 import math
 import os
-import tempfile
 import typing
 from collections.abc import Mapping
 from dataclasses import fields
@@ -365,16 +364,9 @@ def load_document(path: str | os.PathLike[str]) -> Pipeline:
 
 
 def save_document(pipeline: Pipeline, path: str | os.PathLike[str]) -> Path:
-    """Write `pipeline` as a document file, atomically (a temp file renamed over `path`)."""
+    """Write `pipeline` as a document file, atomically (`vfs.atomic_write`)."""
     target = Path(path)
     text = document_text(pipeline)  # before touching the disk: errors leave no file
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    from ..vfs.atomic import atomic_write  # saving only: vfs is not needed to read or compile
+
+    return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))

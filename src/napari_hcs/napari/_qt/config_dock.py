@@ -2,7 +2,9 @@
 
 An empty field inherits: its placeholder shows the value it would get and the level it comes
 from (engine `resolve_with_source`). A field that overrides is highlighted. Typing writes a new
-config object into the session (configs are frozen dataclasses).
+config object into the session (configs are frozen dataclasses); a value that does not fit the
+field's type (`FIELD_TYPES`: choices, ranges) is refused here with the compiler's words. The
+Run dock's workers and device are the global level of this same configuration.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ...engine.compiler import type_mismatch
 from ...engine.pipeline import (
     DEFAULTS,
     DESCRIPTIONS,
+    FIELD_TYPES,
     GlobalConfig,
     PipelineConfig,
     StepConfig,
     resolve_with_source,
 )
 from ..session import session_for
+from .scrolling import scrolling
 
 LEVELS: tuple[str, ...] = ("global", "pipeline", "step")
 _FIELDS = {
@@ -54,10 +59,15 @@ def parse_value(field: str, text: str) -> Any:
         raise ValueError(f"{field}: expected true or false, got {text!r}")
     if kind is int:
         try:
-            return int(ast.literal_eval(text))
+            value = int(ast.literal_eval(text))
         except (ValueError, SyntaxError, TypeError):
             raise ValueError(f"{field}: expected a whole number, got {text!r}") from None
-    return text.strip("'\"")
+    else:
+        value = text.strip("'\"")
+    mismatch = type_mismatch(value, FIELD_TYPES[field])
+    if mismatch:
+        raise ValueError(f"{field} {mismatch}")
+    return value
 
 
 class ConfigDock(QWidget):
@@ -71,7 +81,8 @@ class ConfigDock(QWidget):
         self.fields: dict[str, dict[str, QLineEdit]] = {}
         self.step_choice = QComboBox()
         self.step_choice.currentIndexChanged.connect(lambda _: self.refresh())
-        layout = QVBoxLayout(self)
+        page = QWidget()
+        layout = QVBoxLayout(page)
         for level in LEVELS:
             box = QGroupBox(f"{level.capitalize()} settings")
             form = QFormLayout(box)
@@ -90,6 +101,9 @@ class ConfigDock(QWidget):
         hint.setWordWrap(True)
         layout.addWidget(hint)
         layout.addStretch(1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scrolling(page))  # three forms: taller than a 768 px screen's docks
         self.session.pipeline_changed.connect(lambda _: self._steps_changed())
         self.session.config_changed.connect(lambda _: self.refresh())
         self._steps_changed()

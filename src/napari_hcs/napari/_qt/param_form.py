@@ -20,6 +20,7 @@ from typing import Any
 
 from magicgui.widgets import Container, LineEdit, create_widget
 
+from ...engine.compiler import bounds
 from ...engine.functions.registry import FunctionSpec, Parameter
 
 _SIMPLE = (bool, int, float, str)
@@ -43,6 +44,8 @@ def widget_annotation(annotation: Any, value: Any) -> Any:
     with, or None when the value needs the literal editor."""
     if annotation is inspect.Parameter.empty or value is inspect.Parameter.empty:
         return None
+    if typing.get_origin(annotation) is typing.Annotated:  # a range: the type it bounds
+        annotation = annotation.__origin__
     origin = typing.get_origin(annotation)
     members = typing.get_args(annotation) if origin in (typing.Union, _union_type()) else (
         annotation,)
@@ -68,7 +71,10 @@ def _widget(param: Parameter, value: Any) -> Any:
                 and abs(value) <= _LIMIT[annotation]):
             annotation = None
         else:  # magicgui's default range (0..999) would refuse negative or large values
-            options["options"] = {"min": -_LIMIT[annotation], "max": _LIMIT[annotation]}
+            low, high = bounds(param.annotation)  # the parameter's own range, when it has one
+            options["options"] = {
+                "min": -_LIMIT[annotation] if low is None else max(low, -_LIMIT[annotation]),
+                "max": _LIMIT[annotation] if high is None else min(high, _LIMIT[annotation])}
     if annotation is not None:
         try:
             widget = create_widget(annotation=annotation, value=value, **options)

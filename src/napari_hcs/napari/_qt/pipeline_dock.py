@@ -1,7 +1,10 @@
-"""The Pipeline dock: steps, a searchable function list, parameter forms, save/load.
+"""The Pipeline dock: templates, steps, a searchable function list, parameter forms,
+save/load.
 
 The dock edits the session's engine `Pipeline` through `pipeline_edit`; it holds no pipeline
-state of its own besides which step, group and call are selected.
+state of its own besides which step, group and call are selected. Two tabs (the steps with the
+selected call's parameters; the function library) in scroll areas keep it usable on a
+1366 x 768 screen.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from typing import Any
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -20,7 +22,6 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -31,6 +32,8 @@ from ...engine.plate.model import COMPONENTS
 from .. import pipeline_edit as edit
 from ..session import session_for
 from .param_form import ParameterForm
+from .pipeline_files import PipelineFiles
+from .scrolling import scrolling_tabs
 
 _NO_GROUP = "(one chain for all)"
 
@@ -92,18 +95,19 @@ class PipelineDock(QWidget):
         self.problems.setStyleSheet("color: #ff6b5e;")
         self.params = QVBoxLayout()
 
-        save, load = QPushButton("Save..."), QPushButton("Load...")
-        save.clicked.connect(self._choose_save)
-        load.clicked.connect(self._choose_load)
+        self.files = PipelineFiles(self.session)
 
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.search)
-        layout.addWidget(self.functions, 1)
-        layout.addLayout(_row(add, chain))
-        layout.addWidget(QLabel("Steps"))
-        layout.addWidget(self.steps, 1)
-        self.steps.setMinimumHeight(90)
-        layout.addLayout(_row(up, down, remove))
+        library = QWidget()
+        column = QVBoxLayout(library)
+        column.addWidget(self.search)
+        column.addWidget(self.functions, 1)
+        column.addLayout(_row(add, chain))
+
+        steps = QWidget()
+        column = QVBoxLayout(steps)
+        column.addWidget(self.steps, 1)
+        self.steps.setMinimumHeight(70)
+        column.addLayout(_row(up, down, remove))
         box = QGroupBox("Step")
         form = QFormLayout(box)
         form.addRow("name", self.step_name)
@@ -113,11 +117,16 @@ class PipelineDock(QWidget):
         form.addRow("chain", self.chain)
         form.addRow("", remove_call)
         form.addRow(self.problems)
-        layout.addWidget(box)
+        column.addWidget(box)
         params = QGroupBox("Parameters of the selected call")
         params.setLayout(self.params)
-        layout.addWidget(params, 1)
-        layout.addLayout(_row(save, load))
+        column.addWidget(params, 1)
+
+        self.tabs = scrolling_tabs([(steps, "Steps"), (library, "Add function")])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.files)
+        layout.addWidget(self.tabs, 1)
 
         self._filter_functions("")
         self.session.pipeline_changed.connect(lambda _: self.refresh())
@@ -165,6 +174,7 @@ class PipelineDock(QWidget):
         index = edit.add_step(self.pipeline, spec)
         self._changed()
         self.steps.setCurrentRow(index)
+        self.tabs.setCurrentIndex(0)  # the new step and its parameters
         return index
 
     def chain_function(self, name: str | None = None) -> None:
@@ -325,31 +335,14 @@ class PipelineDock(QWidget):
         finally:
             self._quiet = False
 
-    # -- files --------------------------------------------------------------------------------
+    # -- files ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        from ...engine.codegen import save_pipeline
-
-        return Path(save_pipeline(self.pipeline, path))
+        return self.files.save(path)
 
     def load(self, path: str | Path) -> Any:
-        from ...engine.codegen import load_pipeline
-
-        self.session.set_pipeline(load_pipeline(path))
+        pipeline = self.files.load(path)
         self.steps.setCurrentRow(0)
-        return self.pipeline
-
-    def _choose_save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save pipeline", "pipeline.py", "*.py")
-        if path:
-            self.save(path)
-
-    def _choose_load(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load pipeline", "", "*.py")
-        if path:
-            try:
-                self.load(path)
-            except Exception as exc:  # the message names the file and line; show it, keep going
-                QMessageBox.warning(self, "Cannot load pipeline", str(exc))
+        return pipeline
 
 
 def _row(*widgets: QWidget) -> QHBoxLayout:

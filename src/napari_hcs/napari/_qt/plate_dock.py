@@ -1,12 +1,18 @@
-"""The Plate dock: the well grid; clicking a well loads its sites and channels as layers."""
+"""The Plate dock: the plate as a well grid; clicking a well takes the camera there.
+
+The plate itself is on the canvas (the plate view, `plate_layers`): clicking a well adds or
+removes no layer, it moves the camera (`plate_view.go_to_well`) and makes the well the
+session's selection (the Run dock previews it). Wells are coloured by run state or by any
+colouring source (`well_colours`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -17,15 +23,15 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..plate_layers import META_KEY, well_grid, well_mosaic_layers, well_site_layers
+from ..plate_view import PlateNavigator, frame_wells, go_to_well
 from ..session import session_for
+from ..well_colours import RUN_STATUS, colourings, values_of
+from .scrolling import scrolling
 from .well_grid import WellGrid
-
-_STATUS = "run status"
 
 
 class PlateDock(QWidget):
-    """Shows the session's plate as a well grid and loads a clicked well's images lazily."""
+    """Shows the session's plate as a well grid; a click selects the well and goes there."""
 
     def __init__(self, napari_viewer: Any) -> None:
         super().__init__()
@@ -39,14 +45,16 @@ class PlateDock(QWidget):
         open_button.clicked.connect(self._choose_plate)
         self.grid = WellGrid()
         self.grid.well_clicked.connect(self.load_well)
+        scroll = scrolling(self.grid)  # a 1536-well grid is wider than any dock
+        scroll.setMinimumHeight(150)  # 8 rows of a 96-well plate without scrolling
 
         self.site = QSpinBox()
         self.site.setPrefix("site ")
         self.site.setMinimum(1)
+        self.site.setToolTip("the site Preview runs on (double-click a site on the canvas)")
         self.site.valueChanged.connect(lambda s: self.session.select(self.session.well, s))
-        self.stitched = QCheckBox("stitched (one layer per channel)")
         self.colour_by = QComboBox()
-        self.colour_by.addItem(_STATUS)
+        self.colour_by.addItem(RUN_STATUS)
         self.colour_by.currentTextChanged.connect(lambda _: self.recolour())
 
         top = QHBoxLayout()
@@ -54,103 +62,113 @@ class PlateDock(QWidget):
         top.addWidget(open_button)
         options = QHBoxLayout()
         options.addWidget(self.site)
-        options.addWidget(self.stitched)
-        colour = QHBoxLayout()
-        colour.addWidget(QLabel("colour wells by"))
-        colour.addWidget(self.colour_by, 1)
+        options.addWidget(QLabel("colour by"))
+        options.addWidget(self.colour_by, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.grid)
+        layout.addWidget(scroll, 1)
         layout.addLayout(options)
-        layout.addLayout(colour)
-        layout.addStretch(1)
 
-        self.session.plate_changed.connect(self._plate_changed)
-        self.session.well_state_changed.connect(lambda *_: self.recolour())
-        self.session.measurements_changed.connect(lambda _: self._measurements_changed())
+        links = [(self.session.plate_changed, self._plate_changed),
+                 (self.session.selection_changed, self._selection_changed),
+                 (self.session.well_state_changed, self._state_changed),
+                 (self.session.measurements_changed, lambda _: self._measurements_changed())]
+        for signal, slot in links:
+            signal.connect(slot)
+        # The session outlives a closed dock: stop calling into its deleted widgets.
+        self.destroyed.connect(lambda *_: [signal.disconnect(slot) for signal, slot in links])
         self.viewer.layers.events.inserted.connect(self._layer_inserted)
+        PlateNavigator.install(napari_viewer, self.session)
         for layer in self.viewer.layers:
             self.session.adopt_layer(layer)
         if self.session.reader is not None:
-            self._plate_changed(self.session.reader)
+            self._plate_changed(self.session.reader, frame=False)
 
     # -- plate --------------------------------------------------------------------------------
     def open_plate(self, path: str | Path) -> None:
-        self.session.open_plate(path)
+        """Open a plate folder as the plate view (napari-hcs's reader, no reader choice)."""
+        self.viewer.open(str(path), plugin="napari-hcs")
 
     def _choose_plate(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a plate folder")
         if path:
-            self.open_plate(path)
+            try:
+                self.open_plate(path)
+            except Exception as exc:  # the reader's message names the folder
+                from napari.utils.notifications import show_error
+
+                show_error(f"Cannot open {path} as a plate: {exc}")
 
     def _layer_inserted(self, event: Any) -> None:
         self.session.adopt_layer(event.value)
 
-    def _plate_changed(self, reader: Any) -> None:
+    def _plate_changed(self, reader: Any, frame: bool = True) -> None:
         if reader is None:
             self.grid.set_plate(0, 0, [])
             return
-        layout = reader.layout
-        rows, cols = well_grid(layout)
-        self.grid.set_plate(rows, cols, layout.wells)
+        layout, geometry = reader.layout, self.session.geometry
+        self.grid.set_plate(geometry.rows, geometry.columns, layout.wells)
+        self.site.blockSignals(True)
         self.site.setMaximum(max(layout.sites))
         self.site.setValue(min(layout.sites))
+        self.site.blockSignals(False)
+        px = f"{layout.pixel_size_um:g} µm/px" if layout.pixel_size_um else "pixel size unknown"
         self.title.setText(
-            f"{Path(layout.root).name} ({layout.format}): {len(layout.wells)} wells, "
-            f"{len(layout.sites)} sites, channels {', '.join(layout.channels)}"
-        )
+            f"{Path(layout.root).name} ({layout.format}): {len(layout.wells)} of "
+            f"{geometry.rows * geometry.columns} wells, {len(layout.sites)} sites, "
+            f"{len(layout.channels)} channels, {px}")
         self._measurements_changed()
+        if layout.pixel_size_um:  # the layers carry µm: a scale bar means something
+            self.viewer.scale_bar.visible = True
+        if frame:  # once the plate's layers are in: show the acquired wells
+            QTimer.singleShot(0, lambda: frame_wells(self.viewer, geometry, layout.wells))
 
     # -- wells --------------------------------------------------------------------------------
-    def load_well(self, well: str) -> list[Any]:
-        """Replace the previously loaded well's layers with `well`'s (lazy dask) layers."""
-        from napari.layers import Layer
-
-        reader = self.session.reader
-        if reader is None:
-            return []
-        self.grid.select(well)
+    def load_well(self, well: str) -> None:
+        """Select `well` and move the camera to it (the plate view already holds it)."""
+        if self.session.reader is None:
+            return
         self.session.select(well, self.site.value())
-        for layer in [ly for ly in self.viewer.layers if self._is_well_layer(ly)]:
-            self.viewer.layers.remove(layer)
-        data = (well_mosaic_layers(reader, well) if self.stitched.isChecked()
-                else well_site_layers(reader, well))
-        added = []
-        for array, kwargs, layer_type in data:
-            kwargs["metadata"][META_KEY]["well"] = well  # marks layers this dock replaces
-            added.append(self.viewer.add_layer(Layer.create(array, kwargs, layer_type)))
-        return added
+        self._go_to(well)
 
-    @staticmethod
-    def _is_well_layer(layer: Any) -> bool:
-        info = layer.metadata.get(META_KEY, {})
-        return "well" in info and "result" not in info
+    def _go_to(self, well: str) -> None:
+        self.grid.select(well)
+        if self.session.geometry is not None:
+            go_to_well(self.viewer, self.session.geometry, well)
+
+    def _selection_changed(self, well: str | None, site: int | None) -> None:
+        if well is not None and well != self.grid.selected:
+            self._go_to(well)  # chosen elsewhere, e.g. a double-click on the canvas
+        if site is not None and site != self.site.value():
+            self.site.blockSignals(True)
+            self.site.setValue(site)
+            self.site.blockSignals(False)
 
     # -- colours ------------------------------------------------------------------------------
     def _measurements_changed(self) -> None:
-        """Offer every numeric column of every measurement table in the colour-by list."""
+        """List every colouring choice (run status, then each colouring source's)."""
         current = self.colour_by.currentText()
-        items = [_STATUS]
-        for name, table in self.session.measurements.items():
-            items.append(f"{name}: count")
-            numeric = table.select_dtypes("number").columns
-            items += [f"{name}: {c} (mean)" for c in numeric if c not in ("label",)]
+        items = [RUN_STATUS, *colourings(self.session)]
+        if items == [self.colour_by.itemText(i) for i in range(self.colour_by.count())]:
+            if current != RUN_STATUS:
+                self.recolour()
+            return
         self.colour_by.blockSignals(True)
         self.colour_by.clear()
         self.colour_by.addItems(items)
-        self.colour_by.setCurrentText(current if current in items else _STATUS)
+        self.colour_by.setCurrentText(current if current in items else RUN_STATUS)
         self.colour_by.blockSignals(False)
         self.recolour()
 
+    def _state_changed(self, well: str, state: str) -> None:
+        if self.colour_by.currentText() == RUN_STATUS:  # one button, not the whole plate
+            self.grid.set_state(well, state, self.session.well_errors.get(well))
+
     def recolour(self) -> None:
         choice = self.colour_by.currentText()
-        if choice == _STATUS or ": " not in choice:
+        if choice == RUN_STATUS or not choice:
             self.grid.reset_colours()
-            self.grid.colour_by_state(self.session.well_states)
+            self.grid.colour_by_state(self.session.well_states, self.session.well_errors)
             return
-        table, column = choice.split(": ", 1)
-        if column == "count":
-            values = self.session.well_values(table, "label", "count")
-        else:
-            values = self.session.well_values(table, column.removesuffix(" (mean)"))
-        self.grid.colour_by_values(values)
+        source = colourings(self.session).get(choice)
+        self.grid.colour_by_values(values_of(source) if source is not None else {})

@@ -1,11 +1,12 @@
-"""The Run dock: compile, run in a thread worker, stream results in as layers, cancel; preview
-one site; receive a stream from a run elsewhere; run on a remote execution server.
+"""The Run dock: compile, run in a thread worker, cancel; results arrive as layers on the plate
+view. Preview one site (`run_preview`), receive a stream, run on a remote server
+(`run_dock_remote`), browse the measurement tables.
 
-Engine calls only: `compile_pipeline`, `run_plans` (in a napari `thread_worker`, so the GUI
-never waits), `StreamReceiver`, and `remote_run` for a server (submit and follow its events in
-a thread worker; results come back over this dock's stream receiver). Callbacks from worker
-threads reach the GUI thread through a Qt signal (queued connection); every layer change
-happens there.
+Engine calls only: `compile_pipeline` and `run_plans` (in a napari `thread_worker`, so the GUI
+never waits). The run's results go from the worker thread straight to the `ResultSink`, which
+prepares them off the GUI thread too; progress events reach the GUI thread through a queued
+Qt signal. Workers and device are the Config dock's values (the session's configuration):
+changing them here changes them there.
 """
 
 from __future__ import annotations
@@ -13,35 +14,24 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QObject, Signal
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QWidget
 
 from ...engine.compiler import CompiledPipeline, CompileError, compile_pipeline
-from ...engine.memory.devices import available_devices
-from ...engine.pipeline import resolve
 from ...engine.plate.model import PlateError
 from ...engine.plate.wells import normalize_well
-from ..plate_layers import well_site_layers
-from ..preview import SiteSubset
-from ..result_layers import well_result_layers
+from ..run_settings import run_settings
 from ..session import session_for
 from ..stream_sink import ResultSink
 from .run_dock_remote import LOCAL, REMOTE, RemoteRunMixin
-from .table_view import MeasurementTable
+from .run_dock_widgets import RunDockWidgets
+from .run_preview import PreviewMixin
 
 __all__ = ["LOCAL", "REMOTE", "RunDock"]
+
+#: Progress lines reach the status at most this often (a text change repaints the window).
+STATUS_MS = 300
 
 
 def _well(text: str) -> str:
@@ -56,12 +46,11 @@ def _well(text: str) -> str:
 class _Relay(QObject):
     """Carries callbacks from worker threads to the GUI thread."""
 
-    result = Signal(object)  # WellResult
     event = Signal(object)  # ProgressEvent
-    message = Signal(object)  # wire Message
+    preview = Signal(object)  # (well, site, error, layer data) of a previewed site
 
 
-class RunDock(RemoteRunMixin, QWidget):
+class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
     def __init__(self, napari_viewer: Any) -> None:
         super().__init__()
         self.viewer = napari_viewer
@@ -69,81 +58,45 @@ class RunDock(RemoteRunMixin, QWidget):
         self.setObjectName("napari-hcs run")
         self.sink = ResultSink(napari_viewer, self.session)
         self.relay = _Relay()
-        self._result_handler = self._on_result  # the preview swaps in its own
-        self.relay.result.connect(lambda result: self._result_handler(result))
-        self.relay.event.connect(self._on_event)
-        self.relay.message.connect(self.sink.add_message)
+        self.relay.event.connect(lambda event: self._event_handler(event))
         self.worker: Any = None
         self.cancel_event: threading.Event | None = None
         self.report: Any = None
         self.receiver: Any = None
         self._progress: Any = None
-
-        self.wells = QLineEdit()
-        self.wells.setPlaceholderText("all wells (or e.g. A01, B02)")
-        self.workers = QSpinBox()
-        self.workers.setRange(1, 64)
-        self.workers.setValue(int(resolve("workers")))
-        self.device = QComboBox()
-        self.device.addItems(available_devices())
-        self.output = QLineEdit()
-        self.output.setPlaceholderText("output folder (empty: results only to the viewer)")
-        self.compile_button = QPushButton("Compile")
-        self.compile_button.clicked.connect(lambda: self.compile())
-        self.run_button = QPushButton("Run")
-        self.run_button.clicked.connect(lambda: self.start())
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.preview_button = QPushButton("Preview site")
-        self.preview_button.setToolTip("run the pipeline on the selected well's selected site")
-        self.preview_button.clicked.connect(lambda: self.preview())
-        self.status = QLabel("Compile checks the pipeline against the plate before running.")
-        self.status.setWordWrap(True)
-        self.problems = QListWidget()
-        self.problems.setMaximumHeight(110)
-        self.table_choice = QComboBox()
-        self.table_choice.currentTextChanged.connect(self._show_table)
-        self.table = MeasurementTable()
-        self.stream = QCheckBox("Receive stream")
-        self.stream_address = QLineEdit("tcp://127.0.0.1:0")
-        self.stream_address.setToolTip(
-            "where results stream in; for a remote server, an address of this machine that the "
-            "server can reach (e.g. tcp://192.168.1.20:5757); port 0 picks a free one")
-        self.stream.toggled.connect(self.set_receiving)
+        self._planned: list[str] = []
+        self._said: str | None = None  # progress text waiting to be shown
+        self._event_handler = self._on_event
+        self._build_widgets()  # RunDockWidgets: fields, buttons, tabs (fits a 768 px screen)
         self._init_remote()
+        self._init_preview()
+        self._lay_out()
 
-        form = QFormLayout()
-        form.addRow("server", self.server)
-        form.addRow("address", self.server_address)
-        form.addRow("token", self.server_token)
-        form.addRow("wells", self.wells)
-        form.addRow("workers", self.workers)
-        form.addRow("device", self.device)
-        form.addRow("output", self.output)
-        buttons = QHBoxLayout()
-        for b in (self.compile_button, self.run_button, self.cancel_button, self.preview_button):
-            buttons.addWidget(b)
-        stream = QHBoxLayout()
-        stream.addWidget(self.stream)
-        stream.addWidget(self.stream_address, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
-        layout.addWidget(self.problems)
-        layout.addWidget(QLabel("Measurements"))
-        layout.addWidget(self.table_choice)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(stream)
-
-        links = [(self.session.measurements_changed, lambda frame: self._tables_changed(frame)),
-                 (self.session.config_changed, lambda _: self._config_changed())]
+        links = [(self.session.measurements_changed, self._tables_changed),
+                 (self.session.config_changed, lambda _: self._config_changed()),
+                 (self.sink.shown, lambda well, _: self._well_shown(well))]
         for signal, slot in links:
             signal.connect(slot)
         # The session outlives a closed dock: stop calling into its deleted widgets.
         self.destroyed.connect(lambda *_: [signal.disconnect(slot) for signal, slot in links])
         self._server_changed(self.server.currentText())
+        self._config_changed()
+
+    # -- configuration: the session's, shared with the Config dock --------------------------------
+    def _config_changed(self) -> None:
+        workers, device = run_settings(self.session)
+        for widget in (self.workers, self.device):
+            widget.blockSignals(True)
+        self.workers.setValue(int(workers))
+        if self.device.findText(device) < 0:  # e.g. "cuda" on a machine without one: shown,
+            self.device.addItem(device)  # and the compiler says why it cannot run
+        self.device.setCurrentText(device)
+        for widget in (self.workers, self.device):
+            widget.blockSignals(False)
+
+    def _setting_edited(self, field: str, value: Any) -> None:
+        if getattr(self.session.global_config, field) != value:
+            self.session.set_global_config(self.session.global_config.merged(**{field: value}))
 
     # -- compile ------------------------------------------------------------------------------
     def chosen_wells(self) -> list[str] | None:
@@ -154,16 +107,17 @@ class RunDock(RemoteRunMixin, QWidget):
     def compile(
         self, reader: Any = None, wells: list[str] | None = None
     ) -> CompiledPipeline | None:
-        """Compile the session's pipeline; problems are listed here and marked on the steps."""
+        """Compile the session's pipeline; problems are listed here, marked on the steps and
+        notified. An empty pipeline is replaced by the shipped default first."""
         reader = reader or self._plate()
         self.problems.clear()
         if reader is None:
-            self._say("Open a plate first (Plate dock or File > Open).")
+            self._say("Open a plate first (File > Open, or Open plate... in the Plate dock).")
             return None
-        pipeline = self.session.ensure_pipeline()
+        pipeline = self._pipeline_or_default()
         try:
             compiled = compile_pipeline(pipeline, reader, wells=wells or self.chosen_wells(),
-                                        config=self._config())
+                                        config=self.session.global_config)
         except CompileError as exc:
             self._show_problems(exc.problems)
             return None
@@ -171,23 +125,23 @@ class RunDock(RemoteRunMixin, QWidget):
         self._say(f"Compiled {len(pipeline.steps)} steps for {len(compiled.plans)} wells.")
         return compiled
 
+    def _pipeline_or_default(self) -> Any:
+        pipeline = self.session.ensure_pipeline()
+        if not pipeline.steps:
+            from ...engine.codegen import load_pipeline
+            from ...pipelines import DEFAULT, path_of
+
+            pipeline = load_pipeline(path_of(DEFAULT))
+            self.session.set_pipeline(pipeline)
+            show_info(f"The pipeline was empty: using the shipped '{DEFAULT}' pipeline "
+                        "(the Pipeline dock lists the others).")
+        return pipeline
+
     def _plate(self) -> Any:
         if self.session.reader is None:
             for layer in self.viewer.layers:  # a plate opened before any Plate dock existed
                 self.session.adopt_layer(layer)
         return self.session.reader
-
-    def _config(self) -> Any:
-        # The dock's workers/device are the run's global settings (like the CLI's flags).
-        return self.session.global_config.merged(workers=self.workers.value(),
-                                                 device=self.device.currentText())
-
-    def _config_changed(self) -> None:
-        config = self.session.global_config
-        if config.workers is not None:
-            self.workers.setValue(config.workers)
-        if config.device is not None and self.device.findText(config.device) >= 0:
-            self.device.setCurrentText(config.device)
 
     # -- run ----------------------------------------------------------------------------------
     def start(self) -> Any:
@@ -200,26 +154,36 @@ class RunDock(RemoteRunMixin, QWidget):
         compiled = self.compile()
         if compiled is None:
             return None
-        for well in compiled.plans:
+        self._planned = list(compiled.plans)
+        for well in self._planned:
             self.session.set_well_state(well, "queued")
+        self.sink.cancelling = False
+        self.sink.prepare(self.session.reader, compiled.steps)
         output = self.output.text().strip() or None
-        self._result_handler = self._on_result
-        return self._launch(compiled, output, self._on_run_done, len(compiled.plans))
+        self._event_handler = self._on_event
+        return self._launch(compiled, output, self._on_run_done, len(compiled.plans),
+                            self.sink.add_result)
 
     def _launch(self, compiled: CompiledPipeline, output: str | None, done: Any,
-                total: int) -> Any:
+                total: int, on_result: Any) -> Any:
         from napari.qt.threading import create_worker
         from napari.utils import progress
 
         from ...engine.executor import run_plans
+        from ...engine.executor.backend import get_backend
 
         cancel = self.cancel_event = threading.Event()
-        relay = self.relay
+        # Worker processes even for one worker: a pipeline running in this process would hold
+        # the interpreter lock the GUI thread needs for every repaint.
+        backend = get_backend("local", in_process=False)
+        relay, (workers, device) = self.relay, run_settings(self.session)
+        layout = self.session.reader.layout
 
         def work() -> Any:
-            return run_plans(compiled.plans, output, workers=self.workers.value(),
-                             device=self.device.currentText(), on_event=relay.event.emit,
-                             on_result=relay.result.emit, cancel=cancel)
+            return run_plans(compiled.plans, output, workers=workers, device=device,
+                             on_event=relay.event.emit, on_result=on_result, cancel=cancel,
+                             channel_names=layout.channel_names,
+                             pixel_size_um=layout.pixel_size_um, backend=backend)
 
         self._progress = progress(total=total, desc="napari-hcs run")
         self.worker = create_worker(work, _start_thread=False, _ignore_errors=True)
@@ -235,6 +199,7 @@ class RunDock(RemoteRunMixin, QWidget):
         if self._remote_stop is not None and self.worker is not None:
             self._cancel_remote()
         elif self.cancel_event is not None:
+            self.sink.cancelling = True
             self.cancel_event.set()
             self._say("Cancelling: running wells stop after their current step...")
 
@@ -242,36 +207,55 @@ class RunDock(RemoteRunMixin, QWidget):
         if event.state in ("started", "running") and (
                 self.session.well_states.get(event.well) != "running"):
             self.session.set_well_state(event.well, "running")
-        if event.step:
-            self._say(f"{event.well}: step {event.index}/{event.total} {event.step} "
-                      f"{event.state}")
+        if event.step:  # at most a few lines a second: each one repaints the window
+            self._say_soon(f"{event.well}: step {event.index}/{event.total} {event.step} "
+                           f"{event.state}")
 
-    def _on_result(self, result: Any) -> None:
-        self.sink.add_result(result)
-        if self._progress is not None:
-            self._progress.update(1)
-        if result.status != "ok":
-            self.problems.addItem(f"{result.well}: {result.error}")
+    def _well_shown(self, well: str) -> None:
+        state = self.session.well_states.get(well)
+        if state == "failed":
+            self.problems.addItem(f"{well}: {self.session.well_errors.get(well, 'failed')}")
 
     def _on_run_done(self, report: Any) -> None:
         self.report = report
         for well in report.not_run:
             self.session.set_well_state(well, "cancelled")
+        if self._progress is not None:
+            self._progress.update(len(report.ok) + len(report.failed))
         verdict = "cancelled" if report.cancelled else ("done" if report.all_ok else "failed")
         self._say(f"Run {verdict}: {len(report.ok)} ok, {len(report.failed)} failed, "
                   f"{len(report.not_run)} not run, {report.seconds:.1f} s.")
+        failed = {w: e for w, e in report.failed.items()
+                  if not (report.cancelled and str(e).startswith("cancelled"))}
+        for well, error in failed.items():
+            self.problems.addItem(f"{well}: {error}")
+        if failed:
+            first = next(iter(failed.items()))
+            show_warning(f"{len(failed)} well(s) failed, e.g. {first[0]}: {first[1]}")
+        for warning in report.warnings:
+            show_warning(warning)
 
     def _on_error(self, exc: Exception) -> None:
+        """The run could not start or stopped (e.g. an output folder that cannot be written):
+        wells it never ran are not left queued."""
         if isinstance(exc, CompileError):  # from a server: shown like a local compile's
             self._show_problems(exc.problems, "reported by the server")
             return
+        self.session.clear_well_states(
+            [w for w in self._planned if self.session.well_states.get(w) == "queued"])
         self._say(f"Run stopped: {exc}")
+        show_error(f"napari-hcs run stopped: {exc}")
 
     def _show_problems(self, problems: list[Any], source: str = "") -> None:
         self.session.set_problems(problems)
         self.problems.addItems([str(p) for p in problems])
-        self._say(f"{len(problems)} problem(s) {source}{' ' if source else ''}- fix them in the "
-                  "Pipeline dock (the steps at fault are red).")
+        where = f" {source}" if source else ""
+        self._say(f"{len(problems)} problem(s){where} - fix them in the Pipeline or Config "
+                  "dock (the steps at fault are red).")
+        first = f": {problems[0]}" if problems else ""
+        more = f" (and {len(problems) - 1} more, listed in the Run dock)" if len(problems) > 1 \
+            else ""
+        show_error(f"The pipeline does not compile{where}{first}{more}")
 
     def _on_finished(self) -> None:
         if self._progress is not None:
@@ -287,49 +271,17 @@ class RunDock(RemoteRunMixin, QWidget):
             b.setEnabled(not running)
         self.cancel_button.setEnabled(running)
 
-    # -- preview ------------------------------------------------------------------------------
-    def preview(self) -> Any:
-        """Run the pipeline on the selected site only; show its raw images and the result."""
-        reader, well = self.session.reader, self.session.well
-        if reader is None or well is None:
-            self._say("Select a well in the Plate dock to preview.")
-            return None
-        site = self.session.site or reader.layout.sites[0]
-        subset = SiteSubset(reader, well, site)
-        compiled = self.compile(subset, [well])
-        if compiled is None or self.worker is not None:
-            return None
-        for data, kwargs, layer_type in well_site_layers(subset, well):
-            kwargs["name"] = f"preview before {kwargs['name']}"
-            self._replace_layer(data, kwargs, layer_type)
-        self._result_handler = self.show_preview_result
-        return self._launch(compiled, None, lambda report: self._say(
-            f"Preview of {well} site {site}: {'done' if report.all_ok else 'failed'}."), 1)
-
-    def _replace_layer(self, data: Any, kwargs: dict, layer_type: str) -> None:
-        from napari.layers import Layer
-
-        if kwargs["name"] in self.viewer.layers:
-            self.viewer.layers.remove(kwargs["name"])
-        self.viewer.add_layer(Layer.create(data, kwargs, layer_type))
-
-    def show_preview_result(self, result: Any) -> None:
-        if result.status != "ok":
-            self.problems.addItem(f"preview {result.well}: {result.error}")
-        for data, kwargs, layer_type in well_result_layers(result):
-            kwargs["name"] = f"preview after {kwargs['name']}"
-            self._replace_layer(data, kwargs, layer_type)
-
     # -- stream -------------------------------------------------------------------------------
     def set_receiving(self, on: bool) -> None:
-        """Start or stop a StreamReceiver; its messages become layers on the GUI thread."""
+        """Start or stop a StreamReceiver; its messages become layers on the plate view."""
         from ...bridge.stream import StreamReceiver
 
         if on and self.receiver is None:
             try:
                 self.receiver = StreamReceiver(self.stream_address.text().strip(),
-                                               on_message=self.relay.message.emit).start()
+                                               on_message=self.sink.add_message).start()
             except OSError as exc:
+                show_error(f"Cannot receive on {self.stream_address.text()}: {exc}")
                 self._say(str(exc))
                 self.stream.setChecked(False)
                 return
@@ -342,17 +294,16 @@ class RunDock(RemoteRunMixin, QWidget):
 
     # -- tables -------------------------------------------------------------------------------
     def _tables_changed(self, frame: Any) -> None:
-        """`frame` (one table) changed: refresh the list, and the view if it shows `frame`.
-
-        Why not always redraw: rows arrive per well and table, and drawing 1000 rows costs ~50 ms
-        of GUI time, which a run would pay for every table of every well."""
+        """`frame` (one table) changed: refresh the list, and the view if it shows `frame`
+        (the view is a model over the frame: swapping it costs nothing per row)."""
         current = self.table_choice.currentText()
         names = list(self.session.measurements)
-        self.table_choice.blockSignals(True)
-        self.table_choice.clear()
-        self.table_choice.addItems(names)
-        self.table_choice.setCurrentText(current if current in names else names[0])
-        self.table_choice.blockSignals(False)
+        if names != [self.table_choice.itemText(i) for i in range(self.table_choice.count())]:
+            self.table_choice.blockSignals(True)
+            self.table_choice.clear()
+            self.table_choice.addItems(names)
+            self.table_choice.setCurrentText(current if current in names else names[0])
+            self.table_choice.blockSignals(False)
         shown = self.table_choice.currentText()
         if shown != current or self.session.measurements.get(shown) is frame:
             self._show_table(shown)
@@ -361,10 +312,21 @@ class RunDock(RemoteRunMixin, QWidget):
         self.table.show_frame(self.session.measurements.get(name))
 
     def _say(self, text: str) -> None:
+        self._said = None
         self.status.setText(text)
+
+    def _say_soon(self, text: str) -> None:
+        """Show progress text, coalesced to one update per STATUS_MS."""
+        if getattr(self, "_said", None) is None:
+            from qtpy.QtCore import QTimer
+
+            QTimer.singleShot(STATUS_MS, lambda: self._said is not None and self._say(
+                self._said))
+        self._said = text
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802  (Qt's name)
         if not self._let_go_of_remote() and self.cancel_event is not None:
             self.cancel_event.set()
         self.set_receiving(False)
         super().closeEvent(event)
+

@@ -43,18 +43,22 @@ class WellGrid(QWidget):
         self.buttons.clear()
         self.present = set(wells)
         self.selected = None
-        # Big plates (384, 1536) get tiny buttons; the text would not fit, the tooltip does.
+        # From 96 wells on, buttons are small and unlabelled: the row letters and column numbers
+        # around the grid name them, and so does each tooltip.
         small = columns > 12
-        for c in range(columns):
-            self._layout.addWidget(self._header(f"{c + 1}"), 0, c + 1)
+        labelled = rows * columns <= 24
+        fixed, free = QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred
+        for c in range(columns):  # headers keep their text's size; the wells take the rest
+            self._layout.addWidget(self._header(f"{c + 1}", (free, fixed)), 0, c + 1)
         for r in range(rows):
-            self._layout.addWidget(self._header(row_letters(r)), r + 1, 0)
+            self._layout.addWidget(self._header(row_letters(r), (fixed, free)), r + 1, 0)
             for c in range(columns):
                 well = format_well(r, c)
-                button = QPushButton("" if small else well)
+                button = QPushButton(well if labelled else "")
                 button.setToolTip(well)
+                button.setProperty("hcs_well", well)
                 button.setEnabled(well in self.present)
-                button.setMinimumSize(12 if small else 34, 12 if small else 22)
+                button.setMinimumSize(12 if small else 20, 12 if small else 16)
                 button.setMaximumSize(96, 56)  # a 4-well sample should not fill the dock
                 button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
                 button.clicked.connect(lambda _=False, w=well: self._clicked(w))
@@ -63,9 +67,10 @@ class WellGrid(QWidget):
         self.reset_colours()
 
     @staticmethod
-    def _header(text: str) -> QLabel:
+    def _header(text: str, policy: tuple[QSizePolicy.Policy, QSizePolicy.Policy]) -> QLabel:
         label = QLabel(text)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setSizePolicy(*policy)
         return label
 
     def _clicked(self, well: str) -> None:
@@ -73,15 +78,15 @@ class WellGrid(QWidget):
         self.well_clicked.emit(well)
 
     def select(self, well: str | None) -> None:
-        """Outline the selected well."""
-        self.selected = well
-        for name, button in self.buttons.items():
-            self._restyle(button, selected=name == well)
+        """Outline the selected well (restyling only the two buttons that change)."""
+        previous, self.selected = self.selected, well
+        for name in {previous, well} - {None}:
+            if name in self.buttons:
+                self._restyle(self.buttons[name])
 
-    def _restyle(self, button: QPushButton, *, selected: bool | None = None) -> None:
+    def _restyle(self, button: QPushButton) -> None:
         colour = button.property("hcs_colour") or ABSENT
-        if selected is None:
-            selected = button.toolTip().split(":")[0] == self.selected
+        selected = button.property("hcs_well") == self.selected
         border = "2px solid white" if selected else "1px solid #111"
         button.setStyleSheet(f"background-color: {colour}; border: {border}; color: white;")
 
@@ -101,9 +106,17 @@ class WellGrid(QWidget):
         for well in self.buttons:
             self.set_colour(well, PRESENT if well in self.present else ABSENT)
 
-    def colour_by_state(self, states: Mapping[str, str]) -> None:
+    def colour_by_state(self, states: Mapping[str, str],
+                        errors: Mapping[str, str] | None = None) -> None:
         for well, state in states.items():
-            self.set_colour(well, STATE_COLOURS.get(state, PRESENT), state)
+            self.set_state(well, state, (errors or {}).get(well))
+
+    def set_state(self, well: str, state: str, error: str | None = None) -> None:
+        """Colour one well by its run state ("" or unknown: back to present/absent)."""
+        if state not in STATE_COLOURS:
+            self.set_colour(well, PRESENT if well in self.present else ABSENT)
+            return
+        self.set_colour(well, STATE_COLOURS[state], f"{state}: {error}" if error else state)
 
     def colour_by_values(self, values: Mapping[str, float], colormap: str = "viridis") -> None:
         """Map one number per well onto a colormap (min..max of the values shown)."""

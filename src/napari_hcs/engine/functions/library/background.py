@@ -14,11 +14,14 @@ from scipy import ndimage as ndi
 from ..registry import register
 from . import _torch
 from ._arrays import as_float, as_stack, check_positive
+from ._params import NonNegativeFloat, PositiveInt
 from ._torch import Tensor
 
 
 @register(memory="numpy", category="background")
-def subtract_background(stack: np.ndarray, radius: int = 25, smooth: float = 0.0) -> np.ndarray:
+def subtract_background(
+    stack: np.ndarray, radius: PositiveInt = 25, smooth: NonNegativeFloat = 0.0
+) -> np.ndarray:
     """White top-hat: subtract the grey opening with a (2*radius+1) square from each plane.
 
     `radius` should exceed the radius of the largest object (nucleus); returns float32 >= 0.
@@ -35,7 +38,9 @@ def subtract_background(stack: np.ndarray, radius: int = 25, smooth: float = 0.0
 
 
 @register(memory="torch", category="background")
-def subtract_background_torch(stack: Tensor, radius: int = 25, smooth: float = 0.0) -> Tensor:
+def subtract_background_torch(
+    stack: Tensor, radius: PositiveInt = 25, smooth: NonNegativeFloat = 0.0
+) -> Tensor:
     """White top-hat: subtract the grey opening with a (2*radius+1) square from each plane."""
     torch = _torch.require()
     check_positive("subtract_background_torch", radius=radius)

@@ -8,11 +8,12 @@ from scipy import ndimage as ndi
 from ..registry import register
 from . import _torch
 from ._arrays import as_float, as_stack, check_positive
+from ._params import PositiveFloat, PositiveInt
 from ._torch import Tensor
 
 
 @register(memory="numpy", category="filters")
-def gaussian_blur(stack: np.ndarray, sigma: float = 2.0) -> np.ndarray:
+def gaussian_blur(stack: np.ndarray, sigma: PositiveFloat = 2.0) -> np.ndarray:
     """Gaussian smoothing of each plane (sigma in pixels); returns float32.
 
     Edges repeat the border pixel ('nearest'), like the torch version.
@@ -23,7 +24,7 @@ def gaussian_blur(stack: np.ndarray, sigma: float = 2.0) -> np.ndarray:
 
 
 @register(memory="torch", category="filters")
-def gaussian_blur_torch(stack: Tensor, sigma: float = 2.0) -> Tensor:
+def gaussian_blur_torch(stack: Tensor, sigma: PositiveFloat = 2.0) -> Tensor:
     """Gaussian smoothing of each plane (sigma in pixels), on the tensor's device."""
     check_positive("gaussian_blur_torch", sigma=sigma)
     return _torch.gaussian(stack, sigma)
@@ -36,7 +37,7 @@ def _odd_size(func: str, size: int) -> int:
 
 
 @register(memory="numpy", category="filters")
-def median_filter(stack: np.ndarray, size: int = 3) -> np.ndarray:
+def median_filter(stack: np.ndarray, size: PositiveInt = 3) -> np.ndarray:
     """Median of each pixel's size x size neighbourhood in each plane (removes shot noise)."""
     a = as_float(as_stack(stack, "median_filter"))
     size = _odd_size("median_filter", size)
@@ -44,7 +45,7 @@ def median_filter(stack: np.ndarray, size: int = 3) -> np.ndarray:
 
 
 @register(memory="torch", category="filters")
-def median_filter_torch(stack: Tensor, size: int = 3) -> Tensor:
+def median_filter_torch(stack: Tensor, size: PositiveInt = 3) -> Tensor:
     """Median of each pixel's size x size neighbourhood in each plane, on the tensor's device."""
     torch = _torch.require()
     f = torch.nn.functional

@@ -23,6 +23,7 @@ from scipy import ndimage as ndi
 from ..registry import register
 from . import _torch
 from ._arrays import as_float, as_stack
+from ._params import Fraction
 from ._shared import downsample_factor
 from ._torch import Tensor
 
@@ -53,7 +54,7 @@ def _upsample(profile: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 @register(memory="numpy", category="illumination")
 def correct_illumination(
-    stack: np.ndarray, smoothing: float = 0.15, darkfield: bool = False
+    stack: np.ndarray, smoothing: Fraction = 0.15, darkfield: bool = False
 ) -> np.ndarray:
     """Flat-field (and optionally dark-field) correction estimated from the stack's tiles.
 
@@ -80,7 +81,7 @@ def correct_illumination(
 
 @register(memory="torch", category="illumination")
 def correct_illumination_torch(
-    stack: Tensor, smoothing: float = 0.15, darkfield: bool = False
+    stack: Tensor, smoothing: Fraction = 0.15, darkfield: bool = False
 ) -> Tensor:
     """Flat-field (and optionally dark-field) correction estimated from the stack's tiles."""
     torch = _torch.require()

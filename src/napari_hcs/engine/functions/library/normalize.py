@@ -7,6 +7,7 @@ import numpy as np
 from ..registry import register
 from . import _torch
 from ._arrays import as_float, as_stack
+from ._params import Percentile
 from ._torch import Tensor
 
 
@@ -19,7 +20,7 @@ def _check(func: str, low: float, high: float) -> None:
 
 @register(memory="numpy", category="intensity")
 def normalize_percentile(
-    stack: np.ndarray, low: float = 1.0, high: float = 99.8, clip: bool = True
+    stack: np.ndarray, low: Percentile = 1.0, high: Percentile = 99.8, clip: bool = True
 ) -> np.ndarray:
     """Scale intensities so the `low` and `high` percentiles of the stack become 0 and 1.
 
@@ -34,7 +35,7 @@ def normalize_percentile(
 
 @register(memory="torch", category="intensity")
 def normalize_percentile_torch(
-    stack: Tensor, low: float = 1.0, high: float = 99.8, clip: bool = True
+    stack: Tensor, low: Percentile = 1.0, high: Percentile = 99.8, clip: bool = True
 ) -> Tensor:
     """Scale intensities so the `low` and `high` percentiles of the stack become 0 and 1."""
     _check("normalize_percentile_torch", low, high)

@@ -36,6 +36,7 @@ from scipy import ndimage as ndi
 from ..registry import register
 from . import _torch
 from ._arrays import as_float, as_stack
+from ._params import Correlation, NonNegativeFloat, PositiveFloat
 from ._torch import Tensor
 
 _FALLBACK_WEIGHT = 1e-3  # weight of a nominal displacement (a measured one has >= 1)
@@ -232,8 +233,9 @@ def _compute(stack: Any, stage_positions: Any, fft: ModuleType, max_shift: float
 @register(memory="numpy", category="stitching", special_inputs=("stage_positions",),
           special_outputs={"positions": "positions"})
 def compute_positions(
-    stack: np.ndarray, stage_positions: np.ndarray, max_shift: float = 40.0,
-    min_correlation: float = 0.3, outlier_px: float = 3.0, highpass: float = 5.0,
+    stack: np.ndarray, stage_positions: np.ndarray, max_shift: NonNegativeFloat = 40.0,
+    min_correlation: Correlation = 0.3, outlier_px: PositiveFloat = 3.0,
+    highpass: NonNegativeFloat = 5.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Tile positions by phase correlation of overlaps and a global least-squares fit.
 
@@ -251,8 +253,9 @@ def compute_positions(
 @register(memory="torch", category="stitching", special_inputs=("stage_positions",),
           special_outputs={"positions": "positions"})
 def compute_positions_torch(
-    stack: Tensor, stage_positions: np.ndarray, max_shift: float = 40.0,
-    min_correlation: float = 0.3, outlier_px: float = 3.0, highpass: float = 5.0,
+    stack: Tensor, stage_positions: np.ndarray, max_shift: NonNegativeFloat = 40.0,
+    min_correlation: Correlation = 0.3, outlier_px: PositiveFloat = 3.0,
+    highpass: NonNegativeFloat = 5.0,
 ) -> tuple[Tensor, np.ndarray]:
     """Tile positions by phase correlation of overlaps and a global least-squares fit."""
     torch = _torch.require()

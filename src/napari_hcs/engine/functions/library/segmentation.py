@@ -26,6 +26,7 @@ from ..registry import register
 from ..rois import Outlines
 from . import _torch
 from ._arrays import as_float, as_stack, check_positive
+from ._params import NonNegativeInt, PositiveFloat, PositiveInt
 from ._shared import histogram_centers, otsu_from_histogram
 from ._torch import Tensor
 
@@ -100,8 +101,8 @@ def _check(func: str, sigma: float, min_area: int, min_distance: int,
 
 @register(memory="numpy", category="segmentation", special_outputs=_OUTPUTS)
 def segment_nuclei(
-    stack: np.ndarray, sigma: float = 2.0, min_area: int = 30, min_distance: int = 4,
-    threshold_scale: float = 1.0,
+    stack: np.ndarray, sigma: PositiveFloat = 2.0, min_area: NonNegativeInt = 30,
+    min_distance: PositiveInt = 4, threshold_scale: PositiveFloat = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, Outlines]:
     """Label nuclei: Gaussian smoothing, Otsu threshold, distance-transform watershed.
 
@@ -123,8 +124,8 @@ def segment_nuclei(
 
 @register(memory="torch", category="segmentation", special_outputs=_OUTPUTS)
 def segment_nuclei_torch(
-    stack: Tensor, sigma: float = 2.0, min_area: int = 30, min_distance: int = 4,
-    threshold_scale: float = 1.0,
+    stack: Tensor, sigma: PositiveFloat = 2.0, min_area: NonNegativeInt = 30,
+    min_distance: PositiveInt = 4, threshold_scale: PositiveFloat = 1.0,
 ) -> tuple[Tensor, np.ndarray, Outlines]:
     """Label nuclei: Gaussian smoothing, Otsu threshold, distance-transform watershed."""
     torch = _torch.require()

@@ -1,0 +1,112 @@
+"""Layers whose pixels arrived off the GUI thread are redrawn on it: once per layer however
+many wells arrived meanwhile, one layer per event-loop turn, so a click or a repaint never waits
+behind several redraws.
+
+The plate loader calls `refresh_soon(pyramid)` from its threads; the result sink calls
+`refresh_layer_soon(layer)` on the GUI thread. A redraw is napari re-slicing what is on screen.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from superqt.utils import ensure_main_thread
+
+#: Delay before the first redraw of a burst (lets a burst of wells coalesce).
+REFRESH_MS = 100
+#: Thumbnails (the layer list's) follow at most this often: each one repaints the list.
+THUMBNAIL_MS = 3000
+
+_due: dict[int, weakref.ref] = {}  # id(layer) -> layer, in arrival order
+_due_pyramids: weakref.WeakSet[Any] = weakref.WeakSet()
+_stale_thumbnails: dict[int, weakref.ref] = {}
+_scheduled = False
+_thumbnails_scheduled = False
+
+
+def on_main_thread(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func`, called from any thread, runs on the GUI thread (queued, returns at once)."""
+    return ensure_main_thread(func)
+
+
+def pyramid_of(layer: Any) -> Any:
+    """The `TiledPyramid` behind a layer's data, or None."""
+    data = getattr(layer, "data", None)
+    if getattr(layer, "multiscale", False) and data is not None and len(data):
+        return getattr(data[0], "pyramid", None)
+    return None
+
+
+@ensure_main_thread
+def refresh_soon(pyramid: Any) -> None:
+    """Redraw, soon, every layer (of every viewer) showing `pyramid`."""
+    _due_pyramids.add(pyramid)
+    _schedule(REFRESH_MS)
+
+
+def refresh_layer_soon(layer: Any) -> None:
+    """Redraw `layer` soon (call on the GUI thread)."""
+    _due[id(layer)] = weakref.ref(layer)
+    _schedule(REFRESH_MS)
+
+
+def redraw(layer: Any) -> None:
+    """Re-slice `layer` now (its thumbnail later). napari 0.9 keeps the lowest multiscale
+    level it read (for the thumbnail, and for the canvas when zoomed out that far) until the
+    data is replaced; our levels change in place, so that copy is dropped first."""
+    global _thumbnails_scheduled
+    reset = getattr(layer, "_reset_thumbnail_level_data", None)
+    if reset is not None:
+        reset()
+    layer.refresh(thumbnail=False)
+    _stale_thumbnails[id(layer)] = weakref.ref(layer)
+    if not _thumbnails_scheduled:
+        from qtpy.QtCore import QTimer
+
+        _thumbnails_scheduled = True
+        QTimer.singleShot(THUMBNAIL_MS, _update_thumbnails)
+
+
+def _update_thumbnails() -> None:
+    global _thumbnails_scheduled
+    _thumbnails_scheduled = False
+    layers = [ref() for ref in _stale_thumbnails.values()]
+    _stale_thumbnails.clear()
+    for layer in layers:
+        update = getattr(layer, "_update_thumbnail", None)  # from the slice already made
+        if update is not None:
+            update()
+
+
+def _schedule(delay_ms: int) -> None:
+    global _scheduled
+    if not _scheduled:
+        from qtpy.QtCore import QTimer
+
+        _scheduled = True
+        QTimer.singleShot(delay_ms, _flush)
+
+
+def _flush() -> None:
+    """Redraw one due layer, then come back on the next turn for the next."""
+    global _scheduled
+    _scheduled = False
+    if _due_pyramids:
+        from napari import Viewer
+
+        pyramids = set(_due_pyramids)
+        _due_pyramids.clear()
+        for viewer in list(Viewer._instances):
+            for layer in list(viewer.layers):
+                if pyramid_of(layer) in pyramids:
+                    _due[id(layer)] = weakref.ref(layer)
+    while _due:
+        key = next(iter(_due))
+        layer = _due.pop(key)()
+        if layer is not None and layer.visible:
+            redraw(layer)
+            break
+    if _due:
+        _schedule(0)
