@@ -35,6 +35,7 @@ from ..registry import register
 from ..rois import Outlines
 from . import _torch
 from ._arrays import as_float, as_stack, check_positive
+from ._params import NonNegativeFloat, PositiveFloat
 from ._shared import histogram_centers, otsu_from_histogram
 from ._torch import Tensor
 from .segmentation import outlines
@@ -128,8 +129,8 @@ def _result(stack: Any, cells: np.ndarray, cytoplasm: np.ndarray) -> tuple:
           special_outputs=_OUTPUTS)
 def identify_cells(
     stack: np.ndarray, nuclei_labels: np.ndarray, channel_names: Sequence[str] | None = None,
-    channel: str = "2", sigma: float = 1.0, threshold_scale: float = 1.0,
-    method: Method = "propagation", regularization: float = 0.05,
+    channel: str = "2", sigma: PositiveFloat = 1.0, threshold_scale: PositiveFloat = 1.0,
+    method: Method = "propagation", regularization: NonNegativeFloat = 0.05,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Outlines]:
     """Grow cells from nuclei on a cytoplasm/membrane channel; cytoplasm = cell - nucleus.
 
@@ -162,8 +163,8 @@ def identify_cells(
           special_outputs=_OUTPUTS)
 def identify_cells_torch(
     stack: Tensor, nuclei_labels: Any, channel_names: Sequence[str] | None = None,
-    channel: str = "2", sigma: float = 1.0, threshold_scale: float = 1.0,
-    method: Method = "propagation", regularization: float = 0.05,
+    channel: str = "2", sigma: PositiveFloat = 1.0, threshold_scale: PositiveFloat = 1.0,
+    method: Method = "propagation", regularization: NonNegativeFloat = 0.05,
 ) -> tuple[Tensor, np.ndarray, np.ndarray, Outlines]:
     """Grow cells from nuclei on a cytoplasm/membrane channel; cytoplasm = cell - nucleus."""
     torch = _torch.require()

@@ -31,6 +31,7 @@ from scipy import ndimage as ndi
 
 from ..registry import register
 from ._arrays import as_stack
+from ._params import PositiveFloat
 from ._profile_columns import safe_name
 from ._shared import histogram_centers, otsu_from_histogram
 
@@ -115,8 +116,8 @@ def _per_image(values: Sequence[Any] | None, n: int, name: str, func: str) -> li
           special_inputs=("channel_names", "site_ids"), special_outputs={"qc": "table"})
 def measure_image_quality(
     stack: np.ndarray, channel_names: Sequence[str] | None = None,
-    site_ids: Sequence[int] | None = None, intensity_scale: float = 65535.0,
-    saturation: float | None = None,
+    site_ids: Sequence[int] | None = None, intensity_scale: PositiveFloat = 65535.0,
+    saturation: PositiveFloat | None = None,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Per-site image quality: focus (PowerLogLogSlope, FocusScore), saturation, background.
 
