@@ -73,9 +73,10 @@ def test_wells_are_coloured_by_any_well_level_feature(results) -> None:
     choices = colourings(session)
     for feature in ("Median_Cells_AreaShape_Area", "MAD_Nuclei_Intensity_MeanIntensity_DAPI",
                     "Count_Cells"):
-        choice = next(c for c in choices if c.startswith("wells: ") and feature in c)
         expected = {r.well: float(r.tables["wells"][feature].iloc[0]) for r in results}
-        assert values_of(choices[choice]) == pytest.approx(expected)
+        assert values_of(choices[f"wells: {feature}"]) == pytest.approx(expected)
+    assert "wells: count" not in choices  # one row per well: nothing to count
+    assert "cells: count" in choices and "cells: AreaShape_Area (mean)" in choices
 
 
 def test_a_viewer_shows_the_features_of_the_object_under_the_cursor(
