@@ -25,6 +25,8 @@ def _sample(args: argparse.Namespace) -> int:
         wells=tuple(args.wells.split(",")) if args.wells else SampleSpec.wells,
         grid=(args.grid, args.grid),
         tile=(args.tile, args.tile),
+        nuclei_per_tile=(SampleSpec.nuclei_per_tile if args.cells_per_tile is None
+                         else args.cells_per_tile),
         seed=args.seed,
     )
     root = write_sample_plate(args.path, args.format, spec, force=args.force)
@@ -127,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wells", help="comma-separated wells (default: A01,A02,B01,B02)")
     p.add_argument("--grid", type=int, default=2, help="sites per side (grid x grid)")
     p.add_argument("--tile", type=int, default=256, help="tile size in pixels")
+    p.add_argument("--cells-per-tile", type=float,
+                   help="cells (one nucleus each) per tile (default 12); crowded cells touch")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--force", action="store_true", help="replace an existing sample plate")
     p.set_defaults(handler=_sample)

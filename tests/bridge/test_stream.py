@@ -67,6 +67,22 @@ def test_well_result_arrives_as_image_labels_rois_tables_then_status():
     assert publisher.sent == 7 and publisher.dropped == 0
 
 
+def test_a_per_well_profile_with_thousands_of_columns_streams():
+    # tables/wells.parquet of profile_cells: counts + median/MAD of every feature of three
+    # object sets (~3,900 columns with 2 channels, ~10,000 with 5): one buffer per column.
+    rng = np.random.default_rng(0)
+    columns = {"well": ["B02"], "label": [0]}
+    columns.update({f"Cells_Texture_Feature{i}_median": rng.random(1) for i in range(9000)})
+    profile = pd.DataFrame(columns)
+    result = well_result("B02")
+    result.tables = {"wells": profile}
+    with StreamReceiver() as receiver, StreamPublisher(receiver.address) as publisher:
+        publisher.send_well_result(result)
+        got = {m.name: m for m in drain(receiver, 6)}
+    assert "wells" in got, sorted(got)
+    pd.testing.assert_frame_equal(got["wells"].to_dataframe(), profile)
+
+
 def test_progress_messages_stream():
     with StreamReceiver() as receiver, StreamPublisher(receiver.address) as publisher:
         for i in range(3):

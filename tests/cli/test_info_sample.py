@@ -62,3 +62,18 @@ def test_info_on_a_plate_whose_htd_disagrees(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "Plate.HTD says 4 sites" in err
     assert len(err.splitlines()) == 1
+
+
+def test_sample_density_sets_the_cells_per_tile(tmp_path):
+    import json
+
+    from napari_hcs.cli import main
+
+    counts = []
+    for density in ("4", "30"):
+        plate = tmp_path / density
+        assert main(["sample", str(plate), "--wells", "A01", "--grid", "1",
+                     "--cells-per-tile", density]) == 0
+        counts.append(json.loads((plate / "ground_truth.json").read_text())
+                      ["wells"]["A01"]["cells_count"])
+    assert counts == [round(4 * 0.9**2), round(30 * 0.9**2)]  # overlaps (10 %) are shared

@@ -34,7 +34,8 @@ from .wire_checks import (
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # string table columns travel in the header
 MAX_HEADER_DEPTH = 16  # a header nests 4 levels (table strings, buffer shapes); extras a few
-MAX_FRAMES = 1025  # a header + up to 1024 buffers (one per numeric table column)
+MAX_FRAMES = 16385  # a header + up to 16384 buffers: one per numeric table column (a
+# per-well profile of 5 channels x 3 object sets has ~10,000 columns)
 MAX_MESSAGE_BYTES = 2 * 1024**3
 
 __all__ = ["DTYPES", "IMAGE_AXES", "KINDS", "LABEL_AXES", "MAX_FRAMES", "MAX_HEADER_BYTES",

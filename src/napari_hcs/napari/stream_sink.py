@@ -5,14 +5,15 @@ Results (executor `WellResult`s from a local run, wire messages from a stream) a
 view's frame, plate-unique label ids and their features, merged tables. `ResultSink._apply`
 then runs on the GUI thread with one batch: it creates a layer only the first time a result of
 that name arrives (0.2-1 s each under software OpenGL; `prepare` creates the expected ones when
-a run starts), assigns features and tables, updates well states, and asks for a redraw of the
-touched layers (one per event-loop turn, see `_qt.layer_refresh`). Nothing it does grows with
-the plate: a redraw slices what is on screen.
+a run starts, one per event-loop turn), assigns features and tables, updates well states, and
+asks for a redraw of the touched layers (one per event-loop turn, see `_qt.layer_refresh`).
+Nothing it does grows with the plate: a redraw slices what is on screen.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +67,7 @@ class ResultSink:
         self.cancelling = False  # set by the Run dock: failed wells then read as cancelled
         self._features: dict[str, Any] = {}
         self._features_scheduled = False
+        self._to_create: deque[LayerSpec] = deque()  # prepared, one per event-loop turn
         self.canvas = ResultCanvas(getattr(session, "geometry", None))
         self.converter = ResultConverter(self.canvas, on_main_thread(self._apply))
         session.plate_changed.connect(lambda _: self.canvas.set_geometry(session.geometry))
@@ -89,10 +91,12 @@ class ResultSink:
         return self.converter.idle
 
     # -- before a run (GUI thread) ----------------------------------------------------------------
-    def prepare(self, reader: Any, steps: Any) -> list[Any]:
-        """Create, before a run, the result layers its plans will fill (each creation costs
-        the GUI thread a few hundred ms, better spent at the Run click than mid-run). Returns
-        the layers created; existing ones are reused."""
+    def prepare(self, reader: Any, steps: Any) -> None:
+        """Create, before a run, the result layers its plans will fill. Each creation costs the
+        GUI thread 0.2-1 s under software OpenGL: they are created one per event-loop turn, so
+        the Run click stays one creation long and Cancel stays clickable. Existing layers are
+        reused; a result that arrives first finds its pyramid here and shows once its layer is
+        created (the layer reads the pyramid as it is then)."""
         from .result_layers import image_layer_name
 
         layout = reader.layout
@@ -107,8 +111,7 @@ class ResultSink:
                         elif kind == "rois":
                             names.append((outlines_layer_name(name), "outlines", 0))
         if self.canvas.geometry is None:
-            return []
-        created = []
+            return
         for name, kind, index in dict.fromkeys(names):
             if name in self.viewer.layers or name in self.canvas.pyramids:
                 continue
@@ -121,10 +124,21 @@ class ResultSink:
                 extra = {"colormap": channel_colormap(channel_label(layout, channel), index),
                          "blending": "additive", "contrast_limits": (0.0, 1.0)}
                 self.canvas.contrast[name] = (0.0, 1.0)
-            spec = LayerSpec(name, "image" if kind == "image" else "labels", pyramid,
-                             self.canvas._kwargs(name, kind, 2, **extra))
-            created.append(self._create(spec))
-        return created
+            self._to_create.append(LayerSpec(name, "image" if kind == "image" else "labels",
+                                             pyramid, self.canvas._kwargs(name, kind, 2, **extra)))
+        self._create_next()
+
+    def _create_next(self) -> None:
+        """Create one prepared layer, then yield to the event loop before the next."""
+        from qtpy.QtCore import QTimer
+
+        while self._to_create:
+            spec = self._to_create.popleft()
+            if self._layer(spec.name) is None:
+                self._create(spec)
+                break
+        if self._to_create:
+            QTimer.singleShot(0, self._create_next)
 
     # -- applying (GUI thread) --------------------------------------------------------------------
     def _layer(self, name: str) -> Any:

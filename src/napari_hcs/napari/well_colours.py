@@ -28,15 +28,19 @@ def register_colouring(source: Source) -> Source:
 
 
 def measurement_colourings(session: Any) -> dict[str, Values]:
-    """Each measurement table: its object count per well and each numeric column's mean."""
+    """Each measurement table: its object count per well and each numeric column's mean; a
+    table of one row per well and no objects (a well profile, `wells`) offers its columns as
+    they are."""
     choices: dict[str, Values] = {}
     for name, table in session.measurements.items():
         if "well" not in table.columns:
             continue
-        choices[f"{name}: count"] = (lambda n=name: session.well_values(n, "label", "count"))
+        per_well = "label" not in table.columns and not table["well"].duplicated().any()
+        if not per_well:
+            choices[f"{name}: count"] = (lambda n=name: session.well_values(n, "label", "count"))
         for column in table.select_dtypes("number").columns:
             if column not in ("label", "index"):
-                choices[f"{name}: {column} (mean)"] = (
+                choices[f"{name}: {column}" if per_well else f"{name}: {column} (mean)"] = (
                     lambda n=name, c=column: session.well_values(n, c))
     return choices
 

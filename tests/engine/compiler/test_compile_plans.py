@@ -152,3 +152,23 @@ def test_channel_names_are_plate_provided(plate):
     compiled = compile_pipeline(Pipeline([Step(names_user, variable_components=("channel",))]),
                                 plate)
     assert dict(compiled.plans["A01"].plate_provided)["channel_names"] == ("DAPI", "GFP")
+
+
+def test_site_ids_are_plate_provided(plate):
+    from napari_hcs.engine.executor.specials import SpecialValues
+    from napari_hcs.engine.functions.registry import register
+    from napari_hcs.engine.plate.model import ImageKey
+
+    @register(name="cmp_sites_user", special_inputs=("site_ids",))
+    def sites_user(stack, site_ids):
+        return stack
+
+    compiled = compile_pipeline(Pipeline([Step(sites_user, variable_components=("site",))]),
+                                plate)
+    provided = dict(compiled.plans["A01"].plate_provided)
+    assert provided["site_ids"] == (1, 2, 3, 4)
+    # Each stacked image gets its own site, whatever the stacking.
+    keys = [ImageKey("A01", s, c, 1, 1) for s in (1, 2, 3, 4) for c in ("1", "2")]
+    values = SpecialValues(keys, provided)
+    stack = [k for k in keys if k.channel == "2" and k.site in (2, 4)]
+    assert values.resolve("site_ids", (), stack, -1, "here") == [2, 4]

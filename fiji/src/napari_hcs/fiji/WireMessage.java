@@ -17,7 +17,7 @@ import java.util.Map;
  */
 public final class WireMessage {
     public static final int VERSION = 1;
-    public static final int MAX_FRAMES = 1025;
+    public static final int MAX_FRAMES = 16385; // one buffer per numeric table column (profiles)
     static final List<String> KINDS =
             Arrays.asList("image", "labels", "rois", "table", "progress", "status");
     static final Map<String, Integer> ITEMSIZE = new HashMap<>();

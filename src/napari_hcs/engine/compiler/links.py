@@ -105,7 +105,8 @@ def plate_provided_values(layout: PlateLayout, names: set[str]) -> tuple[tuple[s
 
     `stage_positions` has one `(y, x)` row per site in `layout.sites` order, which is the stack
     order of a step whose `variable_components` is `("site",)`.
-    `channel_names` lists the channel names in `layout.channels` order.
+    `channel_names` lists the channel names in `layout.channels` order, `site_ids` the sites
+    in `layout.sites` order.
     """
     values: dict[str, Any] = {}
     if "stage_positions" in names:
@@ -116,4 +117,6 @@ def plate_provided_values(layout: PlateLayout, names: set[str]) -> tuple[tuple[s
         values["stage_positions"] = positions
     if "channel_names" in names:
         values["channel_names"] = tuple(layout.channel_names.get(c, c) for c in layout.channels)
+    if "site_ids" in names:
+        values["site_ids"] = tuple(int(s) for s in layout.sites)
     return tuple(sorted(values.items()))

@@ -90,6 +90,8 @@ class SpecialValues:
             return np.asarray([value[self.sites.index(k.site)] for k in keys], dtype=np.float64)
         if name == "channel_names" and len(value) == len(self.channels):
             return [value[self.channels.index(k.channel)] for k in keys]
+        if name == "site_ids":
+            return [int(k.site) for k in keys]
         return value
 
 
@@ -172,7 +174,10 @@ def _finished(df: Any, well: str, item: Produced, context: TableContext | None,
     if context is None:
         return _with_well(df, well)
     field = _field_of(item, context.sites)
-    label = next((n for n in item.sources if n in context.label_names), None)
+    # A table names its label image (`attrs["labels"]`) when its call made several.
+    named = df.attrs.get("labels")
+    label = named if named in context.label_names else next(
+        (n for n in item.sources if n in context.label_names), None)
     image = (f"{well_path(well)}/{field}/labels/{label}"
              if label is not None and field is not None else None)
     physical = (add_physical_columns(df, context.pixel_size_um) if physical_columns

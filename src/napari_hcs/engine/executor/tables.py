@@ -56,6 +56,7 @@ def to_physical(frame: Any, pixel_size_um: float | None) -> Any:
         if factor != 1.0:
             out[column] = out[column].astype("float64") * factor
         converted[column] = name
+    out = out.copy()  # one block again: a wide table converted column by column is fragmented
     out.attrs = {**frame.attrs, "units": converted, "pixel_size_um": pixel_size_um}
     return out
 

@@ -30,6 +30,7 @@ SPECIAL_KINDS: tuple[str, ...] = ("labels", "table", "positions", "rois", "data"
 PLATE_PROVIDED: dict[str, str] = {
     "stage_positions": "(N, 2) float array: nominal (y, x) pixel position of each stacked tile",
     "channel_names": "list of channel names, one per stacked image",
+    "site_ids": "list of site numbers (1-based, the plate's), one per stacked image",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -4,7 +4,10 @@
 renames it into place, then `ground_truth.json` at the plate root records, per well, the true
 tile positions `{site: [y, x]}` in the stitched frame (top-left tile corner, minimum at 0), the
 nominal grid positions, the nuclei count and centres, and the mosaic shape; and the flat field
-used (also saved as `flat_field.npy`). See `synthetic.py` for how the images are made.
+used (also saved as `flat_field.npy`). The true nuclei and cells of each well are label images
+in the stitched frame, `ground_truth/<well>_nuclei.tif` and `ground_truth/<well>_cells.tif`
+(uint16, 0 background; nucleus k lies inside cell k), named per well in the JSON under
+`labels`. See `synthetic.py` for how the images are made.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .wells import normalize_well, parse_well
 
 SAMPLE_FORMATS = ("imagexpress", "phenix", "zarr")
 GROUND_TRUTH = "ground_truth.json"
+TRUTH_LABELS = "ground_truth"  # folder of the per-well truth label images
 _PREFIX = "Plate"
 _HARMONY_NS = "http://www.perkinelmer.com/PEHH/HarmonyV6"
 
@@ -265,10 +269,21 @@ def _ground_truth(fmt: str, spec: SampleSpec, wells: dict[str, SyntheticWell]) -
                 "nuclei_count": len(data.nuclei),
                 "nuclei": [[round(y, 2), round(x, 2)] for y, x in data.nuclei],
                 "mosaic_shape": list(data.mosaic_shape),
+                "cells_count": len(data.nuclei),
+                "labels": {kind: f"{TRUTH_LABELS}/{well}_{kind}.tif"
+                           for kind in ("nuclei", "cells")},
             }
             for well, data in wells.items()
         },
     }
+
+
+def _write_truth_labels(folder: Path, wells: dict[str, SyntheticWell]) -> None:
+    folder.mkdir()
+    for well, data in wells.items():
+        for kind, labels in (("nuclei", data.nuclei_labels), ("cells", data.cell_labels)):
+            tifffile.imwrite(folder / f"{well}_{kind}.tif", labels.astype(np.uint16),
+                             compression="zlib")
 
 
 def write_sample_plate(
@@ -296,6 +311,7 @@ def write_sample_plate(
     with atomic_dir(root) as tmp:
         _WRITERS[format](tmp, spec, wells)
         np.save(tmp / "flat_field.npy", flat_field(spec.tile, spec.vignetting))
+        _write_truth_labels(tmp / TRUTH_LABELS, wells)
         truth = _ground_truth(format, spec, wells)
         (tmp / GROUND_TRUTH).write_text(json.dumps(truth, indent=1) + "\n")
     return root

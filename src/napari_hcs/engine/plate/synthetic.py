@@ -55,6 +55,9 @@ class SyntheticWell:
     nominal_positions: dict[int, tuple[int, int]]
     nuclei: list[tuple[float, float]]
     mosaic_shape: tuple[int, int]
+    # Truth labels in the stitched frame (0: background); nucleus k lies inside cell k.
+    nuclei_labels: np.ndarray | None = None
+    cell_labels: np.ndarray | None = None
 
 
 def flat_field(tile: tuple[int, int], strength: float) -> np.ndarray:
@@ -156,12 +159,14 @@ def _cells(shape: tuple[int, int], nuclei: list, cell_scale: float) -> tuple[np.
 
 
 def _render(rng: np.random.Generator, shape: tuple[int, int], nuclei: list,
-            texture: float, cell_scale: float = 3.5) -> np.ndarray:
+            texture: float, cell_scale: float = 3.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(2, Y, X) float specimen in [0, 1]: nuclei (0) and cytoplasm (1), each with the faint
-    texture of a real specimen between the cells."""
+    texture of a real specimen between the cells; and the truth: nuclei and cell labels
+    (nucleus k + 1 is the ellipse of nuclei[k], cell k + 1 its cytoplasm and nucleus)."""
     out = np.zeros((2, *shape), np.float32)
     core = np.zeros(shape, bool)
-    for cy, cx, a, b, angle, bright in nuclei:
+    nuclei_labels = np.zeros(shape, np.int32)
+    for k, (cy, cx, a, b, angle, bright) in enumerate(nuclei):
         R = int(np.ceil(a)) + 2
         box = (
             slice(max(0, int(cy) - R), min(shape[0], int(cy) + R + 1)),
@@ -169,21 +174,26 @@ def _render(rng: np.random.Generator, shape: tuple[int, int], nuclei: list,
         )
         mask = _ellipse_mask(cy, cx, a, b, angle, box)
         core[box] |= mask
+        # Where a touching pair overlaps, the brighter nucleus shows, and owns the pixel.
+        owns = mask & (np.where(mask, bright, 0.0) > out[0][box])
+        nuclei_labels[box][owns] = k + 1
         np.maximum(out[0][box], np.where(mask, bright, 0.0), out=out[0][box])
     # Cytoplasm stains unevenly (organelles, filaments) and the space between cells holds
     # debris and haze: one grain of a few pixels serves both (they never share a pixel).
     grain = np.clip(1.0 + 0.3 * _texture(rng, shape, 1.5), 0, None)
     cell = np.zeros(shape, bool)
+    cell_labels = nuclei_labels.copy()
     if nuclei:
         nearest, inside = _cells(shape, nuclei, cell_scale)
         bright = np.array([n[5] for n in nuclei], np.float32)
         cell = inside & ~core
+        cell_labels[cell] = nearest[cell] + 1
         out[1] = np.where(cell, 0.5 * bright[nearest] * grain, 0.0)
         out[0] += 0.04 * out[1]  # nuclear stains leave a faint cytoplasmic glow
     if texture > 0:
         out[1] += np.where(cell, 0.0, 2 * texture * grain)
         out[0] += texture * np.clip(1.0 + 0.6 * _texture(rng, shape, 2.0), 0, None)
-    return out
+    return out, nuclei_labels, cell_labels
 
 
 def synthesize_well(spec: SampleSpec, well: str) -> SyntheticWell:
@@ -200,7 +210,7 @@ def synthesize_well(spec: SampleSpec, well: str) -> SyntheticWell:
     mosaic = (max(p[0] for p in true.values()) + th, max(p[1] for p in true.values()) + tw)
 
     nuclei = _place_nuclei(rng, mosaic, spec)
-    specimen = _render(rng, mosaic, nuclei, spec.texture)
+    specimen, nuclei_labels, cell_labels = _render(rng, mosaic, nuclei, spec.texture)
     flat = flat_field(spec.tile, spec.vignetting)
     zc = (spec.z + 1) / 2
     tiles = {}
@@ -222,4 +232,6 @@ def synthesize_well(spec: SampleSpec, well: str) -> SyntheticWell:
         nominal_positions=nominal,
         nuclei=[(float(n[0]), float(n[1])) for n in nuclei],
         mosaic_shape=mosaic,
+        nuclei_labels=nuclei_labels,
+        cell_labels=cell_labels,
     )

@@ -2,18 +2,25 @@
 
 One module per concept, each with a numpy function and its `*_torch` twin (see
 docs/functions.md for the list): filters, illumination, background, normalize, projection,
-registration and assembly (stitching), segmentation and measure. scikit-image, scipy.ndimage
-and pyclesperanto functions are registered as they are by `..external`, not here.
+registration and assembly (stitching), segmentation and measure. Phenotypic profiling: cells
+(cells and cytoplasm from nuclei), profiles (CellProfiler features through cp-measure),
+aggregate (per-well profiles) and quality (per-site image quality); numpy only where the
+reference is CPU code. scikit-image, scipy.ndimage and pyclesperanto functions are registered
+as they are by `..external`, not here.
 """
 
 from . import (  # noqa: F401  (imported to register their functions)
+    aggregate,
     assembly,
     background,
+    cells,
     filters,
     illumination,
     measure,
     normalize,
+    profiles,
     projection,
+    quality,
     registration,
     segmentation,
 )

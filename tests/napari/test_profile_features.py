@@ -1,0 +1,100 @@
+"""Profiling results in napari: CellProfiler features on the labels layers of nuclei, cells and
+cytoplasm (what napari's status/tooltips and feature plugins read, `layer.features`), and the
+Plate dock's wells coloured by any well-level feature (`tables/wells.parquet`'s columns)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from viewer_helpers import wait_until_shown
+
+from napari_hcs.engine.executor import WellResult
+from napari_hcs.engine.functions.library.aggregate import aggregate_profiles
+from napari_hcs.engine.functions.library.cells import identify_cells
+from napari_hcs.engine.functions.library.profiles import measure_profiles
+from napari_hcs.engine.functions.library.segmentation import segment_nuclei
+from napari_hcs.engine.plate.synthetic import SampleSpec, synthesize_well
+from napari_hcs.napari.result_canvas import ResultCanvas
+from napari_hcs.napari.result_layers import result_parts
+from napari_hcs.napari.session import HcsSession, session_for
+from napari_hcs.napari.stream_sink import ResultSink
+from napari_hcs.napari.well_colours import colourings, values_of
+
+pytest.importorskip("cp_measure")
+CHANNELS = ["DAPI", "Actin"]
+WELLS = ("A01", "B02")
+
+
+def _profiled(well: str) -> WellResult:
+    """One sample well through the profiling functions, as a worker returns it."""
+    data = synthesize_well(SampleSpec(grid=(1, 1)), well)
+    image = np.stack([data.tiles[(1, c, 1, 1)] for c in ("1", "2")]).astype(np.float32)
+    _, nuclei, _ = segment_nuclei(image[:1])
+    _, cells, cytoplasm, rois = identify_cells(image, nuclei, CHANNELS, channel="Actin")
+    _, *objects = measure_profiles(image, nuclei, cells, cytoplasm, CHANNELS,
+                                   groups=("sizeshape", "intensity"))
+    _, wells = aggregate_profiles(image, *objects)
+    tables = dict(zip(("nuclei", "cells", "cytoplasm", "wells"), (*objects, wells),
+                      strict=True))
+    return WellResult(
+        well=well, status="ok", image=image, channel_names=CHANNELS,
+        labels={"nuclei_labels": nuclei[0], "cells_labels": cells,
+                "cytoplasm_labels": cytoplasm},
+        rois={"cells_rois": rois}, tables={n: t.assign(well=well) for n, t in tables.items()})
+
+
+@pytest.fixture(scope="module")
+def results() -> list[WellResult]:
+    return [_profiled(w) for w in WELLS]
+
+
+def test_labels_layers_carry_each_objects_features(results) -> None:
+    canvas = ResultCanvas()
+    for result in results:
+        update = canvas.add(result_parts(result))
+    for name in ("nuclei", "cells", "cytoplasm"):
+        features = update.features[name]
+        table = {w: r.tables[name] for w, r in zip(WELLS, results, strict=True)}
+        assert len(features) == sum(len(t) for t in table.values())
+        assert features["index"].is_unique  # napari's row of each plate-wide label value
+        for column in ("AreaShape_Area", "AreaShape_Eccentricity",
+                       "Intensity_MeanIntensity_DAPI", "Intensity_MedianIntensity_Actin"):
+            for well in WELLS:
+                mine = features[features["well"] == well].set_index("label")[column]
+                theirs = table[well].set_index("label")[column]
+                np.testing.assert_allclose(mine.loc[theirs.index], theirs, err_msg=column)
+
+
+def test_wells_are_coloured_by_any_well_level_feature(results) -> None:
+    session = HcsSession()
+    for result in results:
+        for name, table in result.tables.items():
+            session.add_table(name, result.well, table)
+    choices = colourings(session)
+    for feature in ("Median_Cells_AreaShape_Area", "MAD_Nuclei_Intensity_MeanIntensity_DAPI",
+                    "Count_Cells"):
+        expected = {r.well: float(r.tables["wells"][feature].iloc[0]) for r in results}
+        assert values_of(choices[f"wells: {feature}"]) == pytest.approx(expected)
+    assert "wells: count" not in choices  # one row per well: nothing to count
+    assert "cells: count" in choices and "cells: AreaShape_Area (mean)" in choices
+
+
+def test_a_viewer_shows_the_features_of_the_object_under_the_cursor(
+        results, make_napari_viewer, qtbot) -> None:
+    viewer = make_napari_viewer()
+    sink = ResultSink(viewer, session_for(viewer))
+    for result in results:
+        sink.add_result(result)
+    wait_until_shown(qtbot, sink)
+    layer = viewer.layers["cells"]
+    qtbot.waitUntil(lambda: len(layer.features) == sum(len(r.tables["cells"])
+                                                       for r in results), timeout=20_000)
+    assert {"index", "well", "label", "AreaShape_Area"} <= set(layer.features.columns)
+    # napari's status line for a pixel of a cell lists that cell's features.
+    data = np.asarray(layer.data[0] if layer.multiscale else layer.data)
+    y, x = np.argwhere(data > 0)[0]
+    value = int(data[y, x])
+    status = layer.get_status(layer.data_to_world((y, x)), world=True)
+    text = status["coordinates"] if isinstance(status, dict) else str(status)
+    row = layer.features[layer.features["index"] == value].iloc[0]
+    assert f"label: {int(row['label'])}" in text and "AreaShape_Area" in text
