@@ -30,3 +30,7 @@ class LazyModule:
 
 ndi = LazyModule("scipy.ndimage")
 pd = LazyModule("pandas")
+segmentation = LazyModule("skimage.segmentation")
+
+#: pandas.DataFrame in annotations, spelled so that signatures evaluate without pandas.
+Table = Any

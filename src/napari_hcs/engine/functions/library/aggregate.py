@@ -17,14 +17,14 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from ..registry import register
+from ._lazy import Table, pd
 
 _KEYS = ("label", "Parent_Nuclei", "well", "site", "field", "plate")
 
 
-def well_profile(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def well_profile(tables: Mapping[str, Table]) -> Table:
     """One row: counts and per-feature median and MAD of each named object table."""
     columns: dict[str, float] = {}
     units: dict[str, str] = {}
@@ -57,8 +57,8 @@ def well_profile(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 @register(memory="numpy", category="measurement",
           special_inputs=("nuclei", "cells", "cytoplasm"), special_outputs={"wells": "table"})
 def aggregate_profiles(
-    stack: np.ndarray, nuclei: pd.DataFrame, cells: pd.DataFrame, cytoplasm: pd.DataFrame,
-) -> tuple[np.ndarray, pd.DataFrame]:
+    stack: np.ndarray, nuclei: Table, cells: Table, cytoplasm: Table,
+) -> tuple[np.ndarray, Table]:
     """The well's profile: object counts, and median and MAD of every feature per object set.
 
     Takes the nuclei, cells and cytoplasm tables of `measure_profiles`; returns (stack

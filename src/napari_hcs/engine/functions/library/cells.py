@@ -28,13 +28,12 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage import segmentation
 
 from ..registry import register
 from ..rois import Outlines
 from . import _torch
 from ._arrays import as_float, as_stack, check_positive
+from ._lazy import ndi, segmentation
 from ._params import NonNegativeFloat, PositiveFloat
 from ._shared import histogram_centers, otsu_from_histogram
 from ._torch import Tensor

@@ -27,11 +27,11 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import numpy as np
-import pandas as pd
 from annotated_types import Interval
 
 from ..registry import register
 from ._arrays import as_stack
+from ._lazy import Table, pd
 from ._params import PositiveFloat, PositiveInt
 from ._profile_columns import (
     channel_column,
@@ -100,7 +100,7 @@ def object_features(
     groups: Sequence[str] = GROUPS, texture_scales: Sequence[int] = (3, 5, 10),
     gray_levels: int = 256, radial_bins: int = 4, zernike_degree: int = 9,
     granularity_spectrum: int = 16, costes_scale: int = 65535,
-) -> pd.DataFrame:
+) -> Table:
     """One row per object of `labels` (any ids), CellProfiler-named columns (module docstring).
 
     `images`: channel name -> (Y, X) float image already in [0, 1]. The first column is
@@ -193,7 +193,7 @@ def measure_profiles(
     gray_levels: GrayLevels = 256, intensity_scale: PositiveFloat = 65535.0,
     radial_bins: PositiveInt = 4, zernike_degree: PositiveInt = 9,
     granularity_spectrum: PositiveInt = 16,
-) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> tuple[np.ndarray, Table, Table, Table]:
     """CellProfiler features of nuclei, cells and cytoplasm in every channel (cp-measure).
 
     The stack holds the channels (C, Y, X) of the segmented plane. `groups`: which feature

@@ -26,11 +26,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import ndimage as ndi
 
 from ..registry import register
 from ._arrays import as_stack
+from ._lazy import Table, ndi, pd
 from ._params import PositiveFloat
 from ._profile_columns import safe_name
 from ._shared import histogram_centers, otsu_from_histogram
@@ -118,7 +117,7 @@ def measure_image_quality(
     stack: np.ndarray, channel_names: Sequence[str] | None = None,
     site_ids: Sequence[int] | None = None, intensity_scale: PositiveFloat = 65535.0,
     saturation: PositiveFloat | None = None,
-) -> tuple[np.ndarray, pd.DataFrame]:
+) -> tuple[np.ndarray, Table]:
     """Per-site image quality: focus (PowerLogLogSlope, FocusScore), saturation, background.
 
     Run it on the raw images, first in the pipeline, with any `variable_components`
