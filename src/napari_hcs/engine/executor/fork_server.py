@@ -27,7 +27,7 @@ PRELOAD = (
     "napari_hcs.engine.functions.library",
     "napari_hcs.engine.functions.library._objects",
     "napari_hcs.engine.functions.library._shape",
-    "numpy", "scipy.ndimage", "pandas", "pyarrow.parquet", "tifffile", "zarr", "numcodecs",
+    "numpy", "scipy.ndimage", "pandas", "pyarrow.parquet", "tifffile", "numcodecs",
     "skimage.measure", "skimage.segmentation._watershed",  # skimage's names load lazily
 )
 _SERVER = "forkserver"

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import zarr
-
 VERSION = "0.4"
 
 
@@ -27,7 +25,7 @@ def _names(values: Sequence[str], what: str) -> list[dict[str, str]]:
 
 
 def write_plate(
-    group: zarr.Group, rows: Sequence[str], columns: Sequence[str], wells: Sequence[str], *,
+    group: Any, rows: Sequence[str], columns: Sequence[str], wells: Sequence[str], *,
     name: str | None, field_count: int | None,
     acquisitions: Sequence[Mapping[str, Any]] = (),
 ) -> None:
@@ -54,7 +52,7 @@ def write_plate(
     group.attrs["plate"] = plate
 
 
-def write_well(group: zarr.Group, images: Sequence[Mapping[str, Any]]) -> None:
+def write_well(group: Any, images: Sequence[Mapping[str, Any]]) -> None:
     """`well` attributes: the well's fields (`[{"path": "0"}, ...]`)."""
     checked = []
     for image in images:
@@ -79,7 +77,7 @@ def multiscales(
     return attrs
 
 
-def add_label(labels_group: zarr.Group, name: str, label_attrs: Mapping[str, Any],
+def add_label(labels_group: Any, name: str, label_attrs: Mapping[str, Any],
               source: Mapping[str, Any],
               colors: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """List label `name` in `labels/` and return the label group's attributes (its

@@ -3,9 +3,10 @@
 Layout: `plate.zarr/<row>/<column>/<field>/` where row is the well's letters and column its
 number without padding (`B03` -> `B/3`), each field a multiscale image with axes `c[,z],y,x`
 and labels under `<field>/labels/<name>/`. Metadata is the JSON ome-zarr-py writes, written by
-`ngff` (so that worker processes need not import ome_zarr); pixels with zarr directly, so that
-every field is written into a temporary folder and renamed into place (an interrupted write
-never leaves a field that looks complete).
+`ngff` (so that worker processes need not import ome_zarr) into groups as zarr v2 lays them out
+(`disk_group`), pixels as zarr v2 arrays (`pyramid.write_array_v2`); reading is zarr's. Every
+field is written into a temporary folder and renamed into place (an interrupted write never
+leaves a field that looks complete).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import zarr
 
 from ..plate.wells import format_well, parse_well, row_letters, sort_wells
 from . import ngff
 from .atomic import TMP_MARK, atomic_dir, atomic_write_json, remove_stale_temps
+from .disk_group import DiskGroup
 from .pyramid import COMPRESSIONS, Storage, write_levels
 
 __all__ = ["COMPRESSIONS", "Storage", "create_plate", "field_channel_names", "prune_fields",
@@ -50,7 +51,7 @@ def create_plate(
     field it writes.
     """
     root = Path(root)
-    group = zarr.open_group(str(root), mode="a", zarr_format=2)
+    group = DiskGroup.open(root, "a")
     plate = _plate_attrs(root).get("plate", {})
     existing = [w["path"] for w in plate.get("wells", [])]
     names = sort_wells([*(_well_from_path(p) for p in existing), *wells])
@@ -85,7 +86,7 @@ def _largest(*grids: tuple[int, int] | None) -> tuple[int, int] | None:
     return (max(g[0] for g in known), max(g[1] for g in known)) if known else None
 
 
-def _write_plate(group: zarr.Group, wells: Sequence[str], *, name: str, field_count: int,
+def _write_plate(group: DiskGroup, wells: Sequence[str], *, name: str, field_count: int,
                  grid: tuple[int, int] | None) -> None:
     rc = [parse_well(w) for w in wells]
     n_rows = max([r + 1 for r, _ in rc] + [grid[0] if grid else 0])
@@ -108,7 +109,7 @@ def sync_plate(
     The plate's rows and columns stay as `create_plate` wrote them.
     """
     root = Path(root)
-    group = zarr.open_group(str(root), mode="a", zarr_format=2)
+    group = DiskGroup.open(root, "a")
     plate = _plate_attrs(root).get("plate", {})
     wells, most = [], 0
     for entry in plate.get("wells", []):
@@ -135,7 +136,7 @@ def sync_plate(
 
 
 def _write_multiscale(
-    group: zarr.Group, data: np.ndarray, axes: list[dict], pixel_size_um: float | None,
+    group: DiskGroup, data: np.ndarray, axes: list[dict], pixel_size_um: float | None,
     *, labels: bool, name: str, storage: Storage, omero: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the pyramid's arrays; returns the group's NGFF attributes (the caller writes
@@ -204,7 +205,7 @@ def write_field(
     if not (folder / ".zattrs").is_file():
         raise FileNotFoundError(f"{folder}: well {well} is not in the plate; call create_plate")
     with atomic_dir(folder / str(int(field))) as tmp:
-        group = zarr.open_group(str(tmp), mode="w", zarr_format=2)
+        group = DiskGroup.open(tmp, "a")  # a fresh temporary folder
         group.attrs.update(_write_multiscale(
             group, image, _axes(image.ndim, True, pixel_size_um), pixel_size_um,
             labels=False, name="image", storage=storage, omero=_omero(image, names)))
@@ -253,6 +254,8 @@ def read_field(root: str | Path, well: str, field: int, level: int = 0) -> np.nd
     """The image of one field at pyramid `level`: (C,Y,X) or (C,Z,Y,X)."""
     folder, attrs = _open_field(root, well, field)
     path = attrs["multiscales"][0]["datasets"][level]["path"]
+    import zarr
+
     return zarr.open_array(str(folder / path), mode="r", zarr_format=2)[...]
 
 
@@ -264,6 +267,8 @@ def read_labels(root: str | Path, well: str, field: int, name: str, level: int =
         raise FileNotFoundError(f"{lfolder}: no labels {name!r} for well {well} field {field}")
     attrs = json.loads((lfolder / ".zattrs").read_text())
     path = attrs["multiscales"][0]["datasets"][level]["path"]
+    import zarr
+
     return zarr.open_array(str(lfolder / path), mode="r", zarr_format=2)[...]
 
 

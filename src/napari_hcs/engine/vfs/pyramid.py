@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import zarr
 
 #: Pyramid levels are added (each halving y and x) while the last level is larger than this.
 PYRAMID_MIN_SIZE = 256
@@ -118,7 +117,7 @@ def _integer_mean(b: np.ndarray) -> np.ndarray:
 
 
 def write_levels(
-    group: zarr.Group, data: np.ndarray, *, labels: bool, storage: Storage,
+    group: Any, data: np.ndarray, *, labels: bool, storage: Storage,
 ) -> list[tuple[str, tuple[int, ...]]]:
     """Write the pyramid of `data` as arrays "0", "1", .. of `group`; their (path, shape)."""
     written = []
@@ -143,6 +142,8 @@ def write_levels(
 
 def _local_folder(group: Any) -> Path | None:
     """The folder of a zarr v2 group on a local disk, or None (another store: zarr writes)."""
+    if hasattr(group, "folder"):  # disk_group.DiskGroup
+        return Path(group.folder)
     root = getattr(getattr(group, "store", None), "root", None)
     if root is None or getattr(getattr(group, "metadata", None), "zarr_format", None) != 2:
         return None
