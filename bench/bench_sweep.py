@@ -86,6 +86,7 @@ def _row(case: dict[str, Any]) -> list[str]:
         f"{ours['wall_s_median'] / script['wall_s_median']:.2f}",
         f"{ours['cpu_s_median'] / script['cpu_s_median']:.2f}",
         f"{ours['wall_s_median'] / floor['wall_s_median']:.2f}",
+        f"{ours['cpu_s_median'] / floor['cpu_s_median']:.2f}",
         f"{ours['peak_rss_mb_median']:.0f} / {script['peak_rss_mb_median']:.0f}",
         f"{q(ours, 'nuclei_total')} / {q(script, 'nuclei_total')} / {q(ours, 'nuclei_truth')}",
         f"{q(ours, 'nuclei_f1')} / {q(script, 'nuclei_f1')}",
@@ -94,7 +95,8 @@ def _row(case: dict[str, Any]) -> list[str]:
 
 
 SUMMARY_HEADERS = ["tile", "nuclei", "ours wall s", "script s", "floor s", "ours/script wall",
-                   "ours/script CPU", "ours/floor wall", "peak RSS MB ours / script",
+                   "ours/script CPU", "ours/floor wall", "ours/floor CPU",
+                   "peak RSS MB ours / script",
                    "nuclei ours / script / true", "nuclei F1 ours / script",
                    "max pos err px ours / script"]
 
@@ -115,6 +117,13 @@ def markdown(payload: dict[str, Any]) -> str:
                       f"({case['stages']['reps']} repetition(s), medians):", "",
                       case["stages"]["table"], ""]
     return "\n".join(lines)
+
+
+def rewrite(out: Path) -> str:
+    """Regenerate OUT.md from OUT.json (e.g. after a change of the table's layout)."""
+    text = markdown(json.loads(out.with_suffix(".json").read_text()))
+    out.with_suffix(".md").write_text(text + "\n")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

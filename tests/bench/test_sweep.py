@@ -46,4 +46,5 @@ def test_summary_has_one_row_per_case():
     text = summary([case, {**case, "tile": 1024}])
     lines = text.splitlines()
     assert len(lines) == 4 and all(h in lines[0] for h in SUMMARY_HEADERS)
-    assert "| 0.50 " in lines[2] and "| 2.00 " in lines[2]  # ours/script, ours/floor
+    assert "| 0.50 " in lines[2] and "| 2.00 " in lines[2]  # ours/script, ours/floor wall
+    assert "| 3.00 " in lines[2]  # ours/floor CPU
