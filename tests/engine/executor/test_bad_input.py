@@ -83,6 +83,32 @@ def test_worker_killed_mid_run(plate, plate_template, tmp_path):
     assert resumed.all_ok and resumed.ok == ["A02"]
 
 
+def test_a_pool_that_broke_since_the_last_poll_is_restarted(plate, tmp_path, monkeypatch):
+    # A worker may die between the poll that collects results and the next submit, which then
+    # raises BrokenProcessPool itself: the run restarts the pool instead of aborting.
+    import os
+    import time
+
+    from napari_hcs.engine.executor import local
+
+    start = local._PoolRun._start_pool
+    broken: list[bool] = []
+
+    def start_then_break(self):
+        start(self)
+        if not broken:
+            broken.append(True)
+            self.pool.submit(os._exit, 1)
+            deadline = time.monotonic() + 60
+            while not self.pool._broken and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert self.pool._broken
+
+    monkeypatch.setattr(local._PoolRun, "_start_pool", start_then_break)
+    report = run_plans(compile_for(segment_pipeline(), plate), tmp_path / "out", workers=2)
+    assert broken and report.all_ok and len(report.ok) == 4
+
+
 def test_full_disk_then_resume(plate, tmp_path, tmpfs):
     out = tmpfs("3m") / "out"
     filler = out.parent / "filler"

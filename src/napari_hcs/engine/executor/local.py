@@ -125,20 +125,24 @@ class _PoolRun:
                     self.worker_cancel.set()  # running wells stop between steps
                     pending.clear()
                     suspects.clear()
-                broken = not self._submit(pending, suspects)
+                if self._submit(pending, suspects) and not self.in_flight:
+                    self._restart_pool()  # broke with nothing in flight to collect it by
                 done, _ = wait(list(self.in_flight), timeout=POLL_SECONDS,
                                return_when=FIRST_COMPLETED)
                 self._drain()
-                if self._collect(done, suspects) or broken:
+                if self._collect(done, suspects):
                     # Every task of a broken pool fails; collect them all, then start afresh.
                     self._collect(wait(list(self.in_flight)).done, suspects)
-                    self.pool.shutdown(wait=True, cancel_futures=True)
-                    self._start_pool()
+                    self._restart_pool()
         except BaseException:  # a second Ctrl-C (KeyboardInterrupt): abort without waiting
             self._kill_workers()
             raise
         finally:
             self._stop_pool()
+
+    def _restart_pool(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self._start_pool()
 
     def _kill_workers(self) -> None:
         # Workers ignore SIGINT (process_guard), so an abort must stop them itself.
@@ -147,29 +151,30 @@ class _PoolRun:
                 process.kill()
 
     def _submit(self, pending: deque[WellPlan], suspects: deque[WellPlan]) -> bool:
-        """Submit what the free slots allow; False when the pool turned out to be broken (a
+        """Start wells while slots are free; True when the pool turned out to be broken (a
         worker died since the last collection: the well goes back to its queue)."""
         while self.slots.available() and not self.cancel.is_set():
             if suspects:
                 if self.in_flight:
-                    return True
-                plan, solo = suspects.popleft(), True
+                    return False
+                queue, solo = suspects, True
             elif pending:
-                plan, solo = pending.popleft(), False
+                queue, solo = pending, False
             else:
-                return True
+                return False
+            plan = queue.popleft()
             slot = self.slots.acquire()
             try:
                 with children_ignore_sigint():  # submit starts worker processes (on demand)
                     future = self.pool.submit(execute, plan, slot, self.options)
             except BrokenProcessPool:
                 self.slots.release(slot)
-                (suspects if solo else pending).appendleft(plan)
-                return False
+                queue.appendleft(plan)
+                return True
             self.in_flight[future] = _Task(plan, slot, solo)
             if solo:
-                return True
-        return True
+                return False
+        return False
 
     def _collect(self, done: Any, suspects: deque[WellPlan]) -> bool:
         broken = False

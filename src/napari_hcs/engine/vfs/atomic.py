@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -59,9 +60,20 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_tree(tmp)
         raise
     replace_dir(tmp, path)
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove a failed temporary folder. zarr writes chunks concurrently on its own event loop
+    and surfaces the first failure (a full disk) while other chunk writes are still running,
+    which may create files after a first removal: remove until it stays gone (bounded)."""
+    for _ in range(20):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.05)
 
 
 def replace_dir(src: Path, dst: Path) -> None:

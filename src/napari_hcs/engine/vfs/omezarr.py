@@ -51,8 +51,13 @@ def create_plate(
     field it writes.
     """
     root = Path(root)
-    group = DiskGroup.open(root, "a")
     plate = _plate_attrs(root).get("plate", {})
+    # Temporary fields of failed writes go first, in every well: they are never complete data,
+    # and on a full disk they hold the space the metadata below needs (a write that fails
+    # after this point must not leave them behind either).
+    for entry in plate.get("wells", []):
+        remove_stale_temps(root / entry["path"])
+    group = DiskGroup.open(root, "a")
     existing = [w["path"] for w in plate.get("wells", [])]
     names = sort_wells([*(_well_from_path(p) for p in existing), *wells])
     _write_plate(group, names, name=name, field_count=field_count,
@@ -109,12 +114,16 @@ def sync_plate(
     The plate's rows and columns stay as `create_plate` wrote them.
     """
     root = Path(root)
-    group = DiskGroup.open(root, "a")
     plate = _plate_attrs(root).get("plate", {})
+    # Temporary fields of failed writes go first, in every well: they are never complete data,
+    # and on a full disk they hold the space the metadata below needs (a write that fails
+    # after this point must not leave them behind either).
+    for entry in plate.get("wells", []):
+        remove_stale_temps(root / entry["path"])
+    group = DiskGroup.open(root, "a")
     wells, most = [], 0
     for entry in plate.get("wells", []):
         folder = root / entry["path"]
-        remove_stale_temps(folder)
         fields = sorted(
             (p.name for p in folder.iterdir() if p.is_dir() and (p / ".zattrs").is_file())
             if folder.is_dir() else [],
