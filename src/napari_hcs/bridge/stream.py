@@ -12,6 +12,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HWM = 10
 DEFAULT_SEND_TIMEOUT_MS = 2000
+CLOSE_GRACE_S = 0.5  # how long `close` leaves a viewer to read what was sent last (see there)
 
 
 def _bindable(address: str) -> str:
@@ -58,10 +60,15 @@ class StreamPublisher:
         self._viewer_gone = False
         self._peer_seen = False
         self._closed = False
+        self._last_sent = 0.0
         # The executor may report results and progress from different threads; zmq sockets
         # are not thread-safe.
         self._lock = threading.Lock()
-        ctx = context or zmq.Context.instance()
+        # Our own context unless given one: terminating it at close waits (up to the linger)
+        # until queued messages are out. The global instance is never terminated, so a process
+        # that exits right after its last send (a run's final status) would drop them.
+        self._own_context = context is None
+        self._context = ctx = context or zmq.Context()
         self._socket = ctx.socket(zmq.PUSH)
         self._socket.setsockopt(zmq.SNDHWM, hwm)
         self._socket.setsockopt(zmq.SNDTIMEO, send_timeout_ms)
@@ -109,6 +116,7 @@ class StreamPublisher:
                          self.address, self.dropped)
                 self._viewer_gone = False
             self.sent += 1
+            self._last_sent = time.monotonic()
             return True
 
     def _extra(self) -> dict:
@@ -163,6 +171,8 @@ class StreamPublisher:
         self._socket.disable_monitor()
         self._monitor.close(linger=0)
         self._socket.close(linger=linger_ms)
+        if self._own_context:
+            self._context.term()  # returns once queued messages are sent or the linger ends
 
     def close(self, linger_ms: int | None = None) -> None:
         """Close, waiting up to `linger_ms` (default: the send timeout) to flush queued sends."""
@@ -171,6 +181,13 @@ class StreamPublisher:
                 return
             self._closed = True
             linger = self._send_timeout_ms if linger_ms is None else linger_ms
+            if not self._viewer_gone and self.sent:
+                # A viewer reads the last messages after they reach it, and some (JeroMQ 0.3,
+                # Fiji's) drop what they have not read yet when the connection ends: a run
+                # that exits right after its last send (its final status) would lose it.
+                grace = self._last_sent + min(CLOSE_GRACE_S, linger / 1000) - time.monotonic()
+                if grace > 0:
+                    time.sleep(grace)
             self._close_sockets(0 if self._viewer_gone else linger)
         if self.dropped:
             log.warning("stream %s: %d of %d messages dropped", self.address, self.dropped,
