@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import numpy as np
 import pandas as pd
@@ -88,4 +89,11 @@ def ex_require_env(stack: np.ndarray, name: str = "NAPARI_HCS_TEST_ENV",
     """Fail unless the worker's environment has `name` set to `value`."""
     if os.environ.get(name) != value:
         raise ValueError(f"{name} is {os.environ.get(name)!r} in the worker, not {value!r}")
+    return stack
+
+
+@register(category="test")
+def ex_sleep(stack: np.ndarray, seconds: float = 0.5) -> np.ndarray:
+    """Wait, then pass the stack on (a well slow enough for a cancel to reach it)."""
+    time.sleep(seconds)
     return stack

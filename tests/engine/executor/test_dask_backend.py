@@ -83,8 +83,14 @@ def test_cancel_before_start_runs_nothing(plate, tmp_path, cluster):
 
 
 def test_cancel_mid_run_stops_the_remaining_wells(plate, tmp_path):
+    from executor_funcs import ex_sleep
+
     cancel = threading.Event()
-    plans = compile_for(segment_pipeline(), plate)
+    # Each well waits a second first: the wells after the first cannot all be done by the
+    # time its result cancels the run, however fast the segmentation is.
+    slow = Pipeline([Step((ex_sleep, {"seconds": 1.0}), name="wait"),
+                     *segment_pipeline().steps])
+    plans = compile_for(slow, plate)
     report = run_plans(plans, tmp_path / "out", workers=1, cancel=cancel,
                        on_result=lambda result: cancel.set(), backend=get_backend("dask"))
     assert report.cancelled and 1 <= len(report.ok) < len(plans)
