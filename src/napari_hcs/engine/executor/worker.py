@@ -9,6 +9,7 @@ from typing import Any
 from ..compiler.plan import WellPlan
 from ..functions.registry import get_function
 from .events import WellResult
+from .heap import keep_freed_memory
 from .process_guard import follow_parent
 from .well import WellOptions, run_well
 
@@ -47,6 +48,7 @@ def init_worker(events: Any, cancel: Any, functions: tuple[str, ...] = (),
         os.environ.clear()
         os.environ.update(environ)
     _EVENTS, _CANCEL = events, cancel
+    keep_freed_memory()  # after the environment: it may opt out
     # An exception here would break the whole pool; `warm` never raises.
     warm(functions)
 

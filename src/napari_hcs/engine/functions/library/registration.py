@@ -159,6 +159,13 @@ def measure_pair(
     ch, cw = crop_i.shape
     if ch < min_overlap or cw < min_overlap:
         return (float(d0[0]), float(d0[1])), -1.0
+    scores: dict[tuple[int, int], float] = {}  # strong peaks are often neighbours: each once
+
+    def score(d: tuple[int, int]) -> float:
+        if d not in scores:
+            scores[d] = _ncc_at(ti, tj, d, min_overlap)
+        return scores[d]
+
     best, best_ncc = d0, -1.0
     for py, px in _pcm_peaks(crop_i, crop_j, fft, max_shift):
         # A peak at p means a shift of p modulo the crop size: try both aliases per axis.
@@ -167,16 +174,15 @@ def measure_pair(
                 if max(abs(ry), abs(rx)) > max_shift:
                     continue
                 d = (d0[0] + ry, d0[1] + rx)
-                score = _ncc_at(ti, tj, d, min_overlap)
-                if score > best_ncc:
-                    best, best_ncc = d, score
+                if score(d) > best_ncc:
+                    best, best_ncc = d, score(d)
     if best_ncc <= -1.0:
         return (float(d0[0]), float(d0[1])), -1.0
     sub = []
     for axis in (0, 1):
         step = (1, 0) if axis == 0 else (0, 1)
-        lo = _ncc_at(ti, tj, (best[0] - step[0], best[1] - step[1]), min_overlap)
-        hi = _ncc_at(ti, tj, (best[0] + step[0], best[1] + step[1]), min_overlap)
+        lo = score((best[0] - step[0], best[1] - step[1]))
+        hi = score((best[0] + step[0], best[1] + step[1]))
         sub.append(best[axis] + _parabola(lo, best_ncc, hi))
     return (sub[0], sub[1]), best_ncc
 
