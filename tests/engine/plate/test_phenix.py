@@ -104,3 +104,38 @@ def test_index_without_images(tmp_path):
     (tmp_path / "Images" / "Index.idx.xml").write_text("<EvaluationInputData/>")
     with pytest.raises(PlateError, match="lists no images"):
         _ = open_plate(tmp_path).layout
+
+
+def _with_plate_size(plate: Path, rows: str, columns: str) -> Path:
+    index = plate / "Images" / "Index.idx.xml"
+    text = index.read_text()
+    start, end = text.index("<PlateRows>"), text.index("</PlateColumns>") + len("</PlateColumns>")
+    index.write_text(text[:start] + f"<PlateRows>{rows}</PlateRows><PlateColumns>{columns}"
+                     "</PlateColumns>" + text[end:])
+    return plate
+
+
+def test_the_plate_size_comes_from_the_index(plate):
+    assert (open_plate(plate).layout.rows, open_plate(plate).layout.columns) == (8, 12)
+    layout = open_plate(_with_plate_size(plate, "16", "24")).layout
+    assert (layout.rows, layout.columns) == (16, 24)  # a 384-well plate with two wells imaged
+
+
+def test_an_index_without_a_plate_size_leaves_it_open(plate):
+    index = plate / "Images" / "Index.idx.xml"
+    text = index.read_text()
+    start, end = text.index("<PlateRows>"), text.index("</PlateColumns>") + len("</PlateColumns>")
+    index.write_text(text[:start] + text[end:])
+    layout = open_plate(plate).layout
+    assert (layout.rows, layout.columns) == (None, None)
+
+
+@pytest.mark.parametrize(("rows", "columns", "message"), [
+    ("1", "12", r"lists well B02, outside its plate of <PlateRows> 1 x <PlateColumns> 12"),
+    ("2e9", "12", r"<PlateRows> is '2e9', not a whole number"),
+    ("8", "100000", r"<PlateColumns> is 100000, outside 1\.\.72"),
+])
+def test_a_plate_size_that_contradicts_the_wells_or_the_bounds_is_named(plate, rows, columns,
+                                                                        message):
+    with pytest.raises(PlateError, match=message):
+        _ = open_plate(_with_plate_size(plate, rows, columns)).layout

@@ -24,7 +24,7 @@ import numpy as np
 from . import limits
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
 from .tiff import read_tiff_plane, tiff_header
-from .wells import format_well, sort_wells
+from .wells import format_well, parse_well, sort_wells
 
 INDEX_NAMES = ("Images/Index.idx.xml", "Images/Index.xml", "Index.idx.xml", "Index.xml")
 
@@ -101,21 +101,46 @@ def _parse_image(elem: ET.Element, path: Path) -> HarmonyImage:
     )
 
 
-def parse_index(path: Path) -> list[HarmonyImage]:
-    """The `<Images>` entries of a Harmony index file."""
+def _parse_tree(path: Path) -> ET.Element:
     try:
-        tree = ET.parse(path)
+        return ET.parse(path).getroot()
     except (ET.ParseError, OSError) as exc:
         raise PlateError(f"cannot parse Harmony index {path}: {exc}") from exc
+
+
+def _images_of(root: ET.Element, path: Path) -> list[HarmonyImage]:
     images = [
         _parse_image(elem, path)
-        for elem in tree.getroot().iter()
+        for elem in root.iter()
         # <Well> elements list <Image id=".."/> references without children: skip those
         if _local(elem.tag) == "Image" and len(elem)
     ]
     if not images:
         raise PlateError(f"Harmony index {path} lists no images")
     return images
+
+
+def _grid_of(root: ET.Element, path: Path) -> tuple[int, int] | None:
+    """(PlateRows, PlateColumns) of the index's first `<Plate>`, when it has both."""
+    for elem in root.iter():
+        if _local(elem.tag) == "Plate" and len(elem):
+            f = _children(elem)
+            rows, cols = f.get("PlateRows"), f.get("PlateColumns")
+            if rows is None or cols is None or rows.text is None or cols.text is None:
+                return None
+            return (limits.count(rows.text.strip(), "<PlateRows>", path, limits.MAX_ROWS),
+                    limits.count(cols.text.strip(), "<PlateColumns>", path, limits.MAX_COLUMNS))
+    return None
+
+
+def parse_index(path: Path) -> list[HarmonyImage]:
+    """The `<Images>` entries of a Harmony index file."""
+    return _images_of(_parse_tree(path), path)
+
+
+def parse_plate_grid(path: Path) -> tuple[int, int] | None:
+    """The plate's physical rows and columns (`<PlateRows>`, `<PlateColumns>`), if listed."""
+    return _grid_of(_parse_tree(path), path)
 
 
 class PhenixReader(PlateReader):
@@ -135,13 +160,32 @@ class PhenixReader(PlateReader):
         return found
 
     @cached_property
-    def images(self) -> dict[ImageKey, HarmonyImage]:
+    def _index(self) -> tuple[dict[ImageKey, HarmonyImage], tuple[int, int] | None]:
+        path = self.roots.check(self.index_path)
+        root = _parse_tree(path)  # once: a 384-well index is tens of megabytes
         images: dict[ImageKey, HarmonyImage] = {}
-        for img in parse_index(self.roots.check(self.index_path)):
+        for img in _images_of(root, path):
             if img.key in images:
                 raise PlateError(f"{self.index_path} lists {img.key} twice ({img.url})")
             images[img.key] = img
-        return images
+        return images, _grid_of(root, path)
+
+    @property
+    def images(self) -> dict[ImageKey, HarmonyImage]:
+        return self._index[0]
+
+    def _plate_grid(self, wells: tuple[str, ...]) -> tuple[int, int] | None:
+        """The index's plate size; an error when it lists a well outside it."""
+        grid = self._index[1]
+        if grid is None:
+            return None
+        for well in wells:
+            row, col = parse_well(well)
+            if row >= grid[0] or col >= grid[1]:
+                raise PlateError(
+                    f"{self.index_path} lists well {well}, outside its plate of "
+                    f"<PlateRows> {grid[0]} x <PlateColumns> {grid[1]}")
+        return grid
 
     @cached_property
     def _positions(self) -> dict[str, dict[int, tuple[float, float]]]:
@@ -175,6 +219,7 @@ class PhenixReader(PlateReader):
         wells = sort_wells(k.well for k in keys)
         positions = self._positions.get(wells[0], {})
         res = first.resolution_m
+        grid = self._plate_grid(wells)
         return PlateLayout(
             format=self.format,
             root=self.root,
@@ -188,6 +233,8 @@ class PhenixReader(PlateReader):
             channel_names=names,
             pixel_size_um=res * 1e6 if res else None,
             site_positions=positions,
+            rows=grid[0] if grid else None,
+            columns=grid[1] if grid else None,
         )
 
     def _check_sizes(self, first: HarmonyImage, shape: tuple[int, int]) -> None:
