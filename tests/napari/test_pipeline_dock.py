@@ -94,3 +94,41 @@ def test_ranges_bound_the_parameter_form(make_napari_viewer, qtbot):
     assert dock.form["radius"].min == 1  # radius: Annotated[int, Ge(1)]
     dock.add_step("normalize_percentile")
     assert (dock.form["low"].min, dock.form["low"].max) == (0, 100)
+
+
+def test_the_library_list_is_built_off_the_gui_thread(make_napari_viewer, qtbot, monkeypatch):
+    import threading
+
+    from napari_hcs.engine.functions import external, registry
+    from napari_hcs.engine.functions.external import index
+
+    built = index.get_index()  # this process's index: what the stand-in build returns
+    gate, builders = threading.Event(), []
+
+    def build():  # as on a first start after an install: no index anywhere, build it
+        builders.append(threading.current_thread())
+        assert gate.wait(60)
+        return built
+
+    # A process that has listed no library function yet, with no cache file.
+    monkeypatch.setattr(registry, "_REGISTRY", {name: spec for name, spec in
+                                                registry._REGISTRY.items()
+                                                if external.entry_of(spec) is None})
+    monkeypatch.setattr(external, "_SPECS", {})
+    monkeypatch.setattr(index, "_INDEX", None)
+    monkeypatch.setattr(index, "load_index", lambda path: None)
+    monkeypatch.setattr(index, "write_index", lambda index, path: False)
+    monkeypatch.setattr(index, "build_index", build)
+
+    _, dock = _dock(make_napari_viewer, qtbot)  # returns while the build waits
+    assert not dock.library_loaded and "listing" in dock.search.placeholderText()
+    dock.search.setText("gaussian")
+    names = [dock.functions.item(i).data(256) for i in range(dock.functions.count())]
+    assert "gaussian_blur" in names and "skimage.filters.gaussian" not in names
+
+    gate.set()
+    qtbot.waitUntil(lambda: dock.library_loaded, timeout=60_000)
+    assert builders and builders[0] is not threading.main_thread()
+    names = [dock.functions.item(i).data(256) for i in range(dock.functions.count())]
+    assert {"gaussian_blur", "skimage.filters.gaussian"} <= set(names)
+    assert dock.search.text() == "gaussian" and "listing" not in dock.search.placeholderText()

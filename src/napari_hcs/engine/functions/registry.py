@@ -230,6 +230,21 @@ def list_functions(category: str | None = None) -> list[FunctionSpec]:
     return sorted(specs, key=lambda s: (s.category, s.name))
 
 
+def registered_functions() -> list[FunctionSpec]:
+    """The functions registered so far, sorted like `list_functions`, without reading or
+    building the library index (the built-in library is loaded first)."""
+    load_builtin_functions()
+    return sorted(_REGISTRY.values(), key=lambda s: (s.category, s.name))
+
+
+def library_index_ready() -> bool:
+    """Whether `list_functions` can answer at once: the library index is in memory or in the
+    cache file. The first listing after an install or upgrade builds it (seconds)."""
+    from .external.index import get_index
+
+    return get_index(build=False) is not None
+
+
 def categories() -> list[str]:
     load_all_functions()
     return sorted({s.category for s in _REGISTRY.values()})

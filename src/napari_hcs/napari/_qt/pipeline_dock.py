@@ -4,7 +4,9 @@ save/load.
 The dock edits the session's engine `Pipeline` through `pipeline_edit`; it holds no pipeline
 state of its own besides which step, group and call are selected. Two tabs (the steps with the
 selected call's parameters; the function library) in scroll areas keep it usable on a
-1366 x 768 screen.
+1366 x 768 screen. The library's function list is read from its index; where the index has
+to be built first (once per installation, seconds), the dock lists the built-in functions at
+once and the library's when a worker thread has built it: the GUI thread never waits for it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ...engine.functions.registry import FunctionSpec, list_functions, spec_of
+from ...engine.functions.registry import (
+    FunctionSpec,
+    library_index_ready,
+    list_functions,
+    registered_functions,
+    spec_of,
+)
 from ...engine.plate.model import COMPONENTS
 from .. import pipeline_edit as edit
 from ..session import session_for
@@ -36,6 +44,8 @@ from .pipeline_files import PipelineFiles
 from .scrolling import scrolling_tabs
 
 _NO_GROUP = "(one chain for all)"
+_SEARCH_HINT = "search functions (name, category, description)"
+_LOADING_HINT = "search functions (listing the libraries' functions, once per installation...)"
 
 
 class PipelineDock(QWidget):
@@ -48,11 +58,12 @@ class PipelineDock(QWidget):
         self.setObjectName("napari-hcs pipeline")
         self.form: ParameterForm | None = None
         self._quiet = False  # set while a parameter form edits, so the form is not rebuilt
-        self._specs = list_functions()
+        self.library_loaded = library_index_ready()
+        self._specs = list_functions() if self.library_loaded else registered_functions()
 
         # Function library.
         self.search = QLineEdit()
-        self.search.setPlaceholderText("search functions (name, category, description)")
+        self.search.setPlaceholderText(_SEARCH_HINT if self.library_loaded else _LOADING_HINT)
         self.search.textChanged.connect(self._filter_functions)
         self.functions = QListWidget()
         self.functions.setMinimumHeight(90)
@@ -129,6 +140,8 @@ class PipelineDock(QWidget):
         layout.addWidget(self.tabs, 1)
 
         self._filter_functions("")
+        if not self.library_loaded:
+            self._load_library()
         self.session.pipeline_changed.connect(lambda _: self.refresh())
         self.session.problems_changed.connect(lambda _: self._mark_problems())
         self.session.ensure_pipeline()
@@ -152,6 +165,26 @@ class PipelineDock(QWidget):
         self.session.pipeline_changed.emit(self.pipeline)
 
     # -- functions ----------------------------------------------------------------------------
+    def _load_library(self) -> None:
+        from napari.qt.threading import create_worker
+
+        self._library_worker = create_worker(list_functions, _start_thread=False,
+                                             _ignore_errors=True)
+        self._library_worker.returned.connect(self._library_listed)
+        self._library_worker.errored.connect(
+            lambda exc: self.search.setPlaceholderText(f"{_SEARCH_HINT} (library: {exc})"))
+        self._library_worker.start()
+
+    def _library_listed(self, specs: list[FunctionSpec]) -> None:
+        self._specs, self.library_loaded = specs, True
+        self.search.setPlaceholderText(_SEARCH_HINT)
+        selected = self.functions.currentItem()
+        name = selected.data(256) if selected is not None else None
+        self._filter_functions(self.search.text())
+        for row in range(self.functions.count()):  # keep the user's selection
+            if self.functions.item(row).data(256) == name:
+                self.functions.setCurrentRow(row)
+
     def _filter_functions(self, text: str) -> None:
         self.functions.clear()
         for spec in edit.search_functions(self._specs, text):
