@@ -157,10 +157,19 @@ class _ProgressBar:
     """A tqdm bar on stderr: one tick per finished well, the running step as postfix."""
 
     def __init__(self, total: int, *, disable: bool) -> None:
-        from tqdm import tqdm
+        self.total, self.disable = total, disable
+        self._bar: Any = None
 
-        self.bar = tqdm(total=total, unit="well", file=sys.stderr, disable=disable,
-                        dynamic_ncols=True)
+    @property
+    def bar(self) -> Any:
+        # Drawn at the first progress: a run refused before it starts (its output folder,
+        # --resume) shows its one error line, not an empty bar above it.
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.total, unit="well", file=sys.stderr,
+                             disable=self.disable, dynamic_ncols=True)
+        return self._bar
 
     def event(self, event: ProgressEvent) -> None:
         if event.state == "running":
@@ -171,4 +180,5 @@ class _ProgressBar:
         self.bar.update(1)
 
     def close(self) -> None:
-        self.bar.close()
+        if self._bar is not None:
+            self._bar.close()

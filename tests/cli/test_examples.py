@@ -52,3 +52,12 @@ def test_a_name_that_is_no_file_and_no_pipeline_is_one_clear_error(plate, tmp_pa
     assert main(["run", "stitch_segmnt", str(plate), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "stitch_segmnt" in err and "stitch_segment" in err
+
+
+def test_the_readme_shows_the_shipped_default_pipeline_as_it_is():
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    intro = "A pipeline is a Python file (`napari_hcs/pipelines/stitch_segment.py`):\n\n```python\n"
+    shown = readme[readme.index(intro) + len(intro):].split("```\n", 1)[0]
+    source = Path(shipped.path_of("stitch_segment")).read_text()
+    assert shown == source[source.index("from napari_hcs"):]

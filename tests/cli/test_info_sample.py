@@ -28,6 +28,10 @@ def test_sample_then_info(tmp_path, capsys, fmt):
         "timepoints": [1],
         "shape": [48, 48],
         "dtype": "uint16",
+        "rows": 8,
+        "columns": 12,
+        "pixel_size_um": 0.65,
+        "channel_names": {"1": "1", "2": "2"},
     }
 
 
@@ -35,7 +39,7 @@ def test_sample_refuses_to_overwrite_without_force(tmp_path, capsys):
     plate = tmp_path / "p"
     assert main(["sample", str(plate), "--wells", "A01", "--tile", "32"]) == 0
     assert main(["sample", str(plate), "--wells", "A01", "--tile", "32"]) == 2
-    assert "already exists; pass --force" in capsys.readouterr().err
+    assert "already holds a sample plate; pass --force" in capsys.readouterr().err
     assert main(["sample", str(plate), "--wells", "B01", "--tile", "32", "--force"]) == 0
 
 

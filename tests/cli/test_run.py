@@ -116,3 +116,24 @@ def test_dask_backend_error_is_clear(plate, pipeline_file, tmp_path, capsys):
         assert "dask" in err and "Traceback" not in err
     else:  # the Dask backend has landed
         assert code == 0
+
+
+def test_a_refused_run_prints_its_one_line_and_no_progress_bar(plate, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    assert main(["run", "stitch_segment", str(plate), "--out", str(afile)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: output folder {afile} is a file, not a folder: choose a folder"]
+    assert afile.read_text() == "not a folder"
+    assert main(["run", "stitch_segment", str(plate), "--out", str(plate / "results")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "lies inside the input plate" in err[0]
+
+
+def test_run_json_names_the_plate_by_its_absolute_path(plate, tmp_path, monkeypatch):
+    monkeypatch.chdir(plate.parent)
+    out = tmp_path / "out"
+    assert main(["run", "stitch_segment", plate.name, "--out", str(out), "--no-progress"]) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["plate"]["root"] == str(plate.resolve())
+    assert record["fingerprint"]["plate"]["root"] == str(plate.resolve())

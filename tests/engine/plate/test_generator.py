@@ -100,7 +100,7 @@ def test_configurable_grid(tmp_path, small_spec):
 def test_existing_plate_needs_force(tmp_path, small_spec):
     spec = replace(small_spec, wells=("A01",))
     root = write_sample_plate(tmp_path / "p", "phenix", spec)
-    with pytest.raises(PlateError, match="already exists; pass --force"):
+    with pytest.raises(PlateError, match="already holds a sample plate; pass --force"):
         write_sample_plate(root, "phenix", spec)
     write_sample_plate(root, "imagexpress", spec, force=True)
     assert open_plate(root).layout.format == "imagexpress"
@@ -112,6 +112,9 @@ def test_force_never_replaces_a_real_folder(tmp_path, small_spec):
     (tmp_path / "real" / "precious.txt").write_text("data")
     with pytest.raises(PlateError, match="not a sample plate"):
         write_sample_plate(tmp_path / "real", "imagexpress", small_spec, force=True)
+    # Without --force the message does not suggest it: it would not help.
+    with pytest.raises(PlateError, match="not a sample plate .*choose a new folder"):
+        write_sample_plate(tmp_path / "real", "imagexpress", small_spec)
     assert (tmp_path / "real" / "precious.txt").is_file()
 
 

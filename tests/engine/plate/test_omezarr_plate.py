@@ -23,6 +23,10 @@ def test_layout_of_generated_plate(plates):
         "timepoints": [1],
         "shape": [64, 64],
         "dtype": "uint16",
+        "rows": 8,
+        "columns": 12,
+        "pixel_size_um": 0.65,
+        "channel_names": {"1": "1", "2": "2"},
     }
     assert reader.layout.pixel_size_um == pytest.approx(0.65)
     # The generator records nominal stage positions as NGFF translations.
@@ -80,6 +84,10 @@ def test_plate_written_by_ome_zarr_py(tmp_path):
         "timepoints": [1, 2],
         "shape": [16, 24],
         "dtype": "uint16",
+        "rows": 2,  # as many as the plate metadata lists
+        "columns": 3,
+        "pixel_size_um": None,  # no scale in this plate's metadata
+        "channel_names": {"1": "DAPI", "2": "GFP"},
     }
     assert layout.channel_names == {"1": "DAPI", "2": "GFP"}
     plane = reader.read(ImageKey("B03", site=2, channel="2", z=3, timepoint=2))

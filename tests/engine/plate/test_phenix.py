@@ -28,6 +28,10 @@ def test_layout(plates):
         "timepoints": [1],
         "shape": [64, 64],
         "dtype": "uint16",
+        "rows": 8,
+        "columns": 12,
+        "pixel_size_um": 0.65,
+        "channel_names": {"1": "1", "2": "2"},
     }
     assert reader.layout.channel_names == {"1": "1", "2": "2"}
     assert reader.layout.pixel_size_um == pytest.approx(0.65)

@@ -38,15 +38,20 @@ def device_kind(device: str | None) -> str:
     return str(device or "cpu").split(":", 1)[0]
 
 
+def recorded_root(root: str) -> str:
+    """A plate root as run.json records it: a folder resolved to an absolute path (the same
+    plate whatever folder the run started in), a URL (omero://) as it is."""
+    return root if "://" in root else str(Path(root).resolve())
+
+
 def run_fingerprint(plans: Sequence[WellPlan], *, device: str,
                     channel_names: Mapping[str, str] | None,
                     pixel_size_um: float | None) -> dict[str, Any]:
     first = plans[0]
     steps = [_step(step) for step in first.steps]
     keys = [key for plan in plans for key in plan.keys]
-    root = first.plate_root
     plate = {
-        "root": root if "://" in root else str(Path(root).resolve()),
+        "root": recorded_root(first.plate_root),
         "format": first.plate_format,
         "sites": sorted({k.site for k in keys}),
         "channels": sorted({k.channel for k in keys}, key=_channel_order),

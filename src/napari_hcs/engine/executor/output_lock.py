@@ -28,6 +28,8 @@ class OutputLock:
 
     def __init__(self, out: Path) -> None:
         self.path = out / LOCK_FILE
+        if out.exists() and not out.is_dir():
+            raise OSError(f"output folder {out} is a file, not a folder: choose a folder")
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

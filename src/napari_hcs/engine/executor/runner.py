@@ -15,7 +15,7 @@ from ..roots import AllowedRoots
 from ..vfs import omezarr
 from .backend import Backend, get_backend
 from .events import ProgressEvent, RunReport, WellResult
-from .fingerprint import check_resume, run_fingerprint
+from .fingerprint import check_resume, recorded_root, run_fingerprint
 from .output_folder import OWNED, check_not_input, check_owned, prepare_output
 from .output_lock import OutputLock
 from .outputs import PARTS, PLATE, TABLES, merge_tables
@@ -178,7 +178,7 @@ def _info(plans: list[WellPlan], workers: int, device: str, engine: Backend,
     first = plans[0]
     info: dict[str, Any] = {
         "pipeline": {"name": None, "file": None, "source": None},
-        "plate": {"root": first.plate_root, "format": first.plate_format},
+        "plate": {"root": recorded_root(first.plate_root), "format": first.plate_format},
         "config": dict(first.config),
         "options": {"workers": workers, "device": device, "backend": engine.name,
                     "wells": [p.well for p in plans]},

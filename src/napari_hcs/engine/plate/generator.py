@@ -302,11 +302,11 @@ def write_sample_plate(
         raise PlateError(f"sample wells must be unique and non-empty, got {spec.wells}")
     root = Path(path)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        if not force:
-            raise PlateError(f"{root} already exists; pass --force to replace the sample plate")
-        if not (root / GROUND_TRUTH).is_file():
+        if not (root / GROUND_TRUTH).is_file():  # --force would not help: say so first
             raise PlateError(f"{root} exists and is not a sample plate (no {GROUND_TRUTH}); "
-                             "refusing to replace it")
+                             "refusing to replace it: choose a new folder")
+        if not force:
+            raise PlateError(f"{root} already holds a sample plate; pass --force to replace it")
     wells = {w: synthesize_well(spec, w) for w in spec_wells}
     with atomic_dir(root) as tmp:
         _WRITERS[format](tmp, spec, wells)

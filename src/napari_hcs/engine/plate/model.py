@@ -104,6 +104,11 @@ class PlateLayout:
             "timepoints": list(self.timepoints),
             "shape": list(self.shape),
             "dtype": self.dtype,
+            # The plate's physical grid and calibration (None where the format does not say).
+            "rows": self.rows,
+            "columns": self.columns,
+            "pixel_size_um": self.pixel_size_um,
+            "channel_names": dict(self.channel_names),
         }
 
 
