@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .engine.executor.events import ProgressEvent, WellResult
@@ -100,6 +101,8 @@ def _run(
         for sink in result_sinks:
             sink(result)
 
+    # A run without --resume replaces an earlier run's results there: say so when it is done.
+    replaced = bool(out) and not args.resume and (Path(out) / "run.json").is_file()
     if cancel.is_set():  # Ctrl-C while loading or compiling: leave OUT as it was
         print("error: cancelled before the run started; nothing was written", file=sys.stderr)
         return 1
@@ -134,8 +137,9 @@ def _run(
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     skipped = f", {len(report.skipped)} already done" if report.skipped else ""
-    print(f"{len(report.ok)} wells ok, {len(report.failed)} failed{skipped}: {args.out}",
-          file=sys.stderr)
+    earlier = " (the earlier run's results there were replaced)" if replaced else ""
+    print(f"{len(report.ok)} wells ok, {len(report.failed)} failed{skipped}: {args.out}"
+          f"{earlier}", file=sys.stderr)
     return 0 if report.all_ok and not report.warnings else 1
 
 

@@ -137,3 +137,15 @@ def test_run_json_names_the_plate_by_its_absolute_path(plate, tmp_path, monkeypa
     record = json.loads((out / "run.json").read_text())
     assert record["plate"]["root"] == str(plate.resolve())
     assert record["fingerprint"]["plate"]["root"] == str(plate.resolve())
+
+
+def test_a_second_run_into_a_folder_says_it_replaced_the_first(plate, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["run", "stitch_segment", str(plate), "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    assert "replaced" not in capsys.readouterr().err
+    assert main(argv) == 0
+    assert capsys.readouterr().err.strip().endswith(
+        f": {out} (the earlier run's results there were replaced)")
+    assert main([*argv, "--resume"]) == 0
+    assert "replaced" not in capsys.readouterr().err
