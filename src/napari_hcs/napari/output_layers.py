@@ -1,11 +1,12 @@
-"""A run's `plate.zarr` (OME-Zarr HCS, NGFF 0.4 or 0.5) -> napari layer data, lazily.
+"""A run's `plate.zarr` (OME-Zarr HCS, NGFF 0.4 or 0.5) -> the plate view of its results.
 
-One image layer per channel and one labels layer per label name, each with a `well` slider
-(a run writes every well at one shape; wells of different sizes, from other writers, are
-zero-padded to the largest, lazily). Only the first field of each well and the
-full-resolution level are used: that is what a run writes. Layers are in physical units: their
-`scale` is the pixel size of the y/x transforms and their `units` the axes' units
-("micrometer"), so they overlay the raw plate's layers and napari's scale bar reads µm.
+Reopened results look like live ones and lie where they did: one multiscale image layer per
+channel (`DAPI (result)`), one labels layer per label image (`nuclei`), and a `wells` layer
+naming the wells, every well at its cell of the plate frame (`output_canvas`), so they overlay
+the raw plate opened from the input folder. Layers are in physical units (`scale` = the pixel
+size, `units` micrometer) and lazy: opening reads metadata only, napari reads the pixels it
+draws. The first field of each well is shown: a run writes one (its stitched well). Unlike
+live results, label ids are each well's own (shifting them would mean reading every well).
 """
 
 from __future__ import annotations
@@ -13,18 +14,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
+import numpy as np
 import zarr
 
-from ..engine.plate.model import PlateError
-from ..engine.plate.wells import normalize_well
-from .plate_layers import META_KEY, LayerData, channel_colormap
-
-
-def _ome(attrs: Any) -> dict[str, Any]:
-    """NGFF 0.5 nests metadata under "ome"; 0.4 keeps it at the top level."""
-    attrs = dict(attrs)
-    return dict(attrs.get("ome", attrs))
+from .output_canvas import output_geometry, plate_levels
+from .output_zarr import OutputWell, ome, read_output_plate
+from .plate_geometry import PlateGeometry
+from .plate_layers import (
+    META_KEY,
+    LayerData,
+    channel_colormap,
+    layer_placement,
+    well_names_layer,
+)
+from .result_layers import base_name, image_layer_name
 
 
 def is_hcs_zarr(path: Path) -> bool:
@@ -32,118 +35,65 @@ def is_hcs_zarr(path: Path) -> bool:
     if not ((path / "zarr.json").exists() or (path / ".zattrs").exists()):
         return False
     try:
-        return "plate" in _ome(zarr.open_group(str(path), mode="r").attrs)
+        return "plate" in ome(zarr.open_group(str(path), mode="r").attrs)
     except Exception:  # an unreadable or non-group store is simply not ours to read
         return False
 
 
-Spatial = tuple[tuple[float, float], tuple[str, str] | None]  # (y, x) scale and units
-
-
-def _image(group: zarr.Group) -> tuple[da.Array, list[str], Spatial, list[str]]:
-    """Level 0 of a multiscale image as (C, ..., Y, X), its axes, (y, x) scale and units (None
-    when the axes name none), channel names."""
-    meta = _ome(group.attrs)
-    ms = meta["multiscales"][0]
-    dataset = ms["datasets"][0]
-    axes = [a["name"] if isinstance(a, dict) else a for a in ms.get("axes", ["c", "y", "x"])]
-    units = {a["name"]: a["unit"] for a in ms.get("axes", [])
-             if isinstance(a, dict) and a.get("unit")}
-    data = da.from_zarr(group[dataset["path"]])
-    stored_axes = list(axes)
-    if "c" not in axes:  # labels and single-channel images: a channel axis of one
-        axes, data = ["c", *axes], data[None]
-    order = [axes.index("c")] + [i for i, a in enumerate(axes) if a not in ("c", "y", "x")]
-    order += [axes.index("y"), axes.index("x")]
-    data = data.transpose(order)
-    # Leading non-spatial axes of size one (t, z of a 2-D run) only clutter the sliders.
-    index = tuple(0 if (i > 0 and data.shape[i] == 1) else slice(None)
-                  for i in range(data.ndim - 2))
-    data = data[index]
-    scale = (1.0, 1.0)
-    for t in dataset.get("coordinateTransformations", []):
-        if t.get("type") == "scale":
-            values = t["scale"]
-            y, x = stored_axes.index("y"), stored_axes.index("x")
-            scale = (float(values[y]), float(values[x]))
-    channels = meta.get("omero", {}).get("channels", [])
-    names = [c.get("label", str(i)) for i, c in enumerate(channels)]
-    yx_units = (units["y"], units["x"]) if "y" in units and "x" in units else None
-    return data, axes, (scale, yx_units), names
-
-
-def _well_name(path: str) -> str:
-    """`B/3` (a plate's well path) -> `B03`; a path outside the well grammar is kept joined."""
-    joined = path.replace("/", "")
-    try:
-        return normalize_well(joined)
-    except PlateError:
-        return joined
-
-
-def _pad_stack(arrays: list[da.Array]) -> da.Array:
-    """Stack arrays of different (trailing) sizes, zero-padding each to the largest."""
-    shape = tuple(max(a.shape[i] for a in arrays) for i in range(arrays[0].ndim))
-    padded = [
-        a if a.shape == shape
-        else da.pad(a, [(0, s - n) for s, n in zip(shape, a.shape, strict=True)])
-        for a in arrays
-    ]
-    return da.stack(padded)
+def _contrast(window: tuple[float, float] | None, dtype: np.dtype) -> tuple[float, float]:
+    """The channel's stored display window, else its dtype's range: never computed from the
+    pixels (napari would read the whole coarsest level on the GUI thread)."""
+    if window is not None:
+        return window
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return float(info.min), float(info.max)
+    return 0.0, 1.0
 
 
 def plate_zarr_layers(path: str | Path) -> list[LayerData]:
-    """Image and labels layers of every well of a napari-hcs output plate."""
-    root = zarr.open_group(str(path), mode="r")
-    plate = _ome(root.attrs)["plate"]
-    wells: list[str] = []
-    images: list[da.Array] = []
-    labels: dict[str, dict[str, da.Array]] = {}
-    names: list[str] = []
-    spatial: Spatial = ((1.0, 1.0), None)
-    for entry in plate.get("wells", []):
-        well_group = root[entry["path"]]
-        fields = _ome(well_group.attrs).get("well", {}).get("images", [{"path": "0"}])
-        field = well_group[fields[0]["path"]]
-        data, _, spatial, channel_names = _image(field)
-        well = _well_name(entry["path"])
-        wells.append(well)
-        images.append(data)
-        names = names or channel_names
-        if "labels" in field:
-            for name in _ome(field["labels"].attrs).get("labels", []):
-                labels.setdefault(name, {})[well] = _image(field["labels"][name])[0][0]
-    if not wells:
+    """The results of a napari-hcs (or any OME-Zarr HCS) plate on the plate frame."""
+    plate = read_output_plate(path)
+    if not plate.wells:
         return []
-    stack = _pad_stack(images)  # (W, C, ..., Y, X)
-    single = len(wells) == 1  # one well: no slider
-    meta = {META_KEY: {"root": str(path), "format": "output", "wells": wells}}
-    lead = ([] if single else ["well"]) + [f"axis{i}" for i in range(stack.ndim - 4)]
-    ndim = stack.ndim - 1 - single
-    scale, yx_units = spatial
-    physical = {"scale": (1.0,) * (ndim - 2) + scale}
-    if yx_units is not None:  # napari >= 0.5: the scale bar and status bar read these
-        physical["units"] = ("pixel",) * (ndim - 2) + yx_units
+    geometry = output_geometry(plate)
+    first = plate.wells[0].image[0][1]
+    lead_shape = tuple(int(n) for n in first.shape[1:-2])
+    wells = [w for w in plate.wells if tuple(w.image[0][1].shape[1:-2]) == lead_shape]
+    names = [w.name for w in wells]
+    meta = {"root": str(path), "format": "output", "wells": names}
+    common = {"multiscale": True, "axis_labels": (*plate.lead_axes, "y", "x"),
+              **layer_placement(geometry, len(lead_shape) + 2)}
     layers: list[LayerData] = []
-    for c in range(stack.shape[1]):
-        name = names[c] if c < len(names) else str(c + 1)
-        layers.append((stack[0, c] if single else stack[:, c], {
-            "name": f"{name} (output)",
-            "colormap": channel_colormap(name, c),
+    images = plate_levels(geometry, [(w.row, w.column, w.image) for w in wells],
+                          (first.shape[0], *lead_shape), first.dtype)
+    for c, channel in enumerate(plate.channels):
+        name = image_layer_name(channel)
+        layers.append(([level[c] for level in images], {
+            "name": name,
+            "colormap": channel_colormap(channel, c),
             "blending": "additive",
-            **physical,
-            "axis_labels": (*lead, "y", "x"),
-            "metadata": {META_KEY: {**meta[META_KEY], "channel": name}},
+            "contrast_limits": _contrast(plate.windows[c], first.dtype),
+            **common,
+            "metadata": {META_KEY: {**meta, "result": "image", "name": name,
+                                    "channel": channel}},
         }, "image"))
-    for name, per_well in labels.items():
-        # Wells without this label get an empty plane of the right size.
-        arrays = [per_well.get(w, da.zeros(images[i].shape[1:], dtype="uint32"))
-                  for i, w in enumerate(wells)]
-        data = _pad_stack(arrays)
-        layers.append((data[0] if single else data, {
-            "name": f"{name} labels",
-            **physical,
-            "axis_labels": (*lead, "y", "x"),
-            "metadata": {META_KEY: {**meta[META_KEY], "labels": name}},
-        }, "labels"))
+    for label in plate.label_names:
+        layers.append(_labels_layer(label, wells, geometry, lead_shape, common, meta))
+    layers.append(well_names_layer(names, geometry, {META_KEY: {**meta, "wells_layer": True}}))
     return layers
+
+
+def _labels_layer(label: str, wells: list[OutputWell], geometry: PlateGeometry,
+                  lead_shape: tuple[int, ...], common: dict[str, Any],
+                  meta: dict[str, Any]) -> LayerData:
+    """One label image of every well that has it (the others' cells stay empty)."""
+    having = [(w.row, w.column, w.labels[label]) for w in wells if label in w.labels]
+    dtype = having[0][2][0][1].dtype
+    name = base_name(label)
+    return (plate_levels(geometry, having, lead_shape, dtype), {
+        "name": name,
+        "opacity": 0.5,
+        **common,
+        "metadata": {META_KEY: {**meta, "result": "labels", "name": name}},
+    }, "labels")

@@ -101,7 +101,13 @@ def plate_view_layers(reader: PlateReader, *, channels: Sequence[str] | None = N
 
 def wells_layer(layout: PlateLayout, geometry: PlateGeometry) -> LayerData:
     """A points layer naming every well of the plate at its cell's top-left corner."""
-    wells = list(layout.wells)
+    return well_names_layer(layout.wells, geometry, _meta(layout, wells_layer=True))
+
+
+def well_names_layer(wells: Sequence[str], geometry: PlateGeometry,
+                     metadata: dict[str, Any]) -> LayerData:
+    """A points layer naming `wells` at their cells' top-left corners (raw plate, results)."""
+    wells = list(wells)
     inset = 0.02 * min(geometry.pitch)
     points = np.array([geometry.origin(w) for w in wells], dtype=float).reshape(-1, 2) + inset
     return (points, {
@@ -112,7 +118,7 @@ def wells_layer(layout: PlateLayout, geometry: PlateGeometry) -> LayerData:
         "features": {"well": wells},
         "text": {"string": "{well}", "anchor": "upper_left", "size": 9, "color": "white"},
         **layer_placement(geometry, 2),
-        "metadata": _meta(layout, wells_layer=True),
+        "metadata": metadata,
     }, "points")
 
 
