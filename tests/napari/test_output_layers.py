@@ -1,21 +1,29 @@
 """A run's plate.zarr in a real viewer: through napari-ome-zarr and through our reader.
 
 The sample plate's wells stitch to different sizes (a few px apart) and its only calibration is
-the MetaSeries XML of its TIFFs; both readers show every well, images and labels, in µm.
+the MetaSeries XML of its TIFFs; both readers show every well, images and labels, in µm. Our
+reader shows them as a plate view in the frame of the run's input plate, so they overlay it.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 
+import dask
 import numpy as np
 import pytest
+import zarr
+from dask.callbacks import Callback
 
 from napari_hcs.engine.codegen import load_pipeline
 from napari_hcs.engine.compiler import compile_pipeline
 from napari_hcs.engine.executor import run_plans
 from napari_hcs.engine.plate import open_plate
 from napari_hcs.engine.vfs import omezarr
+from napari_hcs.napari.output_layers import plate_zarr_layers
+from napari_hcs.napari.plate_geometry import PlateGeometry, plate_geometry
+from napari_hcs.napari.result_layers import base_name, image_layer_name
 from napari_hcs.pipelines import path_of
 
 
@@ -27,6 +35,15 @@ def run_out(sample_plate, tmp_path_factory):
     out = tmp_path_factory.mktemp("napari-run") / "out"
     assert run_plans(compiled.plans, out).all_ok
     return out, compiled.output
+
+
+@pytest.fixture(scope="module")
+def run96(plate96, tmp_path_factory):
+    """`stitch_segment` on a 96-well plate imaged at A01, B02 and H12 only."""
+    compiled = compile_pipeline(load_pipeline(path_of("stitch_segment")), open_plate(plate96))
+    out = tmp_path_factory.mktemp("napari-run96") / "out"
+    assert run_plans(compiled.plans, out).all_ok
+    return out
 
 
 def test_napari_ome_zarr_opens_the_plate_with_images_and_labels(make_napari_viewer, run_out):
@@ -50,14 +67,121 @@ def _level0(layer):
     return layer.data[0] if layer.multiscale else layer.data
 
 
-def test_reopened_outputs_are_in_micrometres(make_napari_viewer, run_out):
-    out, output = run_out
+def _cell(data, geometry, well, level=0):
+    """`well`'s cell of a plate-wide array."""
+    oy, ox = geometry.origin(well, level)
+    ch, cw = geometry.cell(level)
+    return np.asarray(data[..., oy:oy + ch, ox:ox + cw])
+
+
+def _padded(array, cell):
+    out = np.zeros(array.shape[:-2] + cell, array.dtype)
+    h, w = min(cell[0], array.shape[-2]), min(cell[1], array.shape[-1])
+    out[..., :h, :w] = array[..., :h, :w]
+    return out
+
+
+def test_reopened_results_are_a_plate_view_named_like_live_results(make_napari_viewer, run96,
+                                                                   plate96):
     viewer = make_napari_viewer()
-    layers = viewer.open(str(out), plugin="napari-hcs")
-    assert [layer.name for layer in layers] == ["1 (output)", "2 (output)",
-                                                "nuclei_labels labels"]
+    layers = viewer.open(str(run96 / "plate.zarr"), plugin="napari-hcs")
+    names = [layer.name for layer in layers]
+    assert names == ["channel 1 (result)", "channel 2 (result)", "nuclei", "wells"]
+    assert names[:3] == [image_layer_name("1"), image_layer_name("2"), base_name("nuclei_labels")]
+    geometry = plate_geometry(open_plate(plate96))  # the raw plate's, which live results use
+    assert (geometry.rows, geometry.columns) == (8, 12)
+    image, _, labels, wells = layers
+    assert image.multiscale and labels.multiscale and image.ndim == 2  # no well slider
+    assert len(image.data) == geometry.levels
     for layer in layers:
-        assert layer.data.shape == (4, *output.field_shape)  # one shape: no padding needed
-        assert tuple(layer.scale) == pytest.approx((1.0, 0.65, 0.65))
-        assert [str(u) for u in layer.units] == ["pixel", "micrometer", "micrometer"]
-    assert layers[0].data.dtype == np.uint16
+        assert tuple(layer.scale) == pytest.approx((0.65, 0.65))
+        assert [str(u) for u in layer.units] == ["micrometer", "micrometer"]
+    assert image.data[0].shape == geometry.shape(0) and image.data[0].dtype == np.uint16
+    plate = zarr.open_group(str(run96 / "plate.zarr"), mode="r")
+    stored = np.asarray(plate["H/12/0/0"])  # (C, Y, X), the stitched well padded to one shape
+    cell = geometry.cell(0)
+    np.testing.assert_array_equal(_cell(image.data[0], geometry, "H12"), _padded(stored[0], cell))
+    np.testing.assert_array_equal(_cell(layers[1].data[0], geometry, "H12"),
+                                  _padded(stored[1], cell))
+    np.testing.assert_array_equal(
+        _cell(labels.data[0], geometry, "H12"),
+        _padded(omezarr.read_labels(run96 / "plate.zarr", "H12", 0, "nuclei_labels"), cell))
+    assert _cell(image.data[0], geometry, "H12").max() > 0
+    assert _cell(image.data[0], geometry, "A12").max() == 0  # not imaged: an empty cell
+    level1 = _cell(image.data[1], geometry, "H12", 1)  # no stored level 1: every other pixel
+    np.testing.assert_array_equal(level1, _padded(stored[0], cell)[::2, ::2])
+    assert list(wells.features["well"]) == ["A01", "B02", "H12"]
+
+
+def test_reopened_results_overlay_the_raw_plate(make_napari_viewer, run96, plate96):
+    viewer = make_napari_viewer()
+    raw = viewer.open(str(plate96), plugin="napari-hcs")
+    results = viewer.open(str(run96), plugin="napari-hcs")  # the output folder
+    raw_image, result_image = raw[0], results[0]
+    assert result_image.name == "channel 1 (result)"
+    np.testing.assert_allclose(result_image.extent.world, raw_image.extent.world)
+    assert tuple(result_image.scale) == tuple(raw_image.scale)
+    geometry = raw_image.data[0].pyramid.geometry
+    origin = geometry.origin("H12")
+    np.testing.assert_allclose(result_image.data_to_world(origin),
+                               raw_image.data_to_world(origin))
+    raw_wells, result_wells = raw[-1], results[-1]
+    h12 = list(result_wells.features["well"]).index("H12")
+    np.testing.assert_allclose(
+        result_wells._data_to_world(result_wells.data[h12]),
+        raw_wells._data_to_world(raw_wells.data[list(raw_wells.features["well"]).index("H12")]))
+
+
+class _Computes(Callback):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def _start(self, dsk):
+        self.count += 1
+
+
+def test_reopening_reads_no_pixels_and_works_without_the_input_plate(run96, tmp_path):
+    counter = _Computes()
+    with counter, dask.config.set(scheduler="sync"):
+        layers = plate_zarr_layers(run96 / "plate.zarr")
+    assert counter.count == 0 and len(layers) == 4
+    # The input plate gone (run.json names no folder): the frame from the plate.zarr alone.
+    moved = tmp_path / "plate.zarr"
+    shutil.copytree(run96 / "plate.zarr", moved)
+    alone = plate_zarr_layers(moved)
+    stored = zarr.open_group(str(moved), mode="r")["H/12/0/0"]
+    geometry = PlateGeometry.for_wells(stored.shape[-2:], 8, 12, 0.65)
+    assert alone[0][0][0].shape == geometry.shape(0)
+    np.testing.assert_array_equal(_cell(alone[0][0][0], geometry, "H12"),
+                                  _padded(np.asarray(stored[0]), geometry.cell(0)))
+
+
+def test_another_writers_plate_with_wells_of_different_sizes(tmp_path):
+    from ome_zarr.writer import write_image, write_plate_metadata, write_well_metadata
+
+    path = tmp_path / "other.zarr"
+    root = zarr.open_group(str(path), mode="w")
+    write_plate_metadata(root, ["A", "B"], ["1", "2", "3"], ["A/1", "B/3"])
+    wells = {"A/1": np.arange(2 * 40 * 50, dtype=np.uint16).reshape(2, 40, 50),
+             "B/3": np.full((2, 64, 30), 7, np.uint16)}
+    for well, data in wells.items():
+        field = root.require_group(well).require_group("0")
+        write_well_metadata(root[well], ["0"])
+        write_image(data, field, axes="cyx", scale_factors=(2,),
+                    scale={"c": 1.0, "y": 0.5, "x": 0.5}, axes_units={"y": "micrometer",
+                                                             "x": "micrometer"})
+    layers = plate_zarr_layers(path)
+    assert [kw["name"] for _, kw, _ in layers] == [
+        "channel 1 (result)", "channel 2 (result)", "wells"]
+    levels, kwargs, _ = layers[1]
+    assert kwargs["scale"] == (0.5, 0.5) and kwargs["units"] == ("micrometer", "micrometer")
+    geometry = PlateGeometry.for_wells((64, 50), 2, 3, 0.5)
+    assert levels[0].shape == geometry.shape(0)
+    a01 = _cell(levels[0], geometry, "A01")
+    np.testing.assert_array_equal(a01, _padded(wells["A/1"][1], geometry.cell(0)))
+    b03 = _cell(levels[0], geometry, "B03")
+    assert b03[:64, :30].min() == 7 and b03[:, 30:].max() == 0  # padded lazily
+    stored1 = np.asarray(root["A/1/0/s1"])[1]  # the writer's own level 1 (NGFF 0.5) is used
+    np.testing.assert_array_equal(_cell(levels[1], geometry, "A01", 1),
+                                  _padded(stored1, geometry.cell(1)))

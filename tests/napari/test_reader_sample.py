@@ -85,7 +85,9 @@ def test_writer_round_trips_through_the_reader(make_napari_viewer, tmp_path):
     viewer2 = make_napari_viewer()
     viewer2.open(str(out.parent), plugin="napari-hcs")
     names = [ly.name for ly in viewer2.layers]
-    assert names == ["dapi (output)", "gfp (output)", "nuclei labels"]
-    np.testing.assert_array_equal(np.asarray(viewer2.layers["gfp (output)"].data), image * 2)
-    assert int(np.asarray(viewer2.layers["nuclei labels"].data).max()) == 1
+    assert names == ["dapi (result)", "gfp (result)", "nuclei", "wells"]
+    gfp = viewer2.layers["gfp (result)"].data[0]  # the plate view: well A01 at the top left
+    np.testing.assert_array_equal(np.asarray(gfp[:40, :50]), image * 2)
+    assert np.asarray(gfp[40:, :]).max() == 0 and np.asarray(gfp[:, 50:]).max() == 0
+    assert int(np.asarray(viewer2.layers["nuclei"].data[0]).max()) == 1
     assert session_for(viewer2).reader is None  # an output is not a plate to run on
