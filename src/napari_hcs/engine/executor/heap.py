@@ -7,9 +7,10 @@ each such array pays a page fault per page when first written, and where transpa
 pages are on for 'madvise' (numpy asks for them), often a compaction stall as well: 0.3 s for
 one 131 MB `np.full` inside a worker, against 0.03 s in a fresh process. A worker tells glibc
 to serve large blocks from its heap (`M_MMAP_MAX` 0) and to keep freed memory there
-(`M_TRIM_THRESHOLD` 2 GiB), so the next mosaic reuses pages already mapped. Measured on one
-2048 px dense well (bench `stages`, CPU s): 6.6-7.0 -> 5.6-5.8, system time a third; peak RSS
-of a worker about 15 % higher (freed blocks are kept, not returned). docs/performance.md.
+(`M_TRIM_THRESHOLD` 2 GiB), so the next mosaic reuses pages already mapped. Measured
+(docs/performance.md): a 2048 px dense plate, 4 wells on 2 workers, 16.9-20.2 s -> 15.3-15.6 s
+wall and 7.1-10.9 -> 5.1-5.8 s of system time; a well after a worker's first, 1.4 -> 0.3 s of
+system time; peak memory of a run 2.2 -> 2.6 GB (freed blocks are kept, not returned).
 
 Only the local backend's worker processes do this (they end with their run, the memory with
 them); a viewer, a server and a Dask worker (long-lived, its memory watched by Dask) keep
