@@ -1,7 +1,7 @@
 """npe2 reader: a plate folder (or its metadata file) or a run's output -> layers.
 
-- a run's output folder (holding `plate.zarr`), or `plate.zarr` itself: every well's processed
-  image and its labels (see `output_layers`);
+- a run's output folder (holding `plate.zarr`), or `plate.zarr` itself: its results as a plate
+  view in the raw plate's frame, named like live results (see `output_layers`);
 - any plate `napari_hcs.engine.plate.open_plate` understands, as a folder or as the file that
   describes it (an ImageXpress `.HTD`, a Phenix `Index.idx.xml`): the plate view, one layer per
   channel with every well on the plate grid (see `plate_layers`).
@@ -95,7 +95,7 @@ def with_refresh(layers: list[LayerData]) -> list[LayerData]:
 
 
 def read_output(path: str | list[str]) -> list[LayerData]:
-    """Layers of a run's output: processed images and labels of every well."""
+    """Layers of a run's output: every well's processed images and labels on the plate view."""
     root = _one_path(path)
     plate = output_plate_path(root) if root is not None else None
     if plate is None:
