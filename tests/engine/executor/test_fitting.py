@@ -80,3 +80,16 @@ def test_stored_field_stacks_channels_straight_into_the_stored_dtype():
     ints = [np.ones((6, 7), np.uint16), np.zeros((6, 7), np.uint16)]
     assert stored_field(ints, "uint16").dtype == np.uint16
     assert stored_field(counts, None).dtype == np.float32  # no output plan: as they are
+
+
+def test_stored_field_comes_padded_to_the_plates_field_shape_when_it_fits():
+    rng = np.random.default_rng(2)
+    counts = [rng.uniform(0, 4000, (6, 7)).astype(np.float32) for _ in range(2)]
+    padded = stored_field(counts, "uint16", PLAN.field_shape)
+    np.testing.assert_array_equal(padded, fit_shape(stored_field(counts, "uint16"), (8, 10)))
+    # Its labels are still padded by fit_field, with no warning (nothing was cropped).
+    fitted, labels, warnings = fit_field("B03", 0, padded, {"n": np.ones((6, 7), "i4")}, PLAN)
+    assert fitted is padded and labels["n"].shape == (8, 10) and warnings == []
+    # Too large for the plate: left as it is, for fit_field to crop and say so.
+    big = [rng.uniform(0, 4000, (9, 12)).astype(np.float32)]
+    assert stored_field(big, "uint16", PLAN.field_shape).shape == (1, 9, 12)

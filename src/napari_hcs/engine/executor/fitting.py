@@ -53,27 +53,36 @@ def stored_dtype_image(image: np.ndarray, plate_dtype: str) -> np.ndarray:
     return image.astype(np.float32, copy=False)
 
 
-def stored_field(channels: list[np.ndarray], plate_dtype: str | None) -> np.ndarray:
+def stored_field(channels: list[np.ndarray], plate_dtype: str | None,
+                 field_shape: tuple[int, int] | None = None) -> np.ndarray:
     """The (C, ...) field of a list of channel arrays of one shape in the dtype it is stored
     in (module docstring; `plate_dtype` None: stacked as they are). Float channels that
     return to the plate's integer dtype are rounded straight into the stored stack: a
-    mosaic-sized float stack is never made."""
+    mosaic-sized float stack is never made; when they fit in the plate's `field_shape`, that
+    stack already has it (zero-padded, as `fit_shape` would pad it, without a second copy)."""
     if plate_dtype is None or any(c.dtype.kind != "f" for c in channels):
         stacked = np.stack(channels)
         return stacked if plate_dtype is None else stored_dtype_image(stacked, plate_dtype)
     target = np.dtype(plate_dtype)
     if target.kind in "iu" and _fits_counts(channels, target):
-        return _rounded(channels, target)
+        return _rounded(channels, target, field_shape)
     return np.stack([c.astype(np.float32, copy=False) for c in channels])
 
 
-def _rounded(channels: list[np.ndarray], target: np.dtype) -> np.ndarray:
-    """`np.rint(stack).astype(target)`, a channel at a time through one scratch plane."""
-    out = np.empty((len(channels), *channels[0].shape), target)
-    scratch = np.empty(channels[0].shape, np.result_type(*channels))
+def _rounded(channels: list[np.ndarray], target: np.dtype,
+             field_shape: tuple[int, int] | None = None) -> np.ndarray:
+    """`np.rint(stack).astype(target)`, a channel at a time through one scratch plane, padded
+    with zeros at the bottom/right to `field_shape` when the channels fit inside it."""
+    shape = channels[0].shape
+    y, x = shape[-2:]
+    if field_shape is not None and y <= field_shape[0] and x <= field_shape[1]:
+        out = np.zeros((len(channels), *shape[:-2], *field_shape), target)
+    else:
+        out = np.empty((len(channels), *shape), target)
+    scratch = np.empty(shape, np.result_type(*channels))
     for c, channel in enumerate(channels):
         np.rint(channel, out=scratch)
-        out[c] = scratch
+        out[c, ..., :y, :x] = scratch
     return out
 
 
@@ -112,5 +121,6 @@ def fit_field(
                 "the registration's max_shift); cropped at the bottom/right. Raise the "
                 "positions step's max_shift to keep the whole mosaic")
         image = fit_shape(image, shape)
+    if shape is not None:  # the image may come padded already (`stored_field`), labels not
         labels = {name: fit_shape(lab, shape) for name, lab in labels.items()}
     return image, labels, warnings

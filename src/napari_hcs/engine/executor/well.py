@@ -186,9 +186,10 @@ def materialize(plan: WellPlan, step_label: str, images: dict[ImageKey, Any]) ->
 
 def assemble_fields(
     plan: WellPlan, images: dict[ImageKey, Any]
-) -> tuple[list[int], list[str], list[np.ndarray]]:
-    """Group final images by site into fields: (sites, channel ids, [(C,[Z],Y,X) arrays]),
-    in the dtype plate.zarr stores them (`fitting.stored_field`)."""
+) -> tuple[list[int], list[str], list[np.ndarray], list[tuple[int, int]]]:
+    """Group final images by site into fields: (sites, channel ids, [(C,[Z],Y,X) arrays],
+    the (Y, X) each field's images had), in the dtype plate.zarr stores them, already padded
+    to the plate's field shape where they fit (`fitting.stored_field`)."""
     if len({k.timepoint for k in images}) > 1:
         raise WellFailure("the final images have several timepoints; add a step that reduces "
                           "them (variable_components=('timepoint',)) before writing")
@@ -197,7 +198,7 @@ def assemble_fields(
     sites = sorted({k.site for k in images})
     zs = sorted({k.z for k in images})
     by_key = {(k.site, k.channel, k.z): v for k, v in images.items()}
-    fields = []
+    fields, field_yx = [], []
     for site in sites:
         missing = [(c, z) for c in channels for z in zs if (site, c, z) not in by_key]
         if missing:
@@ -207,18 +208,22 @@ def assemble_fields(
         if len(shapes) > 1:
             raise WellFailure(f"site {site}: output images differ in shape {sorted(shapes)}")
         channel_arrays = [row[0] if len(zs) == 1 else np.stack(row) for row in planes]
-        fields.append(stored_field(channel_arrays, plan.output.dtype if plan.output else None))
-    return sites, channels, fields
+        field_yx.append(tuple(channel_arrays[0].shape[-2:]))
+        output = plan.output
+        fields.append(stored_field(channel_arrays, output.dtype if output else None,
+                                   tuple(output.field_shape) if output and output.field_shape
+                                   else None))
+    return sites, channels, fields, field_yx
 
 
 def finish(plan: WellPlan, images: dict[ImageKey, Any], specials: SpecialValues,
            options: WellOptions, result: WellResult) -> None:
     """Assemble fields, fit them to the plate's output plan, write plate.zarr fields and
     per-well tables (physical units, keys), fill `result`."""
-    sites, channels, fields = assemble_fields(plan, images)
+    sites, channels, fields, shapes = assemble_fields(plan, images)
     names = [options.channel_names.get(c, c) for c in channels]
     labels = label_planes(specials.of_kind("labels"))
-    field_labels = [_labels_for(site, labels, fields[i]) for i, site in enumerate(sites)]
+    field_labels = [_labels_for(site, labels, shapes[i]) for i, site in enumerate(sites)]
     for i in range(len(fields)):
         fields[i], field_labels[i], warnings = fit_field(plan.well, i, fields[i],
                                                          field_labels[i], plan.output)
@@ -266,16 +271,16 @@ def first_field_rois(produced: list[Produced], site: int | None) -> dict[str, Ou
 
 
 def _labels_for(site: int, labels: dict[str, dict[tuple[int, int], np.ndarray]],
-                image: np.ndarray) -> dict[str, np.ndarray]:
+                image_yx: tuple[int, int]) -> dict[str, np.ndarray]:
     out = {}
     for name, planes in labels.items():
         mine = [planes[k] for k in sorted(planes) if k[0] == site]
         if not mine:
             continue
         arr = mine[0] if len(mine) == 1 else np.stack(mine)
-        if arr.shape[-2:] != image.shape[-2:]:
+        if tuple(arr.shape[-2:]) != tuple(image_yx):
             raise WellFailure(f"labels {name!r} have shape {arr.shape[-2:]} but the final image "
-                              f"of site {site} is {image.shape[-2:]}; a later step changed the "
+                              f"of site {site} is {tuple(image_yx)}; a later step changed the "
                               "geometry (e.g. stitching) after the labels were made")
         out[name] = arr
     return out

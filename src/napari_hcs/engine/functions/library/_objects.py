@@ -103,12 +103,9 @@ def split_touching(
 ) -> np.ndarray:
     """Labels (int32, 1..n) of a nuclei mask with touching nuclei split (module docstring)."""
     mask = fill_holes(np.asarray(mask, bool))
-    components, count = ndi.label(mask)
-    # Filled now, in order: painting objects into untouched pages one by one costs a page
-    # fault each, several times slower than this.
-    labels = np.full(mask.shape, 0, np.int32)
+    components, count = ndi.label(mask, output=np.int32)
     if count == 0:
-        return labels
+        return components  # all zeros
     sizes = np.bincount(components[mask], minlength=count + 1)
     keep = sizes >= min_area
     keep[0] = False
@@ -134,6 +131,10 @@ def split_touching(
     for region in unseeded:
         region.markers = [next_marker]
         next_marker += 1
+    # The components are not read any more (each region holds its own pixels): their buffer,
+    # already in memory, becomes the labels (a mosaic-sized array less at the step's peak).
+    labels = components
+    labels.fill(0)
     _paint(labels, regions + unseeded, min_area)
     return labels
 

@@ -167,6 +167,7 @@ def segment_nuclei(
         hi = float(roots.max())
         hist, _ = np.histogram(roots, bins=_BINS, range=(0.0, hi))
         np.greater(roots, _sqrt_otsu(hist, hi) * threshold_scale, out=masks[k])
+    del roots  # a mosaic-sized buffer less while the objects are split (the step's peak)
     labels = _label_planes(masks, smooth, min_area, min_distance)
     return stack, labels, _TracedOnRead(labels)
 
