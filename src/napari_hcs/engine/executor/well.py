@@ -219,8 +219,10 @@ def assemble_fields(
 def finish(plan: WellPlan, images: dict[ImageKey, Any], specials: SpecialValues,
            options: WellOptions, result: WellResult) -> None:
     """Assemble fields, fit them to the plate's output plan, write plate.zarr fields and
-    per-well tables (physical units, keys), fill `result`."""
+    per-well tables (physical units, keys), fill `result`. Consumes `images`: emptied once
+    the fields hold their pixels."""
     sites, channels, fields, shapes = assemble_fields(plan, images)
+    images.clear()  # the final images (float mosaics) are freed before writing: the well's peak
     names = [options.channel_names.get(c, c) for c in channels]
     labels = label_planes(specials.of_kind("labels"))
     field_labels = [_labels_for(site, labels, shapes[i]) for i, site in enumerate(sites)]

@@ -85,10 +85,10 @@ def downsample(a: np.ndarray, labels: bool) -> np.ndarray:
     """Halve y and x, rounding up: the 2x2 block mean (images) or top-left pixel (labels)."""
     if labels:
         return a[..., ::2, ::2].copy()
+    if a.dtype.kind in "iu" and a.dtype.itemsize <= 2:
+        return _integer_mean(a)
     pad = [(0, 0)] * (a.ndim - 2) + [(0, a.shape[-2] % 2), (0, a.shape[-1] % 2)]
     b = np.pad(a, pad, mode="edge") if any(p for _, p in pad[-2:]) else a
-    if a.dtype.kind in "iu" and a.dtype.itemsize <= 2:
-        return _integer_mean(b).astype(a.dtype)
     y, x = b.shape[-2] // 2, b.shape[-1] // 2
     work = np.float64 if a.dtype == np.float64 else np.float32
     mean = b.astype(work).reshape(*a.shape[:-2], y, 2, x, 2).mean(axis=(-3, -1))
@@ -97,23 +97,35 @@ def downsample(a: np.ndarray, labels: bool) -> np.ndarray:
     return mean.astype(a.dtype)
 
 
-def _integer_mean(b: np.ndarray) -> np.ndarray:
-    """`rint` of the 2x2 block means of an 8/16-bit image (even y and x), by strided adds in
-    int32: the same values as the float mean (whose sum of four is exact for these types),
-    rounded half to even as `rint` does, without a float copy or a strided reduction.
+def _integer_mean(a: np.ndarray) -> np.ndarray:
+    """`rint` of the 2x2 block means of an 8/16-bit image, the last row/column repeated where
+    y/x is odd, in `a`'s dtype: by integer adds in int32, the same values as the float mean
+    (whose sum of four is exact for these types), rounded half to even as `rint` does. A plane
+    at a time, with no padded copy: the temporaries are a quarter of a plane in int32.
 
     With total = 4q + r (0 <= r < 4): (total + 1 + (q & 1)) >> 2 is q for r < 2, q + 1 for
     r = 3, and for r = 2 (a half) q or q + 1, whichever is even."""
-    total = b[..., ::2, ::2].astype(np.int32)
-    total += b[..., 1::2, ::2]
-    total += b[..., ::2, 1::2]
-    total += b[..., 1::2, 1::2]
-    odd = total >> 2
-    odd &= 1
-    odd += 1
-    total += odd
-    total >>= 2
-    return total
+    y, x = a.shape[-2:]
+    ye, xe, hy, hx = y - y % 2, x - x % 2, -(-y // 2), -(-x // 2)
+    out = np.empty((*a.shape[:-2], hy, hx), a.dtype)
+    rows = np.empty((hy, x), np.int32)
+    total = np.empty((hy, hx), np.int32)
+    odd = np.empty((hy, hx), np.int32)
+    for index in np.ndindex(a.shape[:-2]):
+        plane = a[index]
+        np.add(plane[0:ye:2], plane[1:ye:2], out=rows[:ye // 2], dtype=np.int32)
+        if y % 2:  # the last row with itself (edge repeat)
+            np.multiply(plane[-1], 2, out=rows[-1], dtype=np.int32)
+        np.add(rows[:, 0:xe:2], rows[:, 1:xe:2], out=total[:, :xe // 2])
+        if x % 2:
+            np.multiply(rows[:, -1], 2, out=total[:, -1])
+        np.right_shift(total, 2, out=odd)
+        odd &= 1
+        odd += 1
+        total += odd
+        total >>= 2
+        out[index] = total
+    return out
 
 
 def write_levels(
