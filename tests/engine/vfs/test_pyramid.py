@@ -115,3 +115,16 @@ def test_our_v2_arrays_read_back_through_zarr(tmp_path):
         assert back.chunks == chunks and back.dtype == arr.dtype
         np.testing.assert_array_equal(back[...], arr)
     assert not list((tmp_path / "zeros").glob("[0-9]*"))  # only-fill chunks are left out
+
+
+@pytest.mark.parametrize("shape", [(2, 40, 37), (2, 41, 36), (1, 3, 9, 11), (2, 1, 1)])
+def test_integer_pyramid_of_every_parity_and_leading_axes(shape):
+    from napari_hcs.engine.vfs.pyramid import downsample
+
+    image = np.random.default_rng(5).integers(0, 65535, shape, endpoint=True).astype(np.uint16)
+    y, x = shape[-2:]
+    pad = [(0, 0)] * (len(shape) - 2) + [(0, y % 2), (0, x % 2)]
+    padded = np.pad(image, pad, mode="edge").astype(np.float64)
+    blocks = padded.reshape(*shape[:-2], (y + 1) // 2, 2, (x + 1) // 2, 2)
+    expected = np.rint(blocks.mean(axis=(-3, -1))).astype(np.uint16)
+    np.testing.assert_array_equal(downsample(image, False), expected)
