@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ... import __version__
 from ..functions.registry import RegistryError, spec_of
 from ..pipeline.config import PipelineConfig, StepConfig
 from ..pipeline.step import DEFAULT_VARIABLE_COMPONENTS, Pipeline, Step
+from ..version import __version__
 from .layout import WIDTH, CodegenError, Group, Node, literal, render, string
 
 PIPELINE_MODULE = "napari_hcs.engine.pipeline"

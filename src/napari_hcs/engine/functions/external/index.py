@@ -64,7 +64,7 @@ def cache_dir() -> Path:
 @lru_cache(maxsize=1)
 def index_key() -> tuple[str, dict[str, str | None]]:
     """A hash of everything the index depends on, and the library versions it records."""
-    from .... import __version__
+    from ...version import __version__
 
     versions: dict[str, str | None] = {"napari-hcs": __version__,
                                        "python": ".".join(map(str, sys.version_info[:2]))}
