@@ -16,11 +16,16 @@ root between them can still race it (see docs/server.md, "Threat model").
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+
+class NotRegularFileError(OSError):
+    """A FIFO, device or folder where a store's chunk or metadata file should be."""
 
 
 class OutsideRootsError(PermissionError):
@@ -87,9 +92,11 @@ class AllowedRoots:
         return real
 
     def zarr_store(self, path: str | os.PathLike[str], *, read_only: bool = True) -> Any:
-        """What to hand `zarr.open_*` for the store at `path`: the path itself without roots,
-        else a local store that checks every key it reads or writes (chunks included)."""
-        if not self.paths:
+        """What to hand `zarr.open_*` for the store at `path`: a local store that checks every
+        key it reads or writes (chunks included) against the roots, and reads only regular
+        files (a FIFO named like a chunk would block the read forever); for writing without
+        roots, the path itself."""
+        if not self.paths and not read_only:
             return str(path)
         real = self.check(path, "read" if read_only else "write")
         return _confined_store_class()(str(real), read_only=read_only, roots=self)
@@ -109,6 +116,14 @@ def _confined_store_class() -> type:
 
         def _checked(self, key: str, action: str) -> None:
             self.allowed.check(self.root / key, action)
+            if action == "read":
+                try:
+                    mode = os.stat(self.root / key).st_mode
+                except OSError:
+                    return  # missing: zarr's fill value, as without the check
+                if not stat.S_ISREG(mode):
+                    raise NotRegularFileError(f"{self.root / key} is not a regular file; an "
+                                              "image store holds only regular files")
 
         async def get(self, key: str, prototype: Any = None, byte_range: Any = None) -> Any:
             self._checked(key, "read")

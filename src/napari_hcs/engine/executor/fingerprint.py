@@ -12,12 +12,16 @@ A fingerprint has three parts, each compared on resume:
   plate.zarr (compression, levels, chunk size) and whether intermediates are written.
   `workers`, the backend (local or Dask run the same well code, byte for byte) and the GPU index
   change no result, and may differ between a run and its resumption; so may the wells.
+- `inputs`: per well, a digest of its input files' sizes and modification times, compared for
+  the wells both runs have: pixels rewritten at the same paths are not the plate that was run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,7 +72,40 @@ def run_fingerprint(plans: Sequence[WellPlan], *, device: str,
         "pipeline": {"digest": _digest(steps), "steps": steps},
         "plate": {"digest": _digest(plate), **plate},
         "options": options,
+        "inputs": {plan.well: input_digest(plan) for plan in plans},
     }
+
+
+def input_digest(plan: WellPlan) -> str:
+    """A digest of the well's input files as they are now: each file's size and modification
+    time (for a zarr field, of every file of its array folder). Pixels rewritten at the same
+    paths change it; reading no pixel, it costs one `stat` per file."""
+    found = []
+    for key, path in sorted(plan.inputs):
+        if "://" in path:  # a URL plate (omero://): its server's business
+            continue
+        found.append([key.well, key.site, key.channel, key.z, key.timepoint, _stat_of(path)])
+    return _digest(found)
+
+
+def _stat_of(path: str) -> Any:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    if not stat.S_ISDIR(st.st_mode):
+        return [st.st_size, st.st_mtime_ns]
+    files = []
+    for base, dirs, names in os.walk(path):
+        dirs.sort()
+        for name in sorted(names):
+            try:
+                item = os.lstat(os.path.join(base, name))
+            except OSError:
+                continue
+            files.append([os.path.relpath(os.path.join(base, name), path), item.st_size,
+                          item.st_mtime_ns])
+    return files
 
 
 def check_resume(previous: Mapping[str, Any], current: Mapping[str, Any], out: Path) -> None:
@@ -83,7 +120,9 @@ def check_resume(previous: Mapping[str, Any], current: Mapping[str, Any], out: P
             "--resume (this replaces its outputs), or into another folder")
     difference = (_pipeline_difference(before.get("pipeline"), current["pipeline"])
                   or _mapping_difference("the plate", before.get("plate"), current["plate"])
-                  or _mapping_difference("option", before.get("options"), current["options"]))
+                  or _mapping_difference("option", before.get("options"), current["options"])
+                  or _inputs_difference(before.get("inputs"), current.get("inputs"),
+                                        _ok_wells(previous)))
     if difference:
         raise ResumeRefused(
             f"cannot resume in {out}: {difference}; --resume only continues the same pipeline "
@@ -118,6 +157,25 @@ def _pipeline_difference(before: Any, now: Mapping[str, Any]) -> str | None:
                 return f"{where}: parameter {name} was {va!r}, now {vb!r}"
         return where
     return "the pipeline differs"
+
+
+def _ok_wells(previous: Mapping[str, Any]) -> set[str]:
+    wells = previous.get("wells")
+    return {w for w, e in wells.items() if isinstance(e, Mapping) and e.get("status") == "ok"
+            } if isinstance(wells, Mapping) else set()
+
+
+def _inputs_difference(before: Any, now: Any, kept: set[str]) -> str | None:
+    """The first well kept from the earlier run (ok there, in this run too) whose input files
+    changed; wells that failed may be fixed and rerun. None for a run.json of an older
+    napari-hcs that recorded none."""
+    if not isinstance(before, Mapping) or not isinstance(now, Mapping):
+        return None
+    for well in sorted(set(before) & set(now) & kept):
+        if before[well] != now[well]:
+            return (f"the input images of well {well} changed since the run there (a file's "
+                    "size or modification time differs: its results would not match them)")
+    return None
 
 
 def _functions(step: Mapping[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..compiler.plan import WellPlan
 from ..vfs import atomic_write_json, omezarr
+from ..vfs.safe_files import UnsafeOutput, check_tree, read_entry
 from .outputs import INTERMEDIATE, PARTS, PLATE, RUN_JSON, TABLES
 
 #: Everything a run may create in its output folder (besides the lock and the manifest).
@@ -66,8 +67,10 @@ def _input_folders(plans: Sequence[WellPlan]) -> list[tuple[Path, str]]:
         return []
     root = Path(root_text).resolve()
     folders = [(root, "the input plate")]
-    parents = {os.path.dirname(path) for plan in plans for _, path in plan.inputs
-               if path.lower().endswith(_TIFF)}
+    # A TIFF's folder; a zarr field's array folder itself (a well of the input may be a
+    # link into the output's plate.zarr, whose clean-up would then delete the input's arrays).
+    parents = {os.path.dirname(path) if path.lower().endswith(_TIFF) else path
+               for plan in plans for _, path in plan.inputs if "://" not in path}
     for parent in sorted(parents):
         real = Path(parent).resolve()
         if not real.is_relative_to(root):
@@ -96,11 +99,14 @@ def _chain(path: Path) -> set[tuple[int, int]]:
 
 def claimed(out: Path) -> set[str]:
     """The entries of `out` that napari-hcs listed as its own."""
-    path = out / MANIFEST
-    if path.is_symlink() or not path.is_file():
+    try:  # a linked or hard-linked manifest claims nothing
+        text = read_entry(out, MANIFEST, 1 << 20)
+    except OSError:
+        return set()
+    if text is None:
         return set()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
         return {str(name) for name in data.get("entries", [])} & set(OWNED)
     except (OSError, ValueError, AttributeError, TypeError):
         return set()
@@ -123,6 +129,17 @@ def check_owned(out: Path) -> None:
                 "move it away")
 
 
+def check_resumable(out: Path) -> None:
+    """Refuse to resume in a folder where an entry below our outputs is a symbolic link, a
+    special file or a file with another name (a hard link): a resumed run writes into and
+    removes from those folders in place, and must never reach through them."""
+    for name in (PLATE, TABLES, PARTS, INTERMEDIATE):
+        try:
+            check_tree(out / name)
+        except UnsafeOutput as exc:
+            raise OutputRefused(f"cannot resume in {out}: {exc}") from None
+
+
 def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str,
                    grid: tuple[int, int] | None = None) -> None:
     """Claim our entries, remove our previous outputs (without resume) and create the plate
@@ -139,7 +156,9 @@ def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str,
         })
     except OSError as exc:
         raise OSError(f"output folder {out} is not writable: {exc.strerror or exc}") from exc
-    if not resume:
+    if resume:  # written into in place: nothing below may lead out of the folder
+        check_resumable(out)
+    else:
         _remove(out / entry for entry in (PLATE, TABLES, PARTS, INTERMEDIATE))
     omezarr.create_plate(out / PLATE, wells, name=name, field_count=1, grid=grid)
 

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..vfs.safe_files import UnsafeOutput, open_entry, output_folder
+
 LOCK_FILE = ".napari-hcs.lock"
 _WINDOWS_LOCK_OFFSET = 1 << 20  # msvcrt locks bytes: lock one far past the holder text
 
@@ -35,9 +37,11 @@ class OutputLock:
         except OSError as exc:
             raise OSError(f"output folder {out} is not writable: {exc.strerror or exc}") \
                 from exc
-        try:  # O_NOFOLLOW: a planted symlink must not make us create or truncate another file
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
-                              0o644)
+        try:  # no link followed, no second name: the lock must not truncate another file
+            with output_folder(out) as folder:
+                self.fd = open_entry(folder, out, LOCK_FILE, os.O_RDWR | os.O_CREAT)
+        except UnsafeOutput as exc:
+            raise OSError(f"cannot create the run lock: {exc}") from None
         except OSError as exc:
             raise OSError(f"cannot create the run lock {self.path} (output folder not "
                           f"writable, or the lock is a link): {exc.strerror or exc}") from exc

@@ -70,7 +70,7 @@ def _read_tiff(plan: WellPlan, key: ImageKey, path: str) -> np.ndarray:
     def header(shape: tuple[int, ...], dtype: str) -> None:  # before decoding any pixel
         _check_against_plate(plan, key, path, shape, dtype)
 
-    if not Path(path).is_file():
+    if not Path(path).exists():  # a FIFO or device is refused by the reader, by name
         raise InputError(f"missing image {path} ({describe(key)})")
     try:  # a truncated copy can decode silently as zeros: its extent is checked first
         return read_tiff_complete(path, check=header)

@@ -16,8 +16,11 @@ from typing import Any
 
 from ..plate.wells import sort_wells
 from ..vfs import atomic_write_json
+from ..vfs.safe_files import read_entry
 from .outputs import RUN_JSON, versions
 
+#: A run.json of 3456 wells with long error lines stays far below this.
+MAX_RECORD_BYTES = 64 << 20
 #: What `runs` keeps of each earlier run.
 _HISTORY_KEYS = ("run", "started", "finished", "status", "options", "versions", "timings")
 
@@ -25,10 +28,11 @@ _HISTORY_KEYS = ("run", "started", "finished", "status", "options", "versions", 
 def load_previous(out: Path) -> dict[str, Any]:
     """The run.json in `out` ({} when there is none); OSError when it cannot be read."""
     path = out / RUN_JSON
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+    try:  # never through a link planted in the folder, and bounded
+        text = read_entry(out, RUN_JSON, MAX_RECORD_BYTES)
+        if text is None:
+            return {}
+        data = json.loads(text)
     except (OSError, ValueError) as exc:
         raise OSError(f"cannot resume: {path} is unreadable ({exc}); "
                       "run without --resume") from exc
@@ -58,7 +62,7 @@ class RunRecord:
             "started": started,
             "finished": None,
             **info,
-            "fingerprint": dict(fingerprint),
+            "fingerprint": _merged(previous.get("fingerprint"), fingerprint),
             "versions": versions(),
             "timings": {"seconds": 0.0, "wells_seconds": 0.0},
             "runs": history,
@@ -95,3 +99,12 @@ class RunRecord:
             if strict:
                 raise
             self.unsaved = f"{self.path}: {exc}"
+
+
+def _merged(before: Any, now: Mapping[str, Any]) -> dict[str, Any]:
+    """The current fingerprint, keeping the input digests of earlier runs' wells that this
+    run does not run (their results stay, so a later --resume still compares them)."""
+    merged = dict(now)
+    if isinstance(before, Mapping) and isinstance(before.get("inputs"), Mapping):
+        merged["inputs"] = {**before["inputs"], **now.get("inputs", {})}
+    return merged

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import limits
+from .input_files import read_regular
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
 from .tiff import metaseries_plane, read_tiff_plane, tiff_header
 from .wells import format_well, normalize_well, sort_wells
@@ -63,7 +64,7 @@ def parse_htd(path: Path) -> dict[str, list]:
         if path.stat().st_size > MAX_HTD_BYTES:  # real ones are a few KiB, even for 1536 wells
             raise PlateError(f"{path} is {path.stat().st_size} bytes, too large for an "
                              "ImageXpress HTD file")
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_regular(path, MAX_HTD_BYTES).decode("utf-8", errors="replace")
     except OSError as exc:
         raise PlateError(f"cannot read {path}: {exc}") from exc
     entries: dict[str, list] = {}
@@ -151,7 +152,8 @@ class HtdInfo:
             timepoints=(number("TimePoints", 1, limits.MAX_PLANES)
                         if "TimePoints" in e else None),
             zsteps=zsteps,
-            pixel_size_um=float(pixel) if isinstance(pixel, (int, float)) else None,
+            pixel_size_um=(limits.finite(pixel, "PixelSizeUM", path, positive=True)
+                           if pixel is not None else None),
             overlap=float(overlap),
             plate_grid=((number("YWells", 1, limits.MAX_ROWS),
                          number("XWells", 1, limits.MAX_COLUMNS))
@@ -205,7 +207,9 @@ class ImageXpressReader(PlateReader):
                 with os.scandir(check(zdir)) as it:
                     for entry in it:
                         key = self._key_of(entry.name, z, t)
-                        if key is not None and entry.is_file():
+                        # Not only regular files: a FIFO or device named like a tile is
+                        # refused by name when opened (`input_files`), never skipped silently.
+                        if key is not None and not entry.is_dir():
                             files[key] = Path(entry.path)
         return files
 

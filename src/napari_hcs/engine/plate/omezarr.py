@@ -16,20 +16,24 @@ import numpy as np
 
 from ..roots import UNCONFINED, AllowedRoots, OutsideRootsError
 from . import limits
+from .input_files import read_regular
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
 from .wells import format_well, row_index, sort_wells
 
 
 def read_attrs(group: Path, roots: AllowedRoots = UNCONFINED) -> dict:
     """NGFF attributes of a zarr group, v2 or v3, with the 0.5 `ome` wrapper removed."""
-    if (group / "zarr.json").is_file():
-        meta = json.loads(roots.check(group / "zarr.json").read_text())
-        attrs = meta.get("attributes", {})
-    elif (group / ".zattrs").is_file():
-        attrs = json.loads(roots.check(group / ".zattrs").read_text())
+    if (group / "zarr.json").exists():
+        meta = json.loads(read_regular(roots.check(group / "zarr.json")))
+        attrs = meta.get("attributes", {}) if isinstance(meta, dict) else None
+    elif (group / ".zattrs").exists():
+        attrs = json.loads(read_regular(roots.check(group / ".zattrs")))
     else:
         return {}
-    return attrs.get("ome", attrs)
+    if not isinstance(attrs, dict):
+        raise PlateError(f"{group}: its zarr attributes are not a JSON object")
+    attrs = attrs.get("ome", attrs)
+    return attrs if isinstance(attrs, dict) else {}
 
 
 #: NGFF space units (UDUNITS-2 names) -> micrometres per unit.
@@ -56,6 +60,18 @@ def pixel_size_um(multiscale: dict, scale: dict[str, float]) -> float | None:
     return float(value) * factor if factor is not None else None
 
 
+def _check_array(array, path: Path) -> None:
+    """An array's declared shape and chunks against the plate limits, from its metadata alone
+    (zarr allocates a whole plane, or a whole chunk, before reading one byte of it)."""
+    if not 2 <= array.ndim <= 5:
+        raise PlateError(f"{path}: {array.ndim} dimensions; an OME-Zarr image has 2 to 5")
+    for axis, side in enumerate(array.shape):
+        limits.count(side, f"size of dimension {axis}", path, limits.MAX_SIDE)
+    itemsize = np.dtype(array.dtype).itemsize
+    limits.check_image_bytes(array.shape[-2:], itemsize, path, "a plane")
+    limits.check_image_bytes(array.chunks, itemsize, path, "a chunk")
+
+
 def _axis_names(multiscale: dict, ndim: int) -> list[str]:
     axes = multiscale.get("axes")
     if not axes:  # NGFF 0.1/0.2 have no axes: always tczyx
@@ -76,7 +92,7 @@ class OmeZarrReader(PlateReader):
             return False
         try:
             return "plate" in read_attrs(root)
-        except (OSError, ValueError):
+        except (OSError, ValueError, PlateError):
             return False
 
     @cached_property
@@ -186,11 +202,15 @@ class OmeZarrReader(PlateReader):
             columns=len(self.plate.get("columns", [])) or None,
         )
 
-    @staticmethod
-    def _scale(ms: dict, axes: list[str], kind: str = "scale") -> dict[str, float]:
+    def _scale(self, ms: dict, axes: list[str], kind: str = "scale") -> dict[str, float]:
+        """The first dataset's `kind` transform by axis; NaN, inf (and a scale of 0 or less)
+        refused naming the transform: it would reach every output as the pixel size."""
         for transform in ms["datasets"][0].get("coordinateTransformations", []):
             if transform.get("type") == kind:
-                return dict(zip(axes, transform[kind], strict=False))
+                where = f"{self.root} multiscales {ms.get('name', '')!r}".replace(" ''", "")
+                return {axis: limits.finite(value, f"{kind}[{axis}]", where,
+                                            positive=kind == "scale")
+                        for axis, value in zip(axes, transform[kind], strict=False)}
         return {}
 
     def site_positions(self, well: str) -> dict[int, tuple[float, float]]:
@@ -212,11 +232,13 @@ class OmeZarrReader(PlateReader):
         import zarr  # only needed once pixels or array metadata are touched
 
         try:
-            return zarr.open_array(self.roots.zarr_store(path), mode="r")
-        except OutsideRootsError:
+            array = zarr.open_array(self.roots.zarr_store(path), mode="r")
+        except (OutsideRootsError, PlateError):
             raise
         except Exception as exc:
             raise PlateError(f"unreadable image array {path}: {exc}") from exc
+        _check_array(array, path)
+        return array
 
     def image_path(self, key: ImageKey) -> str:
         group = self._field_group(key.well, key.site)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import limits
+from .input_files import read_regular
 from .model import ImageKey, PlateError, PlateLayout, PlateReader
 from .tiff import read_tiff_plane, tiff_header
 from .wells import format_well, parse_well, sort_wells
@@ -68,7 +69,11 @@ def _parse_image(elem: ET.Element, path: Path) -> HarmonyImage:
 
     def metres(name: str) -> float | None:
         value = text(name, required=False)
-        return float(value) if value not in (None, "") else None
+        if value in (None, ""):
+            return None
+        # NaN or inf would reach every output (and JSON cannot carry it): refused by name.
+        return limits.finite(value, f"<{name}>", f"{path}: image {text('URL', False)}",
+                             positive=name.startswith("ImageResolution"))
 
     def number(name: str, limit: int, *, minimum: int = 1, default: str | None = None) -> int:
         # Bounded before use: a FieldID of 2e9 must fail here, naming the image and the key.
@@ -103,7 +108,7 @@ def _parse_image(elem: ET.Element, path: Path) -> HarmonyImage:
 
 def _parse_tree(path: Path) -> ET.Element:
     try:
-        return ET.parse(path).getroot()
+        return ET.fromstring(read_regular(path))
     except (ET.ParseError, OSError) as exc:
         raise PlateError(f"cannot parse Harmony index {path}: {exc}") from exc
 

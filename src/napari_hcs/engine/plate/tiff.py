@@ -2,15 +2,18 @@
 XML (pixel size, stage position) that MetaXpress writes into each one.
 
 Both ImageXpress and Harmony write one 2-D TIFF per image. A truncated file (an interrupted copy)
-can make tifffile return silently short or zero-filled data, so we compare the strip/tile
-extents against the file size before decoding.
+can make tifffile return silently short or zero-filled data, and a hostile one can declare a
+giant image in a few bytes, so every file is opened as untrusted input (`input_files`), its IFD
+chain walked (`tiff_structure`) and each page's declared pixels compared with the file size and
+the plate limits before tifffile decodes anything.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -19,7 +22,9 @@ import numpy as np
 import tifffile
 
 from . import limits
+from .input_files import open_regular
 from .model import PlateError
+from .tiff_structure import walk_ifds
 
 T = TypeVar("T")
 
@@ -30,27 +35,55 @@ def _describe(exc: Exception) -> str:
     return text if len(text) > 3 else f"{type(exc).__name__}({text}), not a valid TIFF"
 
 
-def _check_extent(page: tifffile.TiffPage, path: Path) -> None:
-    size = os.path.getsize(path)
-    ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
+def _check_page(page: tifffile.TiffPage, path: Path, size: int) -> None:
+    """A page's declared pixels against its file, before any is decoded: at most
+    `limits.MAX_IMAGE_BYTES`, every strip/tile non-empty and inside the file, and no more
+    pixels than its stored bytes can hold (uncompressed: all of them; compressed: at most
+    `limits.MAX_COMPRESSION_RATIO` times)."""
+    limits.check_image_bytes(page.shape, np.dtype(page.dtype).itemsize, path)
+    counts = [int(c) for c in page.databytecounts]
+    empty = [i for i, c in enumerate(counts) if c == 0]
+    if empty:
+        part = "tile" if page.is_tiled else "strip"
+        raise PlateError(f"damaged image {path}: {part} {empty[0]} of its pixels has 0 bytes "
+                         f"({len(empty)} of {len(counts)} {part}s are empty; re-copy the file "
+                         "from the microscope)")
+    ends = [int(o) + c for o, c in zip(page.dataoffsets, counts, strict=False)]
     if ends and max(ends) > size:
         raise PlateError(
             f"truncated image {path}: pixel data ends at byte {max(ends)} but the file has "
             f"{size} bytes (re-copy the file from the microscope)"
         )
+    stored, declared = sum(counts), int(page.nbytes)
+    if page.compression == 1 and stored < declared and not page.is_tiled:
+        raise PlateError(f"truncated image {path}: its strips hold {stored} bytes, its header "
+                         f"declares {declared} bytes of pixels")
+    if page.compression != 1 and declared > stored * limits.MAX_COMPRESSION_RATIO:
+        raise PlateError(f"{path}: {stored} bytes of compressed pixels declare {declared} "
+                         f"bytes, more than {limits.MAX_COMPRESSION_RATIO} times as many; the "
+                         "header is damaged or hostile")
+
+
+@contextmanager
+def open_tiff(path: Path) -> Iterator[tuple[tifffile.TiffFile, int]]:
+    """(TiffFile, file size) of a regular file whose IFD chain was walked first
+    (`tiff_structure`); tifffile decodes, but only what the structure check let through."""
+    with open_regular(path) as fh:
+        walk_ifds(fh, path)
+        fh.seek(0)  # tifffile takes the current position as the file's start
+        with tifffile.TiffFile(fh, name=path.name) as tif:
+            yield tif, os.fstat(fh.fileno()).st_size
 
 
 def _first_page(path: Path, read: Callable[[tifffile.TiffPage], T]) -> T:
-    """`read(page)` of the first page, after the extent check; PlateError naming the file."""
+    """`read(page)` of the first page, after the page check; PlateError naming the file."""
     try:
-        with tifffile.TiffFile(path) as tif:
+        with open_tiff(path) as (tif, size):
             page = tif.pages.first
-            _check_extent(page, path)
+            _check_page(page, path, size)
             return read(page)
     except PlateError:
         raise
-    except FileNotFoundError:
-        raise PlateError(f"missing image {path}") from None
     except Exception as exc:
         raise PlateError(f"unreadable image {path}: {_describe(exc)}") from exc
 
@@ -81,18 +114,20 @@ def read_tiff_plane(path: str | Path) -> np.ndarray:
 def read_tiff_complete(
     path: str | Path, check: Callable[[tuple[int, ...], str], None] | None = None
 ) -> np.ndarray:
-    """The whole TIFF (every page) as tifffile returns it, after checking that no page's pixel
-    data runs past the end of the file; tifffile's own errors pass through unchanged.
+    """The whole TIFF (every page) as tifffile returns it, after the structure and page checks
+    (PlateError naming the file); tifffile's own errors pass through unchanged.
 
     `check(shape, dtype name)` sees the first page's header before any pixel is decoded (to
     refuse an image of the wrong size or pixel type cheaply)."""
     path = Path(path)
-    with tifffile.TiffFile(path) as tif:
+    with open_tiff(path) as (tif, size):
         for page in tif.pages:
-            _check_extent(page, path)
+            _check_page(page, path, size)
         if check is not None:
             page = tif.pages.first
             check(tuple(int(s) for s in page.shape), np.dtype(page.dtype).name)
+        series = tif.series[0]
+        limits.check_image_bytes(series.shape, np.dtype(series.dtype).itemsize, path)
         return tif.asarray()
 
 
@@ -134,9 +169,11 @@ def metaseries_plane(path: str | Path) -> MetaSeriesPlane | None:
     XML); reads the first page's tags only. Parsed by tifffile's MetaSeries parser."""
     path = Path(path)
     try:
-        with tifffile.TiffFile(path) as tif:
+        with open_tiff(path) as (tif, _):
             metadata = tif.metaseries_metadata
             description = tif.pages.first.description
+    except PlateError:
+        raise
     except Exception as exc:
         raise PlateError(f"unreadable image {path}: {_describe(exc)}") from exc
     if metadata is None and description.lstrip().startswith("<MetaData>"):
