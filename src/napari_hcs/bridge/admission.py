@@ -20,15 +20,16 @@ file descriptor, and every received message names the descriptor it came from (`
   taken by the server: Linux's TCP_INFO) is dropped, token or not: only a peer that breaks the
   protocol gets there (a multipart message that never ends, which libzmq buffers unbounded).
 - Untrusted connections together keep at most `UNTRUSTED_IN_FLIGHT` in flight: past it, the
-  one with most is dropped.
+  one with most beyond a single waiting request is dropped.
 
 Dropping is `shutdown()` on the connection's socket (a duplicate of libzmq's descriptor, taken
 when the connection is accepted, so libzmq itself sees the end, closes it and frees its queue).
 What libzmq may hold for untrusted peers is so bounded twice: by its own back-pressure at
-`MAX_UNTRUSTED` x `PEER_IN_FLIGHT` (about 133 MiB), and by the guard's measurement, taken every
-turn of the server's loop (at least every 20 ms), at `UNTRUSTED_IN_FLIGHT` (32 MiB) plus what
-arrives between two measurements (docs/server.md, "Limits"; `python -m bench server --flood`
-measures it). Token holders are never dropped for what they send within the protocol.
+`MAX_UNTRUSTED` x `PEER_IN_FLIGHT` (about 270 MiB), and by the guard's measurement, taken every
+turn of the server's loop (at least every 20 ms), at the larger of `UNTRUSTED_IN_FLIGHT` (64 MiB)
+and `MAX_UNTRUSTED` x `ONE_REQUEST` (about 140 MiB), plus what arrives between two
+measurements (docs/server.md, "Limits"; `python -m bench server --flood` measures it).
+Token holders are never dropped for what they send within the protocol.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from .submission import MAX_REQUEST_BYTES
 
 RECEIVE_QUEUE = 1  # whole messages libzmq queues per connection (RCVHWM; 0 would be unlimited)
 RECEIVE_BUFFER = 256 * 1024  # the kernel's receive buffer per connection (SO_RCVBUF)
-MAX_UNTRUSTED = 8
+MAX_UNTRUSTED = 16
 UNTRUSTED_GRACE_S = 30.0
 UNTRUSTED_BYTES = 64 * 1024
 UNTRUSTED_REQUESTS = 16
@@ -58,8 +59,11 @@ DROP_DELAY_S = 0.1  # lets the refusal that ends a connection leave before it is
 #: breaks the protocol (a multipart message that never ends, which libzmq would buffer without
 #: bound) gets past it, and is dropped, token or not.
 PEER_IN_FLIGHT = (RECEIVE_QUEUE + 1) * MAX_REQUEST_BYTES + 2 * RECEIVE_BUFFER + 64 * 1024
-#: ... and all untrusted connections together: past it, the one with most in flight is dropped.
-UNTRUSTED_IN_FLIGHT = 32 * 1024 * 1024
+#: One request waiting to be read, as a client's first request does on a busy server.
+ONE_REQUEST = MAX_REQUEST_BYTES + 2 * RECEIVE_BUFFER + 64 * 1024
+#: All untrusted connections together: past it, the one with most in flight beyond
+#: `ONE_REQUEST` is dropped (a new client whose first request waits is never dropped for it).
+UNTRUSTED_IN_FLIGHT = 64 * 1024 * 1024
 _FRAME_OVERHEAD = 9  # ZMTP 3: flags and an 8-byte length
 _HANDSHAKE = 4096  # greeting and READY, with room for its properties
 
@@ -171,7 +175,7 @@ class PeerGuard:
                 if now - peer.since > UNTRUSTED_GRACE_S:
                     peer.drop_at = now
                 total += flight
-                if heaviest is None or flight > heaviest[0]:
+                if flight > ONE_REQUEST and (heaviest is None or flight > heaviest[0]):
                     heaviest = (flight, peer)
         if total > UNTRUSTED_IN_FLIGHT and heaviest is not None:
             heaviest[1].drop_at = now
