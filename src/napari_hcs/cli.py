@@ -76,7 +76,7 @@ def _document(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .bridge.server import serve_from_cli
+    from .bridge.serve_command import serve_from_cli
 
     return serve_from_cli(args)
 

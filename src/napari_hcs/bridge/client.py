@@ -18,7 +18,8 @@ from typing import Any
 
 import zmq
 
-from .server import FINAL_STATES, MAX_REQUEST_BYTES, VERSION
+from .server import FINAL_STATES
+from .submission import MAX_REQUEST_BYTES, VERSION
 
 
 class ServerError(RuntimeError):

@@ -27,6 +27,7 @@ import itertools
 import json
 import logging
 import queue
+import re
 import secrets
 import threading
 import time
@@ -39,9 +40,17 @@ from typing import Any
 
 import zmq
 
+from ..engine.executor.heap import return_freed_memory, return_large_blocks
 from ..engine.roots import AllowedRoots
+from .admission import (
+    PeerGuard,
+    RateLimitedWarning,
+    frame_buffer,
+    frame_bytes,
+    limit_socket,
+    source_fd,
+)
 from .submission import (
-    MAX_REQUEST_BYTES,
     VERSION,
     RequestError,
     Submission,
@@ -60,6 +69,9 @@ FINAL_STATES = ("ok", "failed", "cancelled", "error")
 INLINE_REQUEST_BYTES = 64 * 1024  # parsed on the loop thread (well under a millisecond)
 VALIDATOR_THREADS = 2
 MAX_VALIDATING = 4  # requests being checked at once; bounds their memory to 4 x 8 MiB
+POLL_MS = 20  # the longest the loop waits: connections are measured at least this often
+RECEIVE_BATCH = 16  # messages taken per turn of the loop before the rest of its work
+TRIM_AFTER_S = 0.5  # quiet time after large messages before free pages go back to the system
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -111,13 +123,20 @@ class ExecutionServer:
         self.socket = self.context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.SNDHWM, 10_000)
-        self.socket.setsockopt(zmq.MAXMSGSIZE, MAX_REQUEST_BYTES)  # oversize peers are dropped
+        limit_socket(self.socket)  # message size and queue per connection (admission)
+        self.guard = PeerGuard(self.socket)  # before the first connection can be accepted
+        self._token_text = re.compile(re.escape(self.config.token.encode("utf-8",
+                                                                         "surrogatepass")))
+        self._refusals = RateLimitedWarning("refused %d requests with a missing or wrong token")
+        self._trim_at: float | None = None
+        return_large_blocks()  # requests' buffers go back to the system once freed
         if self.config.port:
             self.socket.bind(f"tcp://{self.config.host}:{self.config.port}")
             self.address = f"tcp://{self.config.host}:{self.config.port}"
         else:
             port = self.socket.bind_to_random_port(f"tcp://{self.config.host}")
             self.address = f"tcp://{self.config.host}:{port}"
+        self.guard.local_port = int(self.address.rsplit(":", 1)[1])
         self.runs: dict[str, Run] = {}
         self.inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._validators = ThreadPoolExecutor(VALIDATOR_THREADS,
@@ -153,37 +172,73 @@ class ExecutionServer:
     def serve_forever(self) -> None:
         poller = zmq.Poller()
         poller.register(self.socket, zmq.POLLIN)
+        poller.register(self.guard.monitor, zmq.POLLIN)
         try:
             while not self._stop.is_set():
-                if poller.poll(50):
-                    frames = self.socket.recv_multipart(copy=True)
-                    self._receive(frames[0], frames[1:])
+                ready = dict(poller.poll(POLL_MS))
+                self.guard.follow()
+                if self.socket in ready:
+                    self._receive_batch()
                 self._deliver()
+                self._trim()
         finally:
+            self.guard.close()
             self.socket.close()
             self.context.term()
 
+    def _receive_batch(self) -> None:
+        for _ in range(RECEIVE_BATCH):
+            try:
+                parts = self.socket.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            frames = parts[1:]
+            fd = source_fd(frames[0]) if frames else None
+            size = sum(len(f) for f in frames)
+            if self.guard.admits(fd, size):
+                self._receive(parts[0].bytes, frames, fd)
+            if size > INLINE_REQUEST_BYTES:
+                self._trim_at = time.monotonic() + TRIM_AFTER_S
+
+    def _trim(self) -> None:
+        """Give the pages of a burst of large requests back once the server is quiet."""
+        if self._trim_at is not None and time.monotonic() >= self._trim_at:
+            self._trim_at = None
+            return_freed_memory()
+
     # -- requests (loop thread) -------------------------------------------------------------
-    def _receive(self, identity: bytes, frames: Sequence[bytes]) -> None:
-        """Answer a small request now; hand a big one, and every submit, to a validator."""
+    def _receive(self, identity: bytes, frames: Sequence[Any], fd: int | None = None) -> None:
+        """Answer a small request now; hand a big one, and every submit, to a validator.
+
+        A big request that does not hold the token's text is refused unread (json.dumps, which
+        every client uses, writes a token's characters as they are): only token holders get
+        a request parsed off the loop."""
+        size = sum(len(f) for f in frames)
         if len(frames) != 1:
+            self.guard.refused(fd, size)
             return self._refuse(identity, None, f"a request is one JSON frame, got {len(frames)} "
                                 "frames")
         if len(frames[0]) > INLINE_REQUEST_BYTES:
-            return self._validate(identity, frames[0], None)
+            if self._token_text.search(frame_buffer(frames[0])) is None:  # searched in place
+                self.guard.refused(fd, size)
+                return self._refuse(identity, None, "missing or wrong token")
+            self.guard.trust(fd)
+            return self._validate(identity, frame_bytes(frames[0]), None)
         request: dict[str, Any] = {}
         try:
-            request = parse_request(frames[0])
+            request = parse_request(frame_bytes(frames[0]))
             op = authenticate(request, self.config.token)
         except RequestError as exc:
+            self.guard.refused(fd, size)
             return self._refuse(identity, request_id(request), str(exc))
+        self.guard.trust(fd)
         if op == "submit":
             return self._validate(identity, None, request)
         return self._dispatch(identity, request, op)
 
     def _refuse(self, identity: bytes, rid: Any, error: str) -> None:
         if error == "missing or wrong token":
-            log.warning("refused a request with a missing or wrong token")
+            self._refusals.count()
         self._send(identity, {"id": rid, "ok": False, "error": error})
 
     def _dispatch(self, identity: bytes, request: dict[str, Any], op: str) -> None:
@@ -339,29 +394,3 @@ class ExecutionServer:
 
 def _event_message(run_id: str, event: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "event", "run": run_id, "seq": event["seq"], "event": event}
-
-
-def serve_from_cli(args: Any) -> int:
-    """`napari-hcs serve`: print the address and token, then serve until Ctrl-C."""
-    if args.token_file:
-        token = Path(args.token_file).read_text(encoding="utf-8").strip()
-        if len(token) < 16:
-            raise RequestError(f"{args.token_file}: the token must have at least 16 characters")
-    else:
-        token = secrets.token_urlsafe(24)
-    roots = tuple(Path(r) for r in args.root) or (Path.cwd(),)
-    config = ServerConfig(host=args.host, port=args.port, token=token, roots=roots,
-                          allowed_modules=tuple(args.allow_module),
-                          omero_hosts=tuple(args.omero_host))
-    server = ExecutionServer(config)
-    print(f"napari-hcs server on {server.address}", flush=True)
-    print(f"roots: {', '.join(str(r) for r in server.roots)}", flush=True)
-    if config.omero_hosts:
-        print(f"omero hosts: {', '.join(config.omero_hosts)}", flush=True)
-    if not args.token_file:
-        print(f"token: {token}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        server._stop.set()
-    return 0

@@ -28,6 +28,7 @@ import sys
 OPT_OUT = "NAPARI_HCS_WORKER_HEAP"
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
 _M_MMAP_MAX = -4
+_M_MMAP_THRESHOLD = -3
 _KEEP_BYTES = 2**31 - 1  # mallopt takes an int: freed memory at the heap's top is kept up to this
 
 
@@ -52,3 +53,18 @@ def keep_freed_memory() -> bool:
         return False
     return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD,
                                                                     _KEEP_BYTES))
+
+
+def return_large_blocks(threshold: int = 1024 * 1024) -> bool:
+    """For a long-lived process that receives large messages (the execution server): blocks of
+    `threshold` bytes or more come from their own pages and go back to the system when freed
+    (a fixed threshold stops glibc from raising it after the first large free, which would
+    keep every later burst in the heap). Whether it did (glibc only)."""
+    libc = _glibc()
+    return libc is not None and bool(libc.mallopt(_M_MMAP_THRESHOLD, threshold))
+
+
+def return_freed_memory() -> bool:
+    """Give the heap's free pages back to the system (`malloc_trim`, every arena); glibc only."""
+    libc = _glibc()
+    return libc is not None and bool(libc.malloc_trim(0))
