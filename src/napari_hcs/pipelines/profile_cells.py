@@ -32,10 +32,16 @@ pipeline = Pipeline(
              group_by="channel", variable_components=("site",)),
         Step(func=(assemble_mosaic, {"blend": "linear"}), name="assembly",
              variable_components=("site",)),
-        Step(func={"1": (segment_nuclei, {"sigma": 2.0, "min_area": 30, "min_distance": 4})},
+        # Nuclei sized in µm (the plate's pixel size converts them): Otsu's three classes,
+        # the middle class kept; clumps split by shape (docs/segmentation.md).
+        Step(func={"1": (segment_nuclei, {"min_diameter_um": 4.0, "max_diameter_um": 40.0,
+                                     "threshold_method": "otsu3_foreground",
+                                     "declump": "shape"})},
              name="nuclei", group_by="channel", variable_components=("site",)),
-        # Cells grown from the nuclei on channel 2 (CellProfiler's propagation).
-        Step(func=(identify_cells, {"channel": "2", "method": "propagation"}), name="cells",
+        # Cells grown from the nuclei on channel 2 (CellProfiler's propagation) over the
+        # stain's three-class Otsu foreground, its dim middle class (the cytoplasm) kept.
+        Step(func=(identify_cells, {"channel": "2", "method": "propagation",
+                                    "threshold_method": "otsu3_foreground"}), name="cells",
              variable_components=("channel",)),
         # All channels together: features of nuclei, cells and cytoplasm in every channel.
         Step(func=(measure_profiles, {"texture_scales": [3, 5, 10]}), name="features",

@@ -23,7 +23,11 @@ pipeline = Pipeline(
         # Every channel is stitched at the nuclei channel's positions.
         Step(func=(assemble_mosaic, {"blend": "linear"}), name="assembly",
              variable_components=("site",)),
-        Step(func={"1": (segment_nuclei, {"sigma": 2.0, "min_area": 30, "min_distance": 4})},
+        # Nuclei sized in µm (the plate's pixel size converts them): Otsu's three classes,
+        # the middle class kept; clumps split by shape (docs/segmentation.md).
+        Step(func={"1": (segment_nuclei, {"min_diameter_um": 4.0, "max_diameter_um": 40.0,
+                                     "threshold_method": "otsu3_foreground",
+                                     "declump": "shape"})},
              name="nuclei", group_by="channel", variable_components=("site",)),
         # All channels of the mosaic together: mean intensity of each nucleus per channel.
         Step(func=measure_nuclei, name="measurements", variable_components=("channel",)),

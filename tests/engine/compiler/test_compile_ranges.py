@@ -54,9 +54,11 @@ def test_bounds_for_forms():
 
 def test_library_parameters_out_of_range_do_not_compile(plate):
     pipeline = Pipeline([Step((subtract_background, {"radius": -7})),
-                         Step((segment_nuclei, {"sigma": "2x", "min_area": 10}))])
+                         Step((segment_nuclei, {"min_diameter_um": "2x",
+                                                "max_diameter_um": 10.0}))])
     problems = _problems(pipeline, plate)
-    assert [(p.step_index, p.parameter) for p in problems] == [(0, "radius"), (1, "sigma")]
+    assert [(p.step_index, p.parameter) for p in problems] == [(0, "radius"),
+                                                                (1, "min_diameter_um")]
     assert "radius" in str(problems[0]) and ">= 1" in problems[0].message
 
 

@@ -66,7 +66,7 @@ def test_channel_is_chosen_by_name_or_position() -> None:
 def test_a_higher_threshold_gives_smaller_cells() -> None:
     mosaic, _ = true_mosaic("A01")
     loose = _cells(mosaic, channel="2")[1]
-    strict = _cells(mosaic, channel="2", threshold_scale=2.0)[1]
+    strict = _cells(mosaic, channel="2", threshold_correction=2.0)[1]
     assert np.count_nonzero(strict) < np.count_nonzero(loose)
 
 
@@ -109,9 +109,20 @@ def test_bad_parameters_are_named() -> None:
     with pytest.raises(ValueError, match="'regularization' must be >= 0"):
         identify_cells(stack, labels, regularization=-1.0)
     with pytest.raises(ValueError, match="'method'"):
-        identify_cells(stack, labels, method="distance")
-    with pytest.raises(ValueError, match="'sigma' must be > 0"):
-        identify_cells(stack, labels, sigma=0.0)
+        identify_cells(stack, labels, method="voronoi")
+    with pytest.raises(ValueError, match="'threshold_method'"):
+        identify_cells(stack, labels, threshold_method="kmeans")
+    with pytest.raises(ValueError, match="'threshold_correction' must be > 0"):
+        identify_cells(stack, labels, threshold_correction=0.0)
+
+
+def test_distance_method_grows_each_nucleus_by_micrometres() -> None:
+    stack = np.zeros((2, 40, 40), np.float32)
+    nuclei = np.zeros((40, 40), np.int32)
+    nuclei[18:22, 18:22] = 1
+    _, cells, _, _ = identify_cells(stack, nuclei, method="distance", distance_um=3.0,
+                                    pixel_size_um=0.5)
+    assert cells[20, 21 + 6] == 1 and cells[20, 21 + 8] == 0  # 6 px = 3 µm past the edge
 
 
 def test_a_flat_image_gives_each_nucleus_its_own_cell() -> None:

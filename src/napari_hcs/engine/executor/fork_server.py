@@ -24,11 +24,12 @@ PRELOAD = (
 
     "napari_hcs.engine.executor.worker",
     "napari_hcs.engine.executor.outputs",
-    "napari_hcs.engine.functions.library",
-    "napari_hcs.engine.functions.library._objects",
+    "napari_hcs.engine.functions.library.catalog",
+    "napari_hcs.engine.functions.library.declump",
     "napari_hcs.engine.functions.library._shape",
     "numpy", "scipy.ndimage", "pandas", "pyarrow.parquet", "tifffile", "numcodecs",
-    "skimage.measure", "skimage.segmentation._watershed",  # skimage's names load lazily
+    "skimage.measure", "skimage.segmentation._watershed", "skimage.feature.peak",
+    "skimage.filters.thresholding",  # skimage's names load lazily
 )
 _SERVER = "forkserver"
 

@@ -73,7 +73,10 @@ def run_well(
     emit(ProgressEvent(plan.well, "", 0, total, "started"))
     try:
         images = read_inputs(plan)
-        specials = SpecialValues(plan.keys, dict(plan.plate_provided))
+        provided = dict(plan.plate_provided)
+        if "pixel_size_um" in provided and options.pixel_size_um is not None:
+            provided["pixel_size_um"] = float(options.pixel_size_um)  # the run's override
+        specials = SpecialValues(plan.keys, provided)
         for number, step in enumerate(plan.steps, 1):  # 1-based for people
             if cancelled():
                 raise Cancelled(f"cancelled before step {number} {step.name!r}")

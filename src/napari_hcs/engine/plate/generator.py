@@ -288,12 +288,14 @@ def _write_truth_labels(folder: Path, wells: dict[str, SyntheticWell]) -> None:
 
 def write_sample_plate(
     path: str | Path, format: str = "imagexpress", spec: SampleSpec = SampleSpec(),
-    force: bool = False,
+    force: bool = False, wells: dict[str, SyntheticWell] | None = None,
 ) -> Path:
     """Write a synthetic plate at `path` (the plate folder; for zarr the `.zarr` store itself).
 
     An existing non-empty `path` is replaced only with `force=True`, and only if it is a sample
     plate (it holds `ground_truth.json`), so a real plate is never deleted by mistake.
+    `wells` (tiles, positions and truth labels made elsewhere, e.g. cut from real fields by
+    `bench/real_plates.py`) are written instead of synthesized ones; they must match `spec`.
     """
     if format not in _WRITERS:
         raise PlateError(f"unknown sample format {format!r}; choose one of {', '.join(_WRITERS)}")
@@ -307,7 +309,10 @@ def write_sample_plate(
                              "refusing to replace it: choose a new folder")
         if not force:
             raise PlateError(f"{root} already holds a sample plate; pass --force to replace it")
-    wells = {w: synthesize_well(spec, w) for w in spec_wells}
+    if wells is None:
+        wells = {w: synthesize_well(spec, w) for w in spec_wells}
+    elif tuple(normalize_well(w) for w in wells) != spec_wells:
+        raise PlateError(f"wells {list(wells)} differ from the spec's {list(spec_wells)}")
     with atomic_dir(root) as tmp:
         _WRITERS[format](tmp, spec, wells)
         np.save(tmp / "flat_field.npy", flat_field(spec.tile, spec.vignetting))

@@ -1,26 +1,7 @@
-"""The built-in processing library; importing it registers the built-in functions.
+"""The built-in processing library: one module per concept (docs/functions.md lists them).
 
-One module per concept, each with a numpy function and its `*_torch` twin (see
-docs/functions.md for the list): filters, illumination, background, normalize, projection,
-registration and assembly (stitching), segmentation and measure. Phenotypic profiling: cells
-(cells and cytoplasm from nuclei), profiles (CellProfiler features through cp-measure),
-aggregate (per-well profiles) and quality (per-site image quality); numpy only where the
-reference is CPU code. scikit-image, scipy.ndimage and pyclesperanto functions are registered
-as they are by `..external`, not here.
+Importing this package registers nothing; `catalog` imports every module that registers
+functions, and the registry imports `catalog` (`registry.load_builtin_functions`). The modules
+import their helpers (`_torch`, `_shared`, ...) directly, so no module imports this package's
+`__init__` for its names and nothing here imports back.
 """
-
-from . import (  # noqa: F401  (imported to register their functions)
-    aggregate,
-    assembly,
-    background,
-    cells,
-    filters,
-    illumination,
-    measure,
-    normalize,
-    profiles,
-    projection,
-    quality,
-    registration,
-    segmentation,
-)

@@ -36,6 +36,14 @@ def as_float(x: Tensor) -> Tensor:
     return x if x.dtype in (torch.float32, torch.float64) else x.to(torch.float32)
 
 
+def numpy_dtype(dtype: Any) -> np.dtype:
+    """The numpy dtype of a torch dtype (float32 for those numpy lacks, e.g. bfloat16)."""
+    try:
+        return np.dtype(str(dtype).replace("torch.", ""))
+    except TypeError:
+        return np.dtype(np.float32)
+
+
 def from_numpy(a: np.ndarray, like: Tensor) -> Tensor:
     """A numpy array as a tensor on the device (and float dtype) of `like`."""
     torch = require()

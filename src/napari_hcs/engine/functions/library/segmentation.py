@@ -1,24 +1,24 @@
-"""Nuclei segmentation: smooth, threshold automatically, split touching nuclei by watershed.
+"""Nuclei (primary objects) as CellProfiler's IdentifyPrimaryObjects finds them, sized in µm.
 
-Per plane: Gaussian smoothing; Otsu's threshold of the square root of the intensity above the
-plane's minimum (from a 256-bin histogram; the square root stabilises shot-noise variance and
-keeps a few very bright mitotic nuclei from pushing the threshold above the dim ones), scaled
-by `threshold_scale`; holes filled and objects below `min_area` removed.
-Touching nuclei are split by a watershed on the product of the mask's distance transform and
-the smoothed intensity (a nucleus is both far from the background and bright at its centre),
-seeded by its local maxima at least `min_distance` apart; labels below `min_area` dropped.
-Everything after the threshold runs object by object in each object's bounding box
-(`_objects.split_touching`, equal to the whole-image recipe pixel for pixel): nuclei cover a
-few per cent of a plate's mosaic, so the distance transform, blur, peak search and flooding
-of the whole image were mostly spent on background.
+Per plane: Gaussian smoothing (sigma 1 px, CellProfiler's default threshold smoothing scale
+1.3488), an automatic threshold (`thresholds.py`: Otsu two- or three-class, minimum
+cross-entropy or robust background; on linear or log intensities; global or adaptive; with a
+correction factor and bounds), then `declump.primary_objects`: holes filled, clumps split by
+shape or intensity, objects outside the diameter range dropped, optionally those touching the
+edge.
 
-Outputs: labels (N, Y, X) int32, unique over the whole stack (0 is background), and ROIs, an
-`Outlines`: a plain list of (K, 2) float32 (y, x) outline polygons (what every consumer of
-`rois` reads), which also carries `.labels` (the label id of each polygon) and `.planes`.
-The polygons are traced when first read (a viewer's stream, a later step): a run that only
-writes its outputs never reads them, and tracing thousands of outlines is much of the step.
-The torch version smooths and thresholds on the tensor's device; the distance transform and
-watershed (no torch equivalent) run on the CPU in both versions, through the same code.
+Every size is a typical object diameter in micrometres (`min_diameter_um`, `max_diameter_um`,
+`adaptive_window_um`), converted to pixels with the plate's pixel size (special input
+`pixel_size_um`, provided by the plate, DESIGN.md "Physical units"); a well imaged at a higher
+magnification or another binning therefore needs no new settings. Without a pixel size (an
+array passed in directly) the sizes are read as pixels. The declumping distances derive from
+the minimum diameter (module `declump`). Defaults chosen on real Cell Painting and DSB-2018
+fields against CellProfiler's own segmentation (docs/segmentation.md).
+
+Outputs: labels (N, Y, X) int32, unique over the whole stack (0 is background), and ROIs
+(`outlines.TracedOnRead`, traced when first read). The torch version smooths on the tensor's
+device; the threshold statistics, declumping and watershed run on the CPU in both versions,
+through the same code.
 """
 
 from __future__ import annotations
@@ -28,164 +28,125 @@ import numpy as np
 from ..registry import register
 from ..rois import Outlines
 from . import _torch
-from ._arrays import as_float, as_stack, check_positive
+from ._arrays import as_float, as_stack
 from ._lazy import ndi
-from ._params import NonNegativeInt, PositiveFloat, PositiveInt
-from ._shared import histogram_centers, otsu_from_histogram
+from ._params import NonNegativeFloat, PositiveFloat
 from ._torch import Tensor
+from .declump import DECLUMP, Declump, primary_objects
+from .outlines import TracedOnRead, outlines
+from .thresholds import (
+    ThresholdMethod,
+    ThresholdStrategy,
+    check_threshold,
+    full_scale,
+    threshold_image,
+)
 
-_BINS = 256
+__all__ = ["outlines", "segment_nuclei", "segment_nuclei_torch", "to_pixels"]
+
 _OUTPUTS = {"nuclei_labels": "labels", "nuclei_rois": "rois"}
+_INPUTS = ("pixel_size_um",)
+_SMOOTH_PX = 1.0  # CellProfiler's threshold smoothing scale 1.3488 = sigma 1 px (a noise scale)
 
 
-def split_touching(
-    mask: np.ndarray, intensity: np.ndarray, min_area: int, min_distance: int
+def to_pixels(um: float, pixel_size_um: float | None) -> float:
+    """A length in µm as pixels of the plate (µm read as pixels when there is no pixel size)."""
+    return float(um) / float(pixel_size_um) if pixel_size_um else float(um)
+
+
+def _check(func: str, min_d: float, max_d: float, method: str, strategy: str,
+           correction: float, lower: float, upper: float, declump: str,
+           pixel_size_um: float | None) -> None:
+    if not min_d > 0:
+        raise ValueError(f"{func}: parameter 'min_diameter_um' must be > 0, got {min_d!r}")
+    if max_d and max_d < min_d:
+        raise ValueError(f"{func}: 'max_diameter_um' ({max_d!r}) is below 'min_diameter_um' "
+                         f"({min_d!r}); 0 means no maximum")
+    if declump not in DECLUMP:
+        raise ValueError(f"{func}: parameter 'declump' must be one of {', '.join(DECLUMP)}; "
+                         f"got {declump!r}")
+    if pixel_size_um is not None and not float(pixel_size_um) > 0:
+        raise ValueError(f"{func}: the pixel size must be > 0 µm, got {pixel_size_um!r}")
+    check_threshold(func, method, strategy, correction, lower, upper)
+
+
+def label_nuclei(
+    smooth: np.ndarray, dtype: np.dtype, pixel_size_um: float | None, min_diameter_um: float,
+    max_diameter_um: float, threshold_method: str, threshold_log: bool,
+    threshold_strategy: str, adaptive_window_um: float, threshold_correction: float,
+    threshold_min: float, threshold_max: float, declump: str, discard_edge: bool,
 ) -> np.ndarray:
-    """Label a binary nuclei mask, splitting touching nuclei by a watershed (module docstring)."""
-    from . import _objects
-
-    return _objects.split_touching(mask, intensity, min_area, min_distance)
-
-
-def outlines(labels: np.ndarray) -> Outlines:
-    """One outline polygon per label of an (N, Y, X) label stack (see the module docstring)."""
-    from skimage.measure import find_contours
-
-    rois = Outlines()
-    for plane, lab in enumerate(labels):
-        for index, box in enumerate(ndi.find_objects(lab), start=1):
-            if box is None:
-                continue
-            # Pad so that contours of objects touching the box edge close.
-            padded = np.pad(lab[box] == index, 1).astype(np.float32)
-            contours = find_contours(padded, 0.5)
-            if not contours:
-                continue
-            poly = max(contours, key=len)[:-1] + np.array([box[0].start - 1, box[1].start - 1])
-            rois.append(poly.astype(np.float32))
-            rois.labels.append(index)
-            rois.planes.append(plane)
-    return rois
-
-
-class _TracedOnRead(Outlines):
-    """`outlines(labels)`, traced the first time it is read; pickles as plain `Outlines`."""
-
-    def __init__(self, labels: np.ndarray) -> None:
-        self._source: np.ndarray | None = labels
-        super().__init__()
-
-    def _trace(self) -> None:
-        if self.__dict__.get("_source") is not None:
-            traced, self._source = outlines(self._source), None
-            list.extend(self, traced)
-            self.__dict__["labels"], self.__dict__["planes"] = traced.labels, traced.planes
-
-    def __getattribute__(self, name: str) -> object:
-        if name in ("labels", "planes"):
-            object.__getattribute__(self, "_trace")()
-        return object.__getattribute__(self, name)
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        self._trace()
-        return list.__iter__(self)
-
-    def __len__(self) -> int:
-        self._trace()
-        return list.__len__(self)
-
-    def __getitem__(self, index):  # type: ignore[no-untyped-def]
-        self._trace()
-        return list.__getitem__(self, index)
-
-    def __contains__(self, item: object) -> bool:
-        self._trace()
-        return list.__contains__(self, item)
-
-    def __reversed__(self):  # type: ignore[no-untyped-def]
-        self._trace()
-        return list.__reversed__(self)
-
-    def __eq__(self, other: object) -> bool:
-        self._trace()
-        return list.__eq__(self, other)
-
-    __hash__ = None  # type: ignore[assignment]  # a list
-
-    def __repr__(self) -> str:
-        self._trace()
-        return list.__repr__(self)
-
-    def __reduce__(self) -> tuple:
-        self._trace()
-        return Outlines, (list(self), self.labels, self.planes)
-
-
-def _sqrt_otsu(hist: np.ndarray, hi: float) -> float:
-    """Otsu's threshold of `sqrt(smooth - min)` from its histogram over [0, hi]."""
-    return otsu_from_histogram(hist, histogram_centers(0.0, hi, _BINS))
-
-
-def _label_planes(masks: np.ndarray, smooth: np.ndarray, min_area: int,
-                  min_distance: int) -> np.ndarray:
-    labels = np.empty(masks.shape, np.int32)
+    """Labels (N, Y, X) of a smoothed stack, unique over the stack (module docstring)."""
+    labels = np.empty(smooth.shape, np.int32)
     offset = 0
-    for k, mask in enumerate(masks):  # ids unique over the stack: one ROI list serves all
-        lab = split_touching(mask, smooth[k], min_area, min_distance)
-        if offset:
+    for k, plane in enumerate(smooth):
+        cut = threshold_image(
+            plane, threshold_method, threshold_log, threshold_strategy,
+            int(round(to_pixels(adaptive_window_um, pixel_size_um))), threshold_correction,
+            threshold_min, threshold_max, full_scale(dtype, plane))
+        lab = primary_objects(plane > cut, plane, to_pixels(min_diameter_um, pixel_size_um),
+                              to_pixels(max_diameter_um, pixel_size_um), declump, discard_edge)
+        if offset:  # ids unique over the stack: one ROI list serves all planes
             lab[lab > 0] += offset
         labels[k] = lab
         offset = max(offset, int(lab.max()))
     return labels
 
 
-def _check(func: str, sigma: float, min_area: int, min_distance: int,
-           threshold_scale: float) -> None:
-    check_positive(func, sigma=sigma, min_distance=min_distance, threshold_scale=threshold_scale)
-    if min_area < 0:
-        raise ValueError(f"{func}: parameter 'min_area' must be >= 0, got {min_area!r}")
-
-
-@register(memory="numpy", category="segmentation", special_outputs=_OUTPUTS)
+@register(memory="numpy", category="segmentation", special_inputs=_INPUTS,
+          special_outputs=_OUTPUTS)
 def segment_nuclei(
-    stack: np.ndarray, sigma: PositiveFloat = 2.0, min_area: NonNegativeInt = 30,
-    min_distance: PositiveInt = 4, threshold_scale: PositiveFloat = 1.0,
+    stack: np.ndarray, pixel_size_um: float | None = None,
+    min_diameter_um: PositiveFloat = 4.0, max_diameter_um: NonNegativeFloat = 40.0,
+    threshold_method: ThresholdMethod = "otsu3_foreground", threshold_log: bool = False,
+    threshold_strategy: ThresholdStrategy = "global", adaptive_window_um: PositiveFloat = 30.0,
+    threshold_correction: PositiveFloat = 1.0, threshold_min: NonNegativeFloat = 0.0,
+    threshold_max: NonNegativeFloat = 1.0, declump: Declump = "shape",
+    discard_edge: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, Outlines]:
-    """Label nuclei: Gaussian smoothing, Otsu threshold, distance-transform watershed.
+    """Label nuclei: smooth, threshold automatically, fill holes, split clumps, filter by size.
 
-    `min_distance`: smallest distance (px) between two nuclei centres, about a nucleus radius;
-    `threshold_scale` multiplies Otsu's threshold. Returns (stack, labels, rois).
+    `min_diameter_um`/`max_diameter_um`: typical nucleus diameters (µm; 0 = no maximum);
+    `threshold_method`: otsu, otsu3_foreground (middle class kept), otsu3_background,
+    cross_entropy or robust_background; `threshold_log`: threshold the log intensities;
+    `threshold_strategy`: global, or adaptive in windows of `adaptive_window_um`;
+    `threshold_correction` multiplies the threshold, clipped to [`threshold_min`,
+    `threshold_max`] (fractions of the full scale); `declump`: shape, intensity or none;
+    `discard_edge`: drop nuclei touching the image edge. Returns (stack, labels, rois).
     """
-    _check("segment_nuclei", sigma, min_area, min_distance, threshold_scale)
-    a = as_float(as_stack(stack, "segment_nuclei"))
-    smooth = ndi.gaussian_filter(a, (0, sigma, sigma), mode="nearest")
-    masks = np.empty(a.shape, bool)
-    roots = np.empty(a.shape[1:], a.dtype)  # one buffer, reused by every plane
-    for k, plane in enumerate(smooth):
-        np.subtract(plane, plane.min(), out=roots)
-        np.sqrt(roots, out=roots)
-        hi = float(roots.max())
-        hist, _ = np.histogram(roots, bins=_BINS, range=(0.0, hi))
-        np.greater(roots, _sqrt_otsu(hist, hi) * threshold_scale, out=masks[k])
-    del roots  # a mosaic-sized buffer less while the objects are split (the step's peak)
-    labels = _label_planes(masks, smooth, min_area, min_distance)
-    return stack, labels, _TracedOnRead(labels)
+    func = "segment_nuclei"
+    _check(func, min_diameter_um, max_diameter_um, threshold_method, threshold_strategy,
+           threshold_correction, threshold_min, threshold_max, declump, pixel_size_um)
+    raw = as_stack(stack, func)
+    smooth = ndi.gaussian_filter(as_float(raw), (0, _SMOOTH_PX, _SMOOTH_PX), mode="nearest")
+    labels = label_nuclei(smooth, raw.dtype, pixel_size_um, min_diameter_um, max_diameter_um,
+                          threshold_method, threshold_log, threshold_strategy,
+                          adaptive_window_um, threshold_correction, threshold_min,
+                          threshold_max, declump, discard_edge)
+    return stack, labels, TracedOnRead(labels)
 
 
-@register(memory="torch", category="segmentation", special_outputs=_OUTPUTS)
+@register(memory="torch", category="segmentation", special_inputs=_INPUTS,
+          special_outputs=_OUTPUTS)
 def segment_nuclei_torch(
-    stack: Tensor, sigma: PositiveFloat = 2.0, min_area: NonNegativeInt = 30,
-    min_distance: PositiveInt = 4, threshold_scale: PositiveFloat = 1.0,
+    stack: Tensor, pixel_size_um: float | None = None,
+    min_diameter_um: PositiveFloat = 4.0, max_diameter_um: NonNegativeFloat = 40.0,
+    threshold_method: ThresholdMethod = "otsu3_foreground", threshold_log: bool = False,
+    threshold_strategy: ThresholdStrategy = "global", adaptive_window_um: PositiveFloat = 30.0,
+    threshold_correction: PositiveFloat = 1.0, threshold_min: NonNegativeFloat = 0.0,
+    threshold_max: NonNegativeFloat = 1.0, declump: Declump = "shape",
+    discard_edge: bool = False,
 ) -> tuple[Tensor, np.ndarray, Outlines]:
-    """Label nuclei: Gaussian smoothing, Otsu threshold, distance-transform watershed."""
-    torch = _torch.require()
-    _check("segment_nuclei_torch", sigma, min_area, min_distance, threshold_scale)
-    smooth = _torch.gaussian(stack, sigma)
-    masks = torch.zeros(smooth.shape, dtype=torch.bool, device=smooth.device)
-    for k, plane in enumerate(smooth):
-        roots = torch.sqrt(plane - plane.min())
-        hi = float(roots.max())
-        hist = torch.histc(roots, bins=_BINS, min=0.0, max=hi).cpu().numpy()
-        masks[k] = roots > _sqrt_otsu(hist, hi) * threshold_scale
-    labels = _label_planes(masks.cpu().numpy(), smooth.cpu().numpy(), min_area, min_distance)
-    return stack, labels, _TracedOnRead(labels)
+    """Label nuclei: smooth, threshold automatically, fill holes, split clumps, filter by size."""
+    _torch.require()
+    func = "segment_nuclei_torch"
+    _check(func, min_diameter_um, max_diameter_um, threshold_method, threshold_strategy,
+           threshold_correction, threshold_min, threshold_max, declump, pixel_size_um)
+    x = stack if stack.ndim == 3 else stack.unsqueeze(0)
+    dtype = _torch.numpy_dtype(x.dtype)
+    smooth = _torch.gaussian(x, _SMOOTH_PX).cpu().numpy()
+    labels = label_nuclei(smooth, dtype, pixel_size_um, min_diameter_um, max_diameter_um,
+                          threshold_method, threshold_log, threshold_strategy,
+                          adaptive_window_um, threshold_correction, threshold_min,
+                          threshold_max, declump, discard_edge)
+    return stack, labels, TracedOnRead(labels)
