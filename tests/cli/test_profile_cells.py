@@ -81,3 +81,25 @@ def test_run_writes_object_well_and_quality_tables(run) -> None:
     # Image quality per site, before stitching: 4 sites per well.
     assert qc.groupby("well")["site"].apply(list).to_dict() == {w: [1, 2, 3, 4] for w in WELLS}
     assert qc.filter(like="ImageQuality_PowerLogLogSlope_").notna().all().all()
+
+
+def test_without_the_profiles_extra_the_run_fails_at_compile_time(tmp_path: Path) -> None:
+    """cp-measure missing (its import made to fail in a fresh interpreter): exit code 2 and
+    the install line, before any well runs (no output folder is made)."""
+    import subprocess
+    import sys
+
+    plate = write_sample_plate(tmp_path / "plate", "imagexpress",
+                               SampleSpec(wells=("A01",), grid=(1, 1)))
+    out = tmp_path / "out"
+    script = ("import sys; sys.modules['cp_measure'] = None\n"
+              "from napari_hcs.cli import main\n"
+              f"sys.exit(main(['run', 'profile_cells', {str(plate)!r}, '--out', {str(out)!r},"
+              " '--no-progress']))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert 'measure_profiles needs cp_measure, which is not installed: ' \
+           'pip install "napari-hcs[profiles]"' in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    assert not (out / "tables").exists()

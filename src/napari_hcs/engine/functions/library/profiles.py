@@ -96,7 +96,7 @@ def _names(channel_names: Sequence[str] | None, n: int, func: str) -> list[str]:
 
 
 @register(memory="numpy", category="measurement", special_inputs=_INPUTS,
-          special_outputs=_OUTPUTS)
+          special_outputs=_OUTPUTS, requires={"cp_measure": "profiles"})
 def measure_profiles(
     stack: np.ndarray, nuclei_labels: np.ndarray, cells_labels: np.ndarray,
     cytoplasm_labels: np.ndarray, channel_names: Sequence[str] | None = None,
