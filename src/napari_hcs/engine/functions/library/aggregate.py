@@ -56,6 +56,7 @@ def well_profile(tables: Mapping[str, Table]) -> Table:
                     units[column] = table_units[feature]
     profile = pd.DataFrame([columns])
     profile.attrs["units"] = units
+    profile.attrs["cellprofiler"] = "well"  # one row per well: Metadata_* keys in the run
     return profile
 
 
