@@ -125,3 +125,32 @@ def test_without_the_profiles_extra_the_run_fails_at_compile_time(tmp_path: Path
            'pip install "napari-hcs[profiles]"' in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
     assert not (out / "tables").exists()
+
+
+@pytest.mark.slow
+def test_pycytominer_runs_on_the_tables_as_they_are(run) -> None:
+    """pycytominer's aggregate, normalize and feature_select on the written Parquet files,
+    unchanged: its `infer` finds the Metadata_ keys and the compartment-prefixed features."""
+    pycytominer = pytest.importorskip("pycytominer")
+    _, out = run
+    for name in ("nuclei", "cells", "cytoplasm"):
+        compartment = name.capitalize()
+        single = pd.read_parquet(out / "tables" / f"{name}.parquet")
+        profiles = pycytominer.aggregate(single, strata=["Metadata_Plate", "Metadata_Well"],
+                                         features="infer", operation="median")
+        assert profiles["Metadata_Well"].tolist() == list(WELLS)
+        np.testing.assert_allclose(
+            profiles[f"{compartment}_AreaShape_Area"],
+            single.groupby("Metadata_Well")[f"{compartment}_AreaShape_Area"].median())
+        normalized = pycytominer.normalize(single, features="infer", meta_features="infer",
+                                           samples="all", method="standardize")
+        assert {"Metadata_Plate", "Metadata_Well", "Metadata_Site"} <= set(normalized.columns)
+        features = [c for c in normalized.columns if c.startswith(f"{compartment}_")]
+        assert f"{compartment}_Intensity_MeanIntensity_1" in features
+        selected = pycytominer.feature_select(
+            normalized, features="infer",
+            operation=["variance_threshold", "correlation_threshold", "drop_na_columns",
+                       "blocklist"])
+        kept = [c for c in selected.columns if c.startswith(f"{compartment}_")]
+        assert 0 < len(kept) < len(features)
+        assert not any("_Parent_" in c or "_Children_" in c for c in kept)  # blocklisted
