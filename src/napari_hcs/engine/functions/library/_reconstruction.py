@@ -10,7 +10,7 @@ identical to scikit-image's, bit for bit (the tests compare them).
 
 With numba (the `[profiles]` extra installs it) the kernel is compiled once and cached on disk
 (`cache=True`: numba's cache next to this file, or its user cache directory); the fork server
-loads it before the first well (`_profile_warmup`). Without numba, scikit-image's is used.
+each worker loads it at its start (`profiles.warm_up`). Without numba, scikit-image's is used.
 """
 
 from __future__ import annotations

@@ -150,6 +150,21 @@ def measure_profiles(
     return (stack, *tables)
 
 
+def warm_up() -> None:
+    """Import cp-measure and load every compiled kernel (numba's, from its disk cache; compiled
+    and cached on the first call on a machine) on a tiny field: run by each worker at its start
+    (`executor/worker.py`), so that no well waits for them."""
+    field = np.zeros((1, 12, 12), np.float32)
+    field[0, 3:9, 3:9] = 1000.0
+    labels = np.zeros((12, 12), np.int32)
+    labels[3:9, 3:9] = 1
+    measure_profiles(np.concatenate([field, field]), labels, labels, labels, ["a", "b"],
+                     texture_scales=(1,))
+
+
+measure_profiles.warm_up = warm_up  # type: ignore[attr-defined]
+
+
 def compartment_table(features: Table, compartment: str, labels: str,
                       ids: dict[str, np.ndarray]) -> Table:
     """`features` (unprefixed, `label` first) as CellProfiler's table of `compartment`:
