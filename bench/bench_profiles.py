@@ -84,6 +84,8 @@ def _reference(groups: tuple[str, ...], label_sets: list[np.ndarray],
     finally:
         cp_measure.set_accelerator(previous)
     for labels in label_sets:
+        if not labels.any():  # cp-measure fails on an empty label image
+            continue
         if "sizeshape" in groups:
             core["sizeshape"](labels, None, calculate_advanced=False)
         for group in ("zernike", "feret"):
@@ -135,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     images = scaled_images(np.rint(stack), names, 65535.0)
     ours = lambda **kw: measure_profiles(stack, nuclei, cells, cytoplasm, names, **kw)  # noqa: E731
     ours()  # warm: imports and numba kernels (a worker has them from the fork server)
-    _reference(JUMP_GROUPS, [s[:64, :64] for s in sets], images={
-        k: v[:64, :64] for k, v in images.items()})
+    _reference(JUMP_GROUPS, [s[:128, :128] for s in sets], images={
+        k: v[:128, :128] for k, v in images.items()})
     load = os.getloadavg()
     print(f"field {stack.shape} float32, {n} cells ({3 * n} objects: nuclei, cells, "
           f"cytoplasm), {args.channels} channels; {os.cpu_count()} CPUs, load average "

@@ -231,7 +231,7 @@ def test_no_objects_give_an_empty_table() -> None:
 def test_all_groups_are_known() -> None:
     assert set(GROUPS) == {"sizeshape", "zernike", "feret", "intensity", "texture",
                            "granularity", "radial_distribution", "radial_zernikes",
-                           "correlation"}
+                           "correlation", "neighbors"}
     assert set(JUMP_GROUPS) == set(GROUPS) - {"radial_zernikes"}
 
 
@@ -280,3 +280,35 @@ def test_reconstruction_is_scikit_images_bit_for_bit() -> None:
         seed = erosion(erosion(image, disk(1)), disk(1))
         expected = reconstruction(seed, image, footprint=disk(1, dtype=bool))
         assert np.array_equal(reconstruct(seed, image), expected)
+
+
+def test_neighbors_are_cellprofilers(objects: dict) -> None:
+    """cp-measure's MeasureObjectNeighbors, called directly, for counts, touching, distances
+    and angles; the closest objects' numbers are CellProfiler's: the nearest *other* objects,
+    as label ids, at the distances reported (cp-measure's own rank the object itself first)."""
+    from centrosome.cpmorphology import centers_of_labels
+    from cp_measure.bulk import get_multimask_measurements
+    from cp_measure.multimask.measureobjectneighbors import D_ADJACENT, D_WITHIN
+
+    _, nuclei, cells, _ = measure_profiles(
+        objects["stack"], objects["nuclei"], objects["cells"], objects["cytoplasm"],
+        list(CHANNELS), groups=("neighbors",))
+    clean = sanitize_labels(objects["cells"])
+    direct = get_multimask_measurements()["neighbors"]
+    for scale, method, distance in (("5", D_WITHIN, 5), ("Adjacent", D_ADJACENT, 5)):
+        reference = direct(clean, clean, method, distance)
+        for feature in ("NumberOfNeighbors", "PercentTouching", "FirstClosestDistance",
+                        "SecondClosestDistance", "AngleBetweenNeighbors"):
+            key = f"Neighbors_{feature}_{scale}"
+            np.testing.assert_allclose(cells[f"Cells_{key}"], reference[key], rtol=1e-9,
+                                       equal_nan=True, err_msg=key)
+    assert cells["Cells_Neighbors_NumberOfNeighbors_Adjacent"].max() > 0  # touching cells
+    centres = dict(zip(cells["label"], centers_of_labels(clean).transpose(), strict=True))
+    for rank in ("First", "Second"):
+        numbers = cells[f"Cells_Neighbors_{rank}ClosestObjectNumber_5"]
+        assert numbers.isin(cells["label"]).all() and (numbers != cells["label"]).all()
+        reached = [np.linalg.norm(centres[a] - centres[b])
+                   for a, b in zip(cells["label"], numbers, strict=True)]
+        np.testing.assert_allclose(reached, cells[f"Cells_Neighbors_{rank}ClosestDistance_5"])
+    assert "Nuclei_Neighbors_NumberOfNeighbors_1" in nuclei.columns
+    assert cells.attrs["units"]["Cells_Neighbors_FirstClosestDistance_5"] == "pixel"

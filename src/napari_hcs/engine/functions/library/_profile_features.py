@@ -27,8 +27,9 @@ from ._radial import radial_features, radial_geometry
 
 #: JUMP's production feature set (imaging-platform-pipelines JUMP_analysis_v3.cppipe):
 #: no radial Zernikes, no Costes (`costes=True` adds it), no advanced shape moments.
+#: `neighbors` is measured by `measure_profiles` (it needs to know which set is which).
 JUMP_GROUPS = ("sizeshape", "zernike", "feret", "intensity", "texture", "granularity",
-               "radial_distribution", "correlation")
+               "radial_distribution", "correlation", "neighbors")
 GROUPS = (*JUMP_GROUPS, "radial_zernikes")
 INSTALL = 'pip install "napari-hcs[profiles]"'
 

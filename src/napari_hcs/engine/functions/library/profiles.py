@@ -8,7 +8,9 @@ export does (`_profile_columns`) and links the compartments. Per object set: siz
 granularity spectrum (`Granularity_*`), radial distribution (`RadialDistribution_*`), and per
 pair of channels correlation, slope, overlap, K, Manders and RWC (`Correlation_*`). The
 default is JUMP's production feature set: Costes (half of the correlation time) is added by
-`costes=True`, radial Zernike moments by adding `radial_zernikes` to `groups`.
+`costes=True`, radial Zernike moments by adding `radial_zernikes` to `groups`. Neighbours
+(`Neighbors_*`, CellProfiler's MeasureObjectNeighbors: `_neighbors`) as JUMP measures them:
+nuclei within 1 px, cells within 5 px and touching.
 
 Tables are CellProfiler's per-object tables: columns `<Compartment>_<feature>`
 (`Nuclei_AreaShape_Area`), the links `Cells_Parent_Nuclei`, `Cytoplasm_Parent_Cells`,
@@ -25,6 +27,7 @@ torch version: the reference implementation is CPU code and the features must ma
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -33,7 +36,8 @@ from annotated_types import Interval
 
 from ..registry import register
 from ._arrays import as_stack
-from ._lazy import Table
+from ._lazy import Table, pd
+from ._neighbors import ADJACENT, neighbor_features
 from ._params import Fraction, PositiveFloat, PositiveInt
 from ._profile_columns import safe_name, units_of
 from ._profile_features import (
@@ -105,7 +109,8 @@ def measure_profiles(
     radial_bins: PositiveInt = 4, zernike_degree: PositiveInt = 9,
     granularity_spectrum: PositiveInt = 16, granularity_subsample: Fraction = 0.25,
     granularity_background_subsample: Fraction = 0.25, costes: bool = False,
-    advanced_shape: bool = False,
+    advanced_shape: bool = False, nuclei_neighbor_distance: PositiveInt = 1,
+    cells_neighbor_distance: PositiveInt = 5,
 ) -> tuple[np.ndarray, Table, Table, Table]:
     """CellProfiler features of nuclei, cells and cytoplasm in every channel (cp-measure).
 
@@ -116,7 +121,9 @@ def measure_profiles(
     features (moments, inertia tensor); `texture_scales`: Haralick distances (px);
     `intensity_scale`: the value that reads as 1.0 (65535 for 16-bit, as CellProfiler);
     `radial_bins`, `zernike_degree`, `granularity_spectrum`, `granularity_subsample`,
-    `granularity_background_subsample`: as in CellProfiler (JUMP: 4, 9, 16, 0.5, 0.5).
+    `granularity_background_subsample`: as in CellProfiler (JUMP: 4, 9, 16, 0.5, 0.5);
+    `nuclei_neighbor_distance`, `cells_neighbor_distance`: MeasureObjectNeighbors' expansion
+    (px) for nuclei among nuclei and cells among cells (JUMP's 1 and 5; cells also touching).
     Returns (stack, nuclei table, cells table, cytoplasm table): one row per object, `label` =
     the object's id, CellProfiler's `<Compartment>_<feature>` columns and compartment links
     (module docstring); `attrs["labels"]` names the label image, `attrs["compartment"]` the
@@ -144,10 +151,32 @@ def measure_profiles(
             raise ValueError(f"{func}: {name} labels {planes[name].shape} and stack "
                              f"{a.shape[1:]} differ")
     measured = compartment_features(planes, images, options)
+    if "neighbors" in options.groups:
+        distances = {"nuclei": (int(nuclei_neighbor_distance),),
+                     "cells": (int(cells_neighbor_distance), ADJACENT)}
+        for name, scales in distances.items():
+            measured[name] = _with_neighbors(measured[name], planes[name], scales)
     ids = {OBJECTS[name][0]: table["label"].to_numpy() for name, table in measured.items()}
     tables = [compartment_table(measured[name], compartment, special, ids)
               for name, (compartment, special) in OBJECTS.items()]
     return (stack, *tables)
+
+
+def _with_neighbors(table: Table, labels: np.ndarray, scales: Sequence[int | str]) -> Table:
+    """`table` with CellProfiler's `Neighbors_*` columns of its objects at each scale."""
+    from cp_measure._sanitize import sanitize_masks
+
+    clean, ids = sanitize_masks(labels)
+    if not ids.size:
+        return table
+    columns: dict[str, np.ndarray] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an object with no neighbour: NaN
+        for scale in scales:
+            columns.update(neighbor_features(clean, ids, scale))
+    out = pd.concat([table, pd.DataFrame(columns, index=table.index)], axis=1)
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def warm_up() -> None:
