@@ -312,3 +312,18 @@ def test_neighbors_are_cellprofilers(objects: dict) -> None:
         np.testing.assert_allclose(reached, cells[f"Cells_Neighbors_{rank}ClosestDistance_5"])
     assert "Nuclei_Neighbors_NumberOfNeighbors_1" in nuclei.columns
     assert cells.attrs["units"]["Cells_Neighbors_FirstClosestDistance_5"] == "pixel"
+
+
+def test_a_lone_object_has_no_neighbours() -> None:
+    """cp-measure 0.3 fails on one object; CellProfiler reports zeros (and warming a worker
+    measures a lone square)."""
+    from napari_hcs.engine.functions.library.profiles import warm_up
+
+    labels = np.zeros((12, 12), np.int32)
+    labels[3:9, 3:9] = 5
+    stack = np.stack([labels * 100.0, labels * 50.0]).astype(np.float32)
+    _, nuclei, cells, _ = measure_profiles(stack, labels, labels, labels, ["a", "b"],
+                                           groups=("neighbors",))
+    assert nuclei["Nuclei_Neighbors_NumberOfNeighbors_1"].tolist() == [0.0]
+    assert cells["Cells_Neighbors_FirstClosestObjectNumber_Adjacent"].tolist() == [0]
+    warm_up()

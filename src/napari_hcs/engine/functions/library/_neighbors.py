@@ -18,6 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 ADJACENT = "Adjacent"
+_FEATURES = ("NumberOfNeighbors", "FirstClosestObjectNumber", "FirstClosestDistance",
+             "SecondClosestObjectNumber", "SecondClosestDistance", "AngleBetweenNeighbors",
+             "PercentTouching")
 
 
 def neighbor_features(clean: np.ndarray, ids: np.ndarray, distance: int | str
@@ -32,6 +35,8 @@ def neighbor_features(clean: np.ndarray, ids: np.ndarray, distance: int | str
 
     method = D_ADJACENT if distance == ADJACENT else D_WITHIN
     scale = ADJACENT if distance == ADJACENT else str(int(distance))
+    if len(ids) < 2:  # cp-measure 0.3 fails on a lone object; CellProfiler reports zeros
+        return {f"Neighbors_{feature}_{scale}": np.zeros(len(ids)) for feature in _FEATURES}
     found = measureobjectneighbors(clean, clean, method,
                                    5 if distance == ADJACENT else int(distance))
     columns = {k: np.asarray(v, np.float64) for k, v in found.items()}
