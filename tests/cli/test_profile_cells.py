@@ -52,32 +52,105 @@ def test_cells_of_the_run_match_the_truth(run) -> None:
 def test_run_writes_object_well_and_quality_tables(run) -> None:
     _, out = run
     tables = {n: pd.read_parquet(out / "tables" / f"{n}.parquet")
-              for n in ("nuclei", "cells", "cytoplasm", "wells", "qc")}
-    nuclei, cells, cytoplasm, wells, qc = tables.values()
+              for n in ("nuclei", "cells", "cytoplasm", "wells", "qc", "image")}
+    nuclei, cells, cytoplasm, wells, qc, image = tables.values()
+    keys = ["plate", "well", "field", "label_image", "Metadata_Plate", "Metadata_Well",
+            "Metadata_Site", "ImageNumber", "ObjectNumber", "label"]
     for name, objects in (("nuclei", nuclei), ("cells", cells), ("cytoplasm", cytoplasm)):
-        assert objects.columns[:5].tolist() == ["plate", "well", "field", "label_image", "label"]
-        assert not objects.duplicated(["well", "label"]).any()
-        # Each table points at its own label image; lengths in micrometres (0.65 µm pixels).
+        compartment = name.capitalize()
+        assert objects.columns[:len(keys)].tolist() == keys
+        assert (objects["ObjectNumber"] == objects["label"]).all()
+        assert not objects.duplicated(["ImageNumber", "ObjectNumber"]).any()
+        # Each table points at its own label image.
         assert objects["label_image"].str.endswith(f"/0/labels/{name}_labels").all()
-        assert objects.attrs["units"]["AreaShape_Area"] == "micrometer**2"
-        assert objects.attrs["units"]["AreaShape_MajorAxisLength"] == "micrometer"
-    # The same object ids in the three sets (a cytoplasm may be missing, never extra).
-    pairs = {n: set(map(tuple, t[["well", "label"]].to_numpy())) for n, t in
-             (("nuclei", nuclei), ("cells", cells), ("cytoplasm", cytoplasm))}
-    assert pairs["nuclei"] == pairs["cells"] and pairs["cytoplasm"] <= pairs["cells"]
-    assert (cells["Parent_Nuclei"] == cells["label"]).all()
+        # CellProfiler's names in CellProfiler's units (pixels), µm beside them (0.65 µm px).
+        units = objects.attrs["units"]
+        assert units[f"{compartment}_AreaShape_Area"] == "pixel**2"
+        assert units[f"{compartment}_AreaShape_Area_um2"] == "micrometer**2"
+        assert units[f"{compartment}_AreaShape_MajorAxisLength_um"] == "micrometer"
+        np.testing.assert_allclose(objects[f"{compartment}_AreaShape_Area_um2"],
+                                   objects[f"{compartment}_AreaShape_Area"] * 0.65**2)
+        all_nan = [c for c in objects.columns if objects[c].isna().all()]
+        assert not all_nan, all_nan
+    # The same object ids in the three sets (a cytoplasm may be missing, never extra), and
+    # a cell, its nucleus and its cytoplasm share the site (ImageNumber) they link on.
+    linked = cells.merge(nuclei, on=["ImageNumber", "ObjectNumber"], suffixes=("", "_n"))
+    assert len(linked) == len(cells) == len(nuclei)
+    assert (cells["Cells_Parent_Nuclei"] == cells["ObjectNumber"]).all()
+    assert cytoplasm.merge(cells, left_on=["ImageNumber", "Cytoplasm_Parent_Cells"],
+                           right_on=["ImageNumber", "ObjectNumber"]).shape[0] == len(cytoplasm)
+    # A stitched well's objects come from its 4 sites, each its own ImageNumber.
+    assert set(nuclei["Metadata_Site"]) == {1, 2, 3, 4}
+    assert image["ImageNumber"].tolist() == list(range(1, 9))
+    assert image[["Metadata_Well", "Metadata_Site"]].to_numpy().tolist() == [
+        [w, s] for w in WELLS for s in (1, 2, 3, 4)]
+    counts = nuclei.groupby("ImageNumber").size()
+    assert image.set_index("ImageNumber")["Count_Nuclei"].to_dict() == {
+        i: int(counts.get(i, 0)) for i in range(1, 9)}
+    assert image.filter(like="ImageQuality_ThresholdOtsu_").notna().all().all()
     # One profile per well, its counts those of the object tables.
-    assert wells["well"].tolist() == list(WELLS)
+    assert wells["Metadata_Well"].tolist() == list(WELLS)
     per_well = cells.groupby("well").size()
     assert wells.set_index("well")["Count_Cells"].to_dict() == per_well.astype(float).to_dict()
-    median = cells.groupby("well")["AreaShape_Area"].median()
+    median = cells.groupby("well")["Cells_AreaShape_Area"].median()
     np.testing.assert_allclose(wells.set_index("well")["Median_Cells_AreaShape_Area"], median)
-    assert wells.attrs["units"]["MAD_Cells_AreaShape_Area"] == "micrometer**2"
-    # A cell's area in µm² is its pixel count times 0.65².
+    assert wells.attrs["units"]["MAD_Cells_AreaShape_Area_um2"] == "micrometer**2"
+    # A cell's area is its pixel count in the stored labels.
     pixels = np.bincount(_cells_of(out, WELLS[0]).ravel())[1:]
-    np.testing.assert_allclose(
-        np.sort(cells[cells["well"] == WELLS[0]]["AreaShape_Area"]),
-        np.sort(pixels[pixels > 0] * 0.65**2))
+    np.testing.assert_array_equal(np.sort(cells[cells["well"] == WELLS[0]]["Cells_AreaShape_Area"]),
+                                  np.sort(pixels[pixels > 0]))
     # Image quality per site, before stitching: 4 sites per well.
-    assert qc.groupby("well")["site"].apply(list).to_dict() == {w: [1, 2, 3, 4] for w in WELLS}
+    assert qc.groupby("well")["Metadata_Site"].apply(list).to_dict() == {
+        w: [1, 2, 3, 4] for w in WELLS}
     assert qc.filter(like="ImageQuality_PowerLogLogSlope_").notna().all().all()
+
+
+def test_without_the_profiles_extra_the_run_fails_at_compile_time(tmp_path: Path) -> None:
+    """cp-measure missing (its import made to fail in a fresh interpreter): exit code 2 and
+    the install line, before any well runs (no output folder is made)."""
+    import subprocess
+    import sys
+
+    plate = write_sample_plate(tmp_path / "plate", "imagexpress",
+                               SampleSpec(wells=("A01",), grid=(1, 1)))
+    out = tmp_path / "out"
+    script = ("import sys; sys.modules['cp_measure'] = None\n"
+              "from napari_hcs.cli import main\n"
+              f"sys.exit(main(['run', 'profile_cells', {str(plate)!r}, '--out', {str(out)!r},"
+              " '--no-progress']))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert 'measure_profiles needs cp_measure, which is not installed: ' \
+           'pip install "napari-hcs[profiles]"' in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    assert not (out / "tables").exists()
+
+
+@pytest.mark.slow
+def test_pycytominer_runs_on_the_tables_as_they_are(run) -> None:
+    """pycytominer's aggregate, normalize and feature_select on the written Parquet files,
+    unchanged: its `infer` finds the Metadata_ keys and the compartment-prefixed features."""
+    pycytominer = pytest.importorskip("pycytominer")
+    _, out = run
+    for name in ("nuclei", "cells", "cytoplasm"):
+        compartment = name.capitalize()
+        single = pd.read_parquet(out / "tables" / f"{name}.parquet")
+        profiles = pycytominer.aggregate(single, strata=["Metadata_Plate", "Metadata_Well"],
+                                         features="infer", operation="median")
+        assert profiles["Metadata_Well"].tolist() == list(WELLS)
+        np.testing.assert_allclose(
+            profiles[f"{compartment}_AreaShape_Area"],
+            single.groupby("Metadata_Well")[f"{compartment}_AreaShape_Area"].median())
+        normalized = pycytominer.normalize(single, features="infer", meta_features="infer",
+                                           samples="all", method="standardize")
+        assert {"Metadata_Plate", "Metadata_Well", "Metadata_Site"} <= set(normalized.columns)
+        features = [c for c in normalized.columns if c.startswith(f"{compartment}_")]
+        assert f"{compartment}_Intensity_MeanIntensity_1" in features
+        selected = pycytominer.feature_select(
+            normalized, features="infer",
+            operation=["variance_threshold", "correlation_threshold", "drop_na_columns",
+                       "blocklist"])
+        kept = [c for c in selected.columns if c.startswith(f"{compartment}_")]
+        assert 0 < len(kept) < len(features)
+        assert not any("_Parent_" in c or "_Children_" in c for c in kept)  # blocklisted

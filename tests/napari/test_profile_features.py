@@ -57,8 +57,10 @@ def test_labels_layers_carry_each_objects_features(results) -> None:
         table = {w: r.tables[name] for w, r in zip(WELLS, results, strict=True)}
         assert len(features) == sum(len(t) for t in table.values())
         assert features["index"].is_unique  # napari's row of each plate-wide label value
-        for column in ("AreaShape_Area", "AreaShape_Eccentricity",
-                       "Intensity_MeanIntensity_DAPI", "Intensity_MedianIntensity_Actin"):
+        prefix = name.capitalize()
+        for column in (f"{prefix}_AreaShape_Area", f"{prefix}_AreaShape_Eccentricity",
+                       f"{prefix}_Intensity_MeanIntensity_DAPI",
+                       f"{prefix}_Intensity_MedianIntensity_Actin"):
             for well in WELLS:
                 mine = features[features["well"] == well].set_index("label")[column]
                 theirs = table[well].set_index("label")[column]
@@ -76,7 +78,7 @@ def test_wells_are_coloured_by_any_well_level_feature(results) -> None:
         expected = {r.well: float(r.tables["wells"][feature].iloc[0]) for r in results}
         assert values_of(choices[f"wells: {feature}"]) == pytest.approx(expected)
     assert "wells: count" not in choices  # one row per well: nothing to count
-    assert "cells: count" in choices and "cells: AreaShape_Area (mean)" in choices
+    assert "cells: count" in choices and "cells: Cells_AreaShape_Area (mean)" in choices
 
 
 def test_a_viewer_shows_the_features_of_the_object_under_the_cursor(
@@ -89,7 +91,7 @@ def test_a_viewer_shows_the_features_of_the_object_under_the_cursor(
     layer = viewer.layers["cells"]
     qtbot.waitUntil(lambda: len(layer.features) == sum(len(r.tables["cells"])
                                                        for r in results), timeout=20_000)
-    assert {"index", "well", "label", "AreaShape_Area"} <= set(layer.features.columns)
+    assert {"index", "well", "label", "Cells_AreaShape_Area"} <= set(layer.features.columns)
     # napari's status line for a pixel of a cell lists that cell's features.
     data = np.asarray(layer.data[0] if layer.multiscale else layer.data)
     y, x = np.argwhere(data > 0)[0]
@@ -97,4 +99,4 @@ def test_a_viewer_shows_the_features_of_the_object_under_the_cursor(
     status = layer.get_status(layer.data_to_world((y, x)), world=True)
     text = status["coordinates"] if isinstance(status, dict) else str(status)
     row = layer.features[layer.features["index"] == value].iloc[0]
-    assert f"label: {int(row['label'])}" in text and "AreaShape_Area" in text
+    assert f"label: {int(row['label'])}" in text and "Cells_AreaShape_Area" in text

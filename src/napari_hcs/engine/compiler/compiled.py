@@ -21,7 +21,7 @@ from ..pipeline.config import GlobalConfig, resolve_all
 from ..pipeline.step import Pipeline
 from ..plate.model import PlateLayout, PlateReader
 from .build import build_step_plans, build_well_plans
-from .devices import check_devices
+from .devices import check_devices, check_requirements
 from .links import link_special_inputs, plate_provided_values
 from .output import plan_output
 from .plan import OutputPlan, StepPlan, WellPlan
@@ -98,6 +98,7 @@ def compile_pipeline(
     unresolved = frozenset(range(len(pipeline.steps))) - {rs.index for rs in steps}
     links, from_plate = link_special_inputs(steps, layout, problems, unresolved)
     check_devices(steps, problems, check_available=check_available_devices)
+    check_requirements(steps, problems)
     if problems:
         raise CompileError(problems.items, pipeline.name)
 

@@ -1,6 +1,9 @@
-"""Phase 4: every function's memory type must be able to run on its step's device."""
+"""Phase 4: every function's memory type must be able to run on its step's device, and the
+modules a function needs (`FunctionSpec.requires`) must be installed."""
 
 from __future__ import annotations
+
+import importlib.util
 
 from ..memory.devices import available_devices, library_installed, memory_supported_on
 from .problems import ProblemList
@@ -43,3 +46,26 @@ def check_devices(
                     f"device {rs.device!r} is not available on this machine "
                     f"(available: {', '.join(devices)})", parameter="device", **where,
                 )
+
+
+def check_requirements(steps: list[ResolvedStep], problems: ProblemList) -> None:
+    """A function whose module is missing fails here, once, with the line that installs it,
+    instead of in every well. Looks the module up without importing it."""
+    for rs in steps:
+        missing: dict[str, tuple[str, str]] = {}
+        for chain in rs.groups.values():
+            for spec, _ in chain:
+                for module, extra in spec.requires:
+                    if module not in missing and not _installed(module):
+                        missing[module] = (spec.name, extra)
+        for module, (name, extra) in missing.items():
+            problems.add(f'{name} needs {module}, which is not installed: '
+                         f'pip install "napari-hcs[{extra}]"', parameter="func",
+                         step_index=rs.index, step_name=rs.name)
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a module set to None
+        return False

@@ -180,8 +180,13 @@ def _finished(df: Any, well: str, item: Produced, context: TableContext | None,
         (n for n in item.sources if n in context.label_names), None)
     image = (f"{well_path(well)}/{field}/labels/{label}"
              if label is not None and field is not None else None)
-    physical = (add_physical_columns(df, context.pixel_size_um) if physical_columns
-                else to_physical(df, context.pixel_size_um))
+    if physical_columns:
+        physical = add_physical_columns(df, context.pixel_size_um)
+    elif df.attrs.get("compartment") or df.attrs.get("cellprofiler"):
+        # CellProfiler's names keep CellProfiler's units; µm twins beside them
+        physical = add_physical_columns(df, context.pixel_size_um, powers=(1, 2))
+    else:
+        physical = to_physical(df, context.pixel_size_um)
     return with_keys(physical, plate=context.plate, well=well, field=field, label_image=image)
 
 

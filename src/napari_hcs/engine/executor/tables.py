@@ -9,6 +9,9 @@ columns are not listed). Here, in the worker, each table becomes what users read
   for a table measured on a label image, `label_image` (its path inside plate.zarr, e.g.
   `B/3/0/labels/nuclei_labels`; the `label` column is its label value), the link Fractal's
   feature tables make with their `region.path`;
+- for CellProfiler's tables (`executor/profile_tables.py`): `Metadata_*`, `ImageNumber`,
+  `ObjectNumber`, a per-site `image` table; their pixel columns keep CellProfiler's names and
+  units, lengths and areas are added in micrometres (`Cells_AreaShape_Area_um2`);
 - the units in `frame.attrs` (pandas keeps them in the Parquet file) and, for readers in other
   languages, as each Parquet column's field metadata `unit` and the schema metadata
   `napari_hcs` (JSON: units, pixel size, instance key, label image column).
@@ -24,6 +27,7 @@ from typing import Any
 
 from ..plate.wells import sort_wells
 from ..vfs import FileManager, atomic_write
+from .profile_tables import number_images
 
 KEY_COLUMNS = ("plate", "well", "field", "label_image")
 LABEL_IMAGE = "label_image"
@@ -61,19 +65,28 @@ def to_physical(frame: Any, pixel_size_um: float | None) -> Any:
     return out
 
 
-def add_physical_columns(frame: Any, pixel_size_um: float | None) -> Any:
+def add_physical_columns(frame: Any, pixel_size_um: float | None,
+                         powers: tuple[int, ...] | None = None) -> Any:
     """A copy of `frame` that keeps its pixel columns and adds each in micrometres beside it
-    (`y` -> `y_um`; `area` in pixel**2 -> `area_um2`), when the pixel size is known."""
+    (`y` -> `y_um`; `area` in pixel**2 -> `area_um2`), when the pixel size is known; only
+    those of `powers` (e.g. (1, 2): lengths and areas, not moments) when given."""
     units = dict(frame.attrs.get("units") or {})
     out = frame.copy()
+    added_columns = {}
     for column, unit in list(units.items()):
         name, factor = physical_unit(str(unit), pixel_size_um)
         if column not in out.columns or name == unit:
             continue
         power = name.partition("**")[2]
+        if powers is not None and int(power or 1) not in powers:
+            continue
         added = f"{column}_um{power}"
-        out[added] = out[column].astype("float64") * factor
+        added_columns[added] = out[column].astype("float64") * factor
         units[added] = name
+    if added_columns:  # at once: a wide table grown column by column is fragmented
+        import pandas as pd
+
+        out = pd.concat([out, pd.DataFrame(added_columns, index=out.index)], axis=1)
     out.attrs = {**frame.attrs, "units": units, "pixel_size_um": pixel_size_um}
     return out
 
@@ -122,10 +135,12 @@ def merge_tables(out: Path, wells: Iterable[str], parts_dir: str,
     for well in sort_wells(wells):
         for key in parts.list(f"{well}/", "disk"):
             by_name.setdefault(key.split("/", 1)[1], []).append(parts.load(key, "disk"))
-    written = {}
+    merged = {}
     for name, frames in sorted(by_name.items()):
-        table = pd.concat(frames, ignore_index=True)
-        table.attrs = _merged_attrs(frames)
+        merged[name] = pd.concat(frames, ignore_index=True)
+        merged[name].attrs = _merged_attrs(frames)
+    written = {}
+    for name, table in number_images(merged).items():
         target = out / tables_dir / f"{name}.parquet"
         write_parquet(table, target)
         written[name] = target

@@ -23,6 +23,7 @@ from ..plate.model import ImageKey
 from ..roots import AllowedRoots
 from .events import ProgressEvent, WellResult
 from .fitting import fit_field, stored_field
+from .profile_tables import cellprofiler_tables
 from .reading import InputError, read_inputs
 from .specials import (
     Produced,
@@ -241,6 +242,8 @@ def finish(plan: WellPlan, images: dict[ImageKey, Any], specials: SpecialValues,
         sites=tuple(sites), label_names=frozenset(labels), pixel_size_um=pixel_size)
     tables = table_frames(plan.well, specials.of_kind("table"), context)
     positions = positions_frame(plan.well, specials.of_kind("positions"), context)
+    tables = cellprofiler_tables(tables, plate=context.plate, well=plan.well, sites=sites,
+                                 positions=positions, tile_shape=plan.image_shape)
     if plan.output_dir:
         from .outputs import write_well_outputs
 

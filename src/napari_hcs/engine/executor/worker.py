@@ -29,13 +29,18 @@ def plan_functions(plans: Iterable[WellPlan]) -> tuple[str, ...]:
 
 
 def warm(functions: Iterable[str]) -> None:
-    """Import the functions (their modules and the libraries those import) now, once per
-    process, so that a worker's first well does not pay for them inside its first step."""
+    """Import the functions (their modules and the libraries those import) and run their
+    `warm_up` (if they have one) now, once per process, so that a worker's first well does not
+    pay for them inside its first step."""
     for name in functions:
         try:
-            load = getattr(get_function(name).func, "load", None)
+            func = get_function(name).func
+            load = getattr(func, "load", None)
             if load is not None:  # a library function imports its module on first use
                 load()
+            warm_up = getattr(func, "warm_up", None)
+            if warm_up is not None:  # e.g. compiled kernels loaded from their disk cache
+                warm_up()
         except Exception:  # noqa: S110 - the well that calls it reports the error, naming its step
             pass
 

@@ -69,6 +69,9 @@ class FunctionSpec:
     special_inputs: tuple[str, ...]
     special_outputs: Mapping[str, str]  # name -> kind
     summary: str
+    # (module, extra) pairs the function imports when it runs: the compiler refuses a plan
+    # whose module is missing, naming `pip install "napari-hcs[extra]"`, before any well runs
+    requires: tuple[tuple[str, str], ...] = ()
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -106,8 +109,11 @@ def register(
     name: str | None = None,
     special_inputs: tuple[str, ...] = (),
     special_outputs: Mapping[str, str] | None = None,
+    requires: Mapping[str, str] | None = None,
 ) -> Any:
     """Register a stack function; use as `@register(memory="torch", category="filters")`.
+
+    `requires`: module -> the napari-hcs extra that installs it (`{"cp_measure": "profiles"}`).
 
     The function is returned unchanged (so it stays picklable by reference and callable
     directly) with its `FunctionSpec` attached as `__hcs_spec__`.
@@ -135,6 +141,7 @@ def register(
             special_inputs=tuple(special_inputs),
             special_outputs=outputs,
             summary=_summary(f),
+            requires=tuple((requires or {}).items()),
         )
         add_spec(spec)
         f.__hcs_spec__ = spec  # type: ignore[attr-defined]

@@ -10,8 +10,9 @@ users (and tools such as pycytominer) find their features where they expect them
 Units: the length-like columns (in pixels) are listed by `units_of` for the table contract
 (`frame.attrs["units"]`): lengths and positions "pixel", areas "pixel**2", raw and central
 moments "pixel**(p+q+2)" (a moment is an integral over the object's area), the inertia tensor
-and its eigenvalues "pixel**2". Everything else (intensities, ratios, angles, texture,
-granularity, correlations) is not a length and is not listed.
+and its eigenvalues "pixel**2", the distances to the closest neighbours "pixel". Everything
+else (intensities, ratios, angles, texture, granularity, correlations) is not a length and is
+not listed.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def units_of(column: str) -> str | None:
         if _INERTIA.match(column):
             return "pixel**2"
         return None
-    if column.startswith("Location_") or column.startswith("Intensity_MassDisplacement_"):
+    if column.startswith(("Location_", "Intensity_MassDisplacement_",
+                           "Neighbors_FirstClosestDistance_", "Neighbors_SecondClosestDistance_")):
         return "pixel"
     return None

@@ -5,14 +5,17 @@ its features, and merged like any other table (`tables/wells.parquet`, one row p
 pass over every object of the plate in the parent process.
 
 Columns, for each object set `<Objects>` (Nuclei, Cells, Cytoplasm):
-`Count_<Objects>`, then for every feature `<F>` of its table `Median_<Objects>_<F>` (the median
-over the well's objects) and `MAD_<Objects>_<F>` (median absolute deviation from that median,
-unscaled); objects where a feature is undefined (NaN) are left out of that feature's
-aggregates. Medians and MADs keep the unit of their feature (`attrs["units"]`).
+`Count_<Objects>`, then for every feature `<Objects>_<F>` of its table (CellProfiler's names,
+`measure_profiles`) `Median_<Objects>_<F>` (the median over the well's objects) and
+`MAD_<Objects>_<F>` (median absolute deviation from that median, unscaled); objects where a
+feature is undefined (NaN) are left out of that feature's aggregates. Keys and links (ids,
+`Metadata_*`, `*_Parent_*`, `*_Children_*_Count`) are not features. Medians and MADs keep the
+unit of their feature (`attrs["units"]`).
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping
 
@@ -21,7 +24,8 @@ import numpy as np
 from ..registry import register
 from ._lazy import Table, pd
 
-_KEYS = ("label", "Parent_Nuclei", "well", "site", "field", "plate")
+_KEYS = ("label", "well", "site", "field", "plate", "ImageNumber", "ObjectNumber")
+_LINKS = re.compile(r"^Metadata_|(^|_)Parent_|(^|_)Children_\w+_Count$")
 
 
 def well_profile(tables: Mapping[str, Table]) -> Table:
@@ -31,8 +35,8 @@ def well_profile(tables: Mapping[str, Table]) -> Table:
     for objects, table in tables.items():
         name = objects[:1].upper() + objects[1:]
         columns[f"Count_{name}"] = float(len(table))
-        features = [c for c in table.columns
-                    if c not in _KEYS and pd.api.types.is_numeric_dtype(table[c])]
+        features = [c for c in table.columns if c not in _KEYS and not _LINKS.search(c)
+                    and pd.api.types.is_numeric_dtype(table[c])]
         values = table[features].to_numpy(dtype=np.float64)
         median = mad = np.full(len(features), np.nan)
         if len(table):
@@ -44,13 +48,15 @@ def well_profile(tables: Mapping[str, Table]) -> Table:
                 mad = np.nanmedian(np.abs(values - median), axis=0)
         table_units = table.attrs.get("units", {})
         for feature, m, d in zip(features, median, mad, strict=True):
+            named = feature if feature.startswith(f"{name}_") else f"{name}_{feature}"
             for stat, value in (("Median", m), ("MAD", d)):
-                column = f"{stat}_{name}_{feature}"
+                column = f"{stat}_{named}"
                 columns[column] = float(value)
                 if feature in table_units:
                     units[column] = table_units[feature]
     profile = pd.DataFrame([columns])
     profile.attrs["units"] = units
+    profile.attrs["cellprofiler"] = "well"  # one row per well: Metadata_* keys in the run
     return profile
 
 

@@ -1,30 +1,35 @@
 """CellProfiler features of nuclei, cells and cytoplasm in every channel, through cp-measure.
 
 cp-measure (the CellProfiler team's own extraction of CellProfiler's Measure* modules) computes
-the features; this module only feeds it and names the results as CellProfiler exports them
-(`_profile_columns`). Per object set: size and shape (`AreaShape_*`, with Zernike shape moments
-and Feret diameters), and per channel intensity (`Intensity_*`, with quartiles, MAD, edge
-intensity and mass displacement; `Location_*`), Haralick texture at each of
-`texture_scales` (`Texture_*`), granularity spectrum (`Granularity_*`), radial distribution
-and radial Zernike moments (`RadialDistribution_*`), and per pair of channels correlation,
-slope, overlap, K, Manders, RWC and Costes (`Correlation_*`).
+the features (`_profile_features`); this module names the results as CellProfiler's database
+export does (`_profile_columns`) and links the compartments. Per object set: size and shape
+(`AreaShape_*`, with Zernike shape moments and Feret diameters), and per channel intensity
+(`Intensity_*`, `Location_*`), Haralick texture at each of `texture_scales` (`Texture_*`),
+granularity spectrum (`Granularity_*`), radial distribution (`RadialDistribution_*`), and per
+pair of channels correlation, slope, overlap, K, Manders and RWC (`Correlation_*`). The
+default is JUMP's production feature set: Costes (half of the correlation time) is added by
+`costes=True`, radial Zernike moments by adding `radial_zernikes` to `groups`. Neighbours
+(`Neighbors_*`, CellProfiler's MeasureObjectNeighbors: `_neighbors`) as JUMP measures them:
+nuclei within 1 px, cells within 5 px and touching.
+
+Tables are CellProfiler's per-object tables: columns `<Compartment>_<feature>`
+(`Nuclei_AreaShape_Area`), the links `Cells_Parent_Nuclei`, `Cytoplasm_Parent_Cells`,
+`Cytoplasm_Parent_Nuclei`, `Nuclei_Children_Cells_Count`, `Nuclei_Children_Cytoplasm_Count`,
+`Cells_Children_Cytoplasm_Count`, and `label` (the object's id in its label image; nucleus k,
+cell k and cytoplasm k belong together). The run adds the keys (`executor/profile_tables.py`).
 
 Intensities are divided by `intensity_scale` and clipped to [0, 1] first, as CellProfiler
-reads images (a 16-bit image is intensity / 65535): texture quantises [0, 1] into
-`gray_levels`, and the radial and Costes features assume that range. cp-measure runs its numba
-kernels (intensity, texture, Feret: 2.8x, 11.6x and 3.6x faster in `bench profiles`, equal to
-its default backend within rtol 1e-6 in the tests) when numba is installed; everything runs
-on the CPU, in the worker of the well. No torch version: the reference implementation is CPU
-code and the features must match it.
+reads images (a 16-bit image is intensity / 65535). A float image in counts (the mosaic of
+illumination-corrected tiles) is first rounded to whole counts, as plate.zarr stores it, so the
+features are those of the stored image. Everything runs on the CPU, in the well's worker. No
+torch version: the reference implementation is CPU code and the features must match it.
 """
 
 from __future__ import annotations
 
-import itertools
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
 from annotated_types import Interval
@@ -32,145 +37,55 @@ from annotated_types import Interval
 from ..registry import register
 from ._arrays import as_stack
 from ._lazy import Table, pd
-from ._params import PositiveFloat, PositiveInt
-from ._profile_columns import (
-    channel_column,
-    correlation_column,
-    safe_name,
-    shape_column,
-    units_of,
+from ._neighbors import ADJACENT, neighbor_features
+from ._params import Fraction, PositiveFloat, PositiveInt
+from ._profile_columns import safe_name, units_of
+from ._profile_features import (
+    GROUPS,
+    JUMP_GROUPS,
+    FeatureOptions,
+    check_options,
+    compartment_features,
+    scaled_images,
 )
 from .cells import label_plane
 
-GROUPS = ("sizeshape", "zernike", "feret", "intensity", "texture", "granularity",
-          "radial_distribution", "radial_zernikes", "correlation")
-#: object set (the table's name) -> the special input holding its labels
-OBJECTS = {"nuclei": "nuclei_labels", "cells": "cells_labels", "cytoplasm": "cytoplasm_labels"}
+__all__ = ["GROUPS", "JUMP_GROUPS", "measure_profiles", "object_features", "scaled_images"]
+
+#: object set (the table's name) -> (CellProfiler's compartment, the special input of its labels)
+OBJECTS = {"nuclei": ("Nuclei", "nuclei_labels"), "cells": ("Cells", "cells_labels"),
+           "cytoplasm": ("Cytoplasm", "cytoplasm_labels")}
+#: compartment -> its parents (CellProfiler's IdentifySecondary/TertiaryObjects links)
+PARENTS = {"Nuclei": (), "Cells": ("Nuclei",), "Cytoplasm": ("Cells", "Nuclei")}
 _OUTPUTS = {name: "table" for name in OBJECTS}
-_INPUTS = (*OBJECTS.values(), "channel_names")
+_INPUTS = (*(special for _, special in OBJECTS.values()), "channel_names")
 #: Haralick texture's grey levels (CellProfiler: 2..256)
 GrayLevels = Annotated[int, Interval(ge=2, le=256)]
+#: the largest value of a float image that is still read as counts of a 16-bit plate
+_COUNTS_MAX = 65535.0
 
 
-@contextmanager
-def cp_measure_functions() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """cp-measure's (core, correlation) functions, numba-accelerated where numba is present.
-
-    The accelerator is cp-measure's global setting: it is set only while the functions are
-    looked up, so code that calls cp-measure directly afterwards gets its defaults."""
-    try:
-        import cp_measure
-        from cp_measure._detect import HAS_NUMBA
-        from cp_measure.bulk import get_core_measurements, get_correlation_measurements
-    except ImportError as exc:
-        raise ImportError("CellProfiler features need cp-measure: "
-                          "pip install 'napari-hcs[profiles]'") from exc
-    previous = cp_measure._ACCELERATOR
-    cp_measure.set_accelerator("numba" if HAS_NUMBA else None)
-    try:
-        core = get_core_measurements(sanitize=False)
-        correlation = get_correlation_measurements(sanitize=False)
-    finally:
-        cp_measure.set_accelerator(previous)
-    from cp_measure.core.measurecolocalization import get_correlation_overlap
-
-    yield core, {**correlation, "overlap": get_correlation_overlap}
-
-
-def check_options(func: str, groups: Sequence[str], texture_scales: Sequence[int],
-                  gray_levels: int, intensity_scale: float) -> None:
-    unknown = [g for g in groups if g not in GROUPS]
-    if unknown:
-        raise ValueError(f"{func}: parameter 'groups' has unknown {unknown}; "
-                         f"choose from {', '.join(GROUPS)}")
-    if "texture" in groups and (not texture_scales
-                                or any(int(s) < 1 for s in texture_scales)):
-        raise ValueError(f"{func}: parameter 'texture_scales' must be whole pixels >= 1, "
-                         f"got {list(texture_scales)!r}")
-    if not 2 <= gray_levels <= 256:
-        raise ValueError(f"{func}: parameter 'gray_levels' must be in 2..256, "
-                         f"got {gray_levels!r}")
-    if not intensity_scale > 0:
-        raise ValueError(f"{func}: parameter 'intensity_scale' must be > 0, "
-                         f"got {intensity_scale!r}")
-
-
-def object_features(
-    labels: np.ndarray, images: Mapping[str, np.ndarray], *,
-    groups: Sequence[str] = GROUPS, texture_scales: Sequence[int] = (3, 5, 10),
-    gray_levels: int = 256, radial_bins: int = 4, zernike_degree: int = 9,
-    granularity_spectrum: int = 16, costes_scale: int = 65535,
-) -> Table:
-    """One row per object of `labels` (any ids), CellProfiler-named columns (module docstring).
-
-    `images`: channel name -> (Y, X) float image already in [0, 1]. The first column is
-    `label`; `attrs["units"]` lists the length-like columns.
-    """
-    # cp-measure warns for each object whose feature is undefined (NaN in the table).
-    with cp_measure_functions() as (core, correlation), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        from cp_measure._sanitize import sanitize_masks
-
-        clean, ids = sanitize_masks(np.asarray(labels))
-        columns: dict[str, np.ndarray] = {"label": ids.astype(np.int64)}
-        if ids.size:
-            _shape(columns, core, clean, groups, zernike_degree)
-            for name, pixels in images.items():
-                _per_channel(columns, core, clean, pixels, safe_name(name), groups,
-                             texture_scales, gray_levels, radial_bins, zernike_degree,
-                             granularity_spectrum)
-            if "correlation" in groups:
-                _correlations(columns, correlation, clean, images, costes_scale)
-    table = pd.DataFrame({k: np.asarray(v, dtype=np.int64 if k == "label" else np.float64)
-                          for k, v in columns.items()})
+def object_features(labels: np.ndarray, images: dict[str, np.ndarray], **options: object
+                    ) -> Table:
+    """One row per object of `labels` (any ids), cp-measure's features under CellProfiler's
+    names, unprefixed (`AreaShape_Area`); `options`: `FeatureOptions` fields. The first column
+    is `label`; `attrs["units"]` lists the length-like columns."""
+    table = compartment_features({"objects": labels}, images, FeatureOptions(**options))[
+        "objects"]
     table.attrs["units"] = {c: u for c in table.columns if (u := units_of(c))}
     return table
 
 
-def _shape(out: dict, core: dict, clean: np.ndarray, groups: Sequence[str],
-           zernike_degree: int) -> None:
-    calls = {"sizeshape": {}, "zernike": {"zernike_numbers": zernike_degree}, "feret": {}}
-    for group, kwargs in calls.items():
-        if group in groups:
-            for key, values in core[group](clean, None, **kwargs).items():
-                out[shape_column(key)] = values
-
-
-def _per_channel(out: dict, core: dict, clean: np.ndarray, pixels: np.ndarray, channel: str,
-                 groups: Sequence[str], texture_scales: Sequence[int], gray_levels: int,
-                 radial_bins: int, zernike_degree: int, granularity_spectrum: int) -> None:
-    calls: list[tuple[str, dict]] = [
-        ("intensity", {}),
-        *[("texture", {"scale": int(s), "gray_levels": int(gray_levels)})
-          for s in texture_scales],
-        ("granularity", {"granular_spectrum_length": int(granularity_spectrum)}),
-        ("radial_distribution", {"bin_count": int(radial_bins)}),
-        ("radial_zernikes", {"zernike_degree": int(zernike_degree)}),
-    ]
-    for group, kwargs in calls:
-        if group not in groups:
-            continue
-        for key, values in core[group](clean, pixels, **kwargs).items():
-            column = channel_column(key, channel)
-            if column is not None:
-                out[column] = values
-
-
-def _correlations(out: dict, correlation: dict, clean: np.ndarray,
-                  images: Mapping[str, np.ndarray], costes_scale: int) -> None:
-    for (a, first), (b, second) in itertools.combinations(images.items(), 2):
-        a, b = safe_name(a), safe_name(b)
-        for name, fn in correlation.items():
-            kwargs = {"scale_max": int(costes_scale)} if name == "costes" else {}
-            for key, values in fn(first, second, clean, **kwargs).items():
-                out[correlation_column(key, a, b)] = values
-
-
-def scaled_images(stack: np.ndarray, names: Sequence[str], intensity_scale: float
-                  ) -> dict[str, np.ndarray]:
-    """Channel name -> float64 image / `intensity_scale`, clipped to [0, 1]."""
-    return {str(n): np.clip(np.asarray(p, np.float64) / intensity_scale, 0.0, 1.0)
-            for n, p in zip(names, stack, strict=True)}
+def as_stored(stack: np.ndarray) -> np.ndarray:
+    """A float stack in counts rounded to whole counts, as `executor/fitting.py` stores it for
+    a 16-bit plate (every value finite, within 0..65535, and beyond 16 or whole); other stacks
+    as they are."""
+    a = np.asarray(stack)
+    if a.dtype.kind != "f" or not a.size or not np.isfinite(a).all():
+        return a
+    low, high = float(a.min()), float(a.max())
+    counts = max(abs(low), abs(high)) > 16 or bool(np.all(a == np.round(a)))
+    return np.rint(a) if low >= 0 and high <= _COUNTS_MAX and counts else a
 
 
 def _names(channel_names: Sequence[str] | None, n: int, func: str) -> list[str]:
@@ -185,45 +100,115 @@ def _names(channel_names: Sequence[str] | None, n: int, func: str) -> list[str]:
 
 
 @register(memory="numpy", category="measurement", special_inputs=_INPUTS,
-          special_outputs=_OUTPUTS)
+          special_outputs=_OUTPUTS, requires={"cp_measure": "profiles"})
 def measure_profiles(
     stack: np.ndarray, nuclei_labels: np.ndarray, cells_labels: np.ndarray,
     cytoplasm_labels: np.ndarray, channel_names: Sequence[str] | None = None,
-    groups: tuple[str, ...] = GROUPS, texture_scales: tuple[int, ...] = (3, 5, 10),
+    groups: tuple[str, ...] = JUMP_GROUPS, texture_scales: tuple[int, ...] = (3, 5, 10),
     gray_levels: GrayLevels = 256, intensity_scale: PositiveFloat = 65535.0,
     radial_bins: PositiveInt = 4, zernike_degree: PositiveInt = 9,
-    granularity_spectrum: PositiveInt = 16,
+    granularity_spectrum: PositiveInt = 16, granularity_subsample: Fraction = 0.25,
+    granularity_background_subsample: Fraction = 0.25, costes: bool = False,
+    advanced_shape: bool = False, nuclei_neighbor_distance: PositiveInt = 1,
+    cells_neighbor_distance: PositiveInt = 5,
 ) -> tuple[np.ndarray, Table, Table, Table]:
     """CellProfiler features of nuclei, cells and cytoplasm in every channel (cp-measure).
 
     The stack holds the channels (C, Y, X) of the segmented plane. `groups`: which feature
-    groups ({sizeshape, zernike, feret, intensity, texture, granularity, radial_distribution,
-    radial_zernikes, correlation}); `texture_scales`: Haralick distances (px);
+    groups (default JUMP's: sizeshape, zernike, feret, intensity, texture, granularity,
+    radial_distribution, correlation; also radial_zernikes); `costes`: add Costes' Manders
+    coefficients (slow; off in JUMP); `advanced_shape`: add CellProfiler's advanced shape
+    features (moments, inertia tensor); `texture_scales`: Haralick distances (px);
     `intensity_scale`: the value that reads as 1.0 (65535 for 16-bit, as CellProfiler);
-    `radial_bins`, `zernike_degree`, `granularity_spectrum`: as in CellProfiler. Returns
-    (stack, nuclei table, cells table, cytoplasm table): one row per object, `label` = the
-    object's id (nucleus k, cell k and cytoplasm k belong together), CellProfiler column names;
-    each table's `attrs["labels"]` names its label image (`cells_labels`, ...).
+    `radial_bins`, `zernike_degree`, `granularity_spectrum`, `granularity_subsample`,
+    `granularity_background_subsample`: as in CellProfiler (JUMP: 4, 9, 16, 0.5, 0.5);
+    `nuclei_neighbor_distance`, `cells_neighbor_distance`: MeasureObjectNeighbors' expansion
+    (px) for nuclei among nuclei and cells among cells (JUMP's 1 and 5; cells also touching).
+    Returns (stack, nuclei table, cells table, cytoplasm table): one row per object, `label` =
+    the object's id, CellProfiler's `<Compartment>_<feature>` columns and compartment links
+    (module docstring); `attrs["labels"]` names the label image, `attrs["compartment"]` the
+    compartment.
     """
     func = "measure_profiles"
-    check_options(func, groups, texture_scales, gray_levels, intensity_scale)
+    options = FeatureOptions(
+        groups=tuple(groups), texture_scales=tuple(int(s) for s in texture_scales),
+        gray_levels=int(gray_levels), radial_bins=int(radial_bins),
+        zernike_degree=int(zernike_degree), granularity_spectrum=int(granularity_spectrum),
+        granularity_subsample=float(granularity_subsample),
+        granularity_background_subsample=float(granularity_background_subsample),
+        costes=bool(costes), costes_scale=max(int(round(intensity_scale)), 1),
+        advanced_shape=bool(advanced_shape))
+    check_options(func, options, intensity_scale)
     a = as_stack(stack, func)
-    images = scaled_images(a, _names(channel_names, a.shape[0], func), intensity_scale)
-    options = dict(groups=groups, texture_scales=texture_scales, gray_levels=gray_levels,
-                   radial_bins=radial_bins, zernike_degree=zernike_degree,
-                   granularity_spectrum=granularity_spectrum,
-                   costes_scale=max(int(round(intensity_scale)), 1))
-    tables = []
-    for (name, special), labels in zip(OBJECTS.items(),
-                                       (nuclei_labels, cells_labels, cytoplasm_labels),
-                                       strict=True):
-        plane = label_plane(labels, func, special)
-        if plane.shape != a.shape[1:]:
-            raise ValueError(f"{func}: {name} labels {plane.shape} and stack {a.shape[1:]} "
-                             "differ")
-        table = object_features(plane, images, **options)
-        if name != "nuclei":
-            table.insert(1, "Parent_Nuclei", table["label"])
-        table.attrs["labels"] = special  # the label image whose values `label` holds
-        tables.append(table)
+    images = scaled_images(as_stored(a), _names(channel_names, a.shape[0], func),
+                           intensity_scale)
+    planes = {}
+    for (name, (_, special)), labels in zip(OBJECTS.items(),
+                                            (nuclei_labels, cells_labels, cytoplasm_labels),
+                                            strict=True):
+        planes[name] = label_plane(labels, func, special)
+        if planes[name].shape != a.shape[1:]:
+            raise ValueError(f"{func}: {name} labels {planes[name].shape} and stack "
+                             f"{a.shape[1:]} differ")
+    measured = compartment_features(planes, images, options)
+    if "neighbors" in options.groups:
+        distances = {"nuclei": (int(nuclei_neighbor_distance),),
+                     "cells": (int(cells_neighbor_distance), ADJACENT)}
+        for name, scales in distances.items():
+            measured[name] = _with_neighbors(measured[name], planes[name], scales)
+    ids = {OBJECTS[name][0]: table["label"].to_numpy() for name, table in measured.items()}
+    tables = [compartment_table(measured[name], compartment, special, ids)
+              for name, (compartment, special) in OBJECTS.items()]
     return (stack, *tables)
+
+
+def _with_neighbors(table: Table, labels: np.ndarray, scales: Sequence[int | str]) -> Table:
+    """`table` with CellProfiler's `Neighbors_*` columns of its objects at each scale."""
+    from cp_measure._sanitize import sanitize_masks
+
+    clean, ids = sanitize_masks(labels)
+    if not ids.size:
+        return table
+    columns: dict[str, np.ndarray] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an object with no neighbour: NaN
+        for scale in scales:
+            columns.update(neighbor_features(clean, ids, scale))
+    out = pd.concat([table, pd.DataFrame(columns, index=table.index)], axis=1)
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def warm_up() -> None:
+    """Import cp-measure and load every compiled kernel (numba's, from its disk cache; compiled
+    and cached on the first call on a machine) on a tiny field: run by each worker at its start
+    (`executor/worker.py`), so that no well waits for them."""
+    field = np.zeros((1, 12, 12), np.float32)
+    field[0, 3:9, 3:9] = 1000.0
+    labels = np.zeros((12, 12), np.int32)
+    labels[3:9, 3:9] = 1
+    measure_profiles(np.concatenate([field, field]), labels, labels, labels, ["a", "b"],
+                     texture_scales=(1,))
+
+
+measure_profiles.warm_up = warm_up  # type: ignore[attr-defined]
+
+
+def compartment_table(features: Table, compartment: str, labels: str,
+                      ids: dict[str, np.ndarray]) -> Table:
+    """`features` (unprefixed, `label` first) as CellProfiler's table of `compartment`:
+    `label`, its parents and children counts, then `<Compartment>_<feature>` columns."""
+    own = features["label"].to_numpy()
+    links: dict[str, np.ndarray] = {}
+    for parent in PARENTS[compartment]:
+        links[f"Parent_{parent}"] = np.where(np.isin(own, ids[parent]), own, 0)
+    for child, parents in PARENTS.items():
+        if compartment in parents:
+            links[f"Children_{child}_Count"] = np.isin(own, ids[child]).astype(np.int64)
+    renamed = {c: f"{compartment}_{c}" for c in features.columns if c != "label"}
+    table = features.rename(columns=renamed)
+    for i, (name, values) in enumerate(links.items()):
+        table.insert(1 + i, f"{compartment}_{name}", values)
+    table.attrs = {"units": {renamed[c]: u for c in features.columns if (u := units_of(c))},
+                   "labels": labels, "compartment": compartment}
+    return table

@@ -144,4 +144,5 @@ def measure_image_quality(
             row[column] = value
     table = pd.DataFrame([rows[s] for s in sorted(rows)])
     table.attrs["units"] = {}
+    table.attrs["cellprofiler"] = "image"  # one row per site: Metadata_* keys in the run
     return stack, table
