@@ -77,7 +77,10 @@ def _run(
         reader = open_plate(args.plate)
         layout = reader.layout
         compiled = compile_pipeline(pipeline, reader, wells=wells,
-                                    config=GlobalConfig(device=args.device), output_dir=out)
+                                    config=GlobalConfig(device=args.device,
+                                                        output_format=getattr(args, "format",
+                                                                              None)),
+                                    output_dir=out)
     except CompileError as exc:  # a DocumentError is one too
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -2,9 +2,10 @@
 
 3x3 sites of 512 px per well, MetaXpress-style TIFFs whose only calibration is their MetaSeries
 XML, two wells whose mosaics stitch to different sizes (1433-1440 px): the plate opens with
-ome-zarr-py's Reader (every well, images and labels), validates with ome-zarr-models, carries
-the MetaSeries pixel size in its transforms, and its tables are in micrometres with the keys
-that lead back to each row's label image.
+ome-zarr-py's Reader (every well, images and labels) and napari-ome-zarr, validates with
+ome-zarr-models, carries the MetaSeries pixel size in its transforms, and its tables are in
+micrometres with the keys that lead back to each row's label image. Written as NGFF 0.5 (zarr
+v3, sharded: the default) and as NGFF 0.4 (`output_format="ngff-0.4"`).
 """
 
 from __future__ import annotations
@@ -30,21 +31,26 @@ WELLS = ("B03", "C05")
 PIXEL_UM = 0.325
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory) -> dict:
+@pytest.fixture(scope="module", params=["ngff-0.5", "ngff-0.4"])
+def run(tmp_path_factory, request) -> dict:
     from napari_hcs.engine.codegen import load_pipeline
+    from napari_hcs.engine.pipeline import GlobalConfig
 
     base = tmp_path_factory.mktemp("realistic")
     spec = SampleSpec(wells=WELLS, grid=(3, 3), tile=(512, 512), jitter=4, seed=5,
                       pixel_size_um=PIXEL_UM)
     plate = write_sample_plate(base / "plate", "imagexpress", spec)
     reader = open_plate(plate)
-    compiled = compile_pipeline(load_pipeline(path_of("stitch_segment")), reader)
+    compiled = compile_pipeline(load_pipeline(path_of("stitch_segment")), reader,
+                                config=GlobalConfig(output_format=request.param))
     results = []
     report = run_plans(compiled.plans, base / "out", on_result=results.append)
     assert report.all_ok, report.failed
     truth = json.loads((plate / "ground_truth.json").read_text())["wells"]
+    version = request.param.removeprefix("ngff-")
+    assert omezarr.plate_version(base / "out" / "plate.zarr") == version
     return {"plate": plate, "out": base / "out", "zarr": base / "out" / "plate.zarr",
+            "version": version,
             "compiled": compiled, "results": {r.well: r for r in results}, "truth": truth}
 
 
@@ -92,28 +98,50 @@ def test_ome_zarr_py_reads_every_well_image_and_labels(run):
         assert labels[0].metadata["color"][0] == [0, 0, 0, 0]  # background transparent
 
 
+def _ome(model):
+    """A model's NGFF attributes (0.5 nests them under `ome`)."""
+    return model.ome_attributes if hasattr(model, "ome_attributes") else model.attributes
+
+
 def test_validates_with_ome_zarr_models_and_lists_the_whole_plate(run):
-    from ome_zarr_models.v04.hcs import HCS
-    from ome_zarr_models.v04.image import Image
-    from ome_zarr_models.v04.image_label import ImageLabel
+    if run["version"] == "0.5":
+        from ome_zarr_models.v05.hcs import HCS
+        from ome_zarr_models.v05.image import Image
+        from ome_zarr_models.v05.image_label import ImageLabel
+    else:
+        from ome_zarr_models.v04.hcs import HCS
+        from ome_zarr_models.v04.image import Image
+        from ome_zarr_models.v04.image_label import ImageLabel
 
     hcs = HCS.from_zarr(zarr.open_group(str(run["zarr"]), mode="r"))
-    plate = hcs.attributes.plate
+    plate = _ome(hcs).plate
     assert len(plate.rows) == 8 and len(plate.columns) == 12  # every physical row, column
     assert [a.id for a in plate.acquisitions] == [0]
     assert [w.path for w in plate.wells] == ["B/3", "C/5"]
     for well in WELLS:
         field = run["zarr"] / omezarr.well_path(well) / "0"
         image = Image.from_zarr(zarr.open_group(str(field), mode="r"))
-        ms = image.attributes.multiscales[0]
+        ms = _ome(image).multiscales[0]
         assert [a.unit for a in ms.axes] == [None, "micrometer", "micrometer"]
         scales = [d.coordinateTransformations[0].scale for d in ms.datasets]
         assert scales == [[1.0, PIXEL_UM * 2**i, PIXEL_UM * 2**i] for i in range(3)]
         label = ImageLabel.from_zarr(zarr.open_group(str(field / "labels" / "nuclei_labels"),
                                                      mode="r"))
-        values = {c.label_value for c in label.attributes.image_label.colors}
+        values = {c.label_value for c in _ome(label).image_label.colors}
         present = np.unique(omezarr.read_labels(run["zarr"], well, 0, "nuclei_labels"))
         assert values == set(present.tolist())
+
+
+def test_napari_ome_zarr_opens_the_plate_and_a_field(run):
+    from napari_ome_zarr import napari_get_reader
+
+    layers = napari_get_reader(str(run["zarr"]))(str(run["zarr"]))
+    assert layers and layers[0][2] == "image"
+    field = str(run["zarr"] / omezarr.well_path("C05") / "0")
+    layers = napari_get_reader(field)(field)
+    assert [layer[2] for layer in layers] == ["image", "labels"]
+    np.testing.assert_array_equal(np.asarray(layers[0][0][0]),
+                                  omezarr.read_field(run["zarr"], "C05", 0))
 
 
 def test_tables_are_in_micrometres_and_lead_to_their_label_image(run):

@@ -124,9 +124,10 @@ def check_owned(out: Path) -> None:
 
 
 def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str,
-                   grid: tuple[int, int] | None = None) -> None:
+                   grid: tuple[int, int] | None = None,
+                   version: str = omezarr.DEFAULT_VERSION) -> None:
     """Claim our entries, remove our previous outputs (without resume) and create the plate
-    (`grid`: its physical rows and columns).
+    (`grid`: its physical rows and columns; `version`: its NGFF version).
 
     The caller holds the folder's lock and has checked that the folder is not the input."""
     check_owned(out)
@@ -141,7 +142,8 @@ def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str,
         raise OSError(f"output folder {out} is not writable: {exc.strerror or exc}") from exc
     if not resume:
         _remove(out / entry for entry in (PLATE, TABLES, PARTS, INTERMEDIATE))
-    omezarr.create_plate(out / PLATE, wells, name=name, field_count=1, grid=grid)
+    omezarr.create_plate(out / PLATE, wells, name=name, field_count=1, grid=grid,
+                         version=version)
 
 
 def _remove(paths: Iterable[Path]) -> None:

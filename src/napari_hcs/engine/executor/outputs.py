@@ -32,6 +32,16 @@ _PACKAGES = ("napari-hcs", "numpy", "scipy", "scikit-image", "tifffile", "zarr",
              "pandas", "pyarrow", "torch", "cupy")
 
 
+def ngff_version(config: Mapping[str, Any] | Any) -> str:
+    """The NGFF version ("0.5", "0.4") of the run's `output_format` ("ngff-0.5")."""
+    value = dict(config).get("output_format") or f"ngff-{omezarr.DEFAULT_VERSION}"
+    version = str(value).removeprefix("ngff-")
+    if version not in omezarr.VERSIONS:
+        raise ValueError(f"output_format {value!r} is not one of "
+                         f"{', '.join('ngff-' + v for v in omezarr.VERSIONS)}")
+    return version
+
+
 def storage_from_config(config: Mapping[str, Any]) -> omezarr.Storage:
     """The writer's `Storage` (levels, chunk edge, codec) from the run's configuration."""
     default = omezarr.Storage()

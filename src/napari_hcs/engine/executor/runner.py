@@ -18,7 +18,7 @@ from .events import ProgressEvent, RunReport, WellResult
 from .fingerprint import check_resume, recorded_root, run_fingerprint
 from .output_folder import OWNED, check_not_input, check_owned, prepare_output
 from .output_lock import OutputLock
-from .outputs import PARTS, PLATE, TABLES, merge_tables
+from .outputs import PARTS, PLATE, TABLES, merge_tables, ngff_version
 from .run_record import RunRecord, load_previous
 from .well import WellOptions
 
@@ -145,7 +145,8 @@ def _open_record(out: Path, plans: list[WellPlan], *, resume: bool, info: dict[s
     output = plans[0].output
     prepare_output(out, [p.well for p in plans], resume=resume,
                    name=output.plate_name if output else Path(plans[0].plate_root).name or "plate",
-                   grid=output.plate_grid if output else None)
+                   grid=output.plate_grid if output else None,
+                   version=ngff_version(plans[0].config))
     return RunRecord(out, previous=previous, info=info, fingerprint=fingerprint)
 
 
