@@ -170,3 +170,73 @@ def test_tables_are_in_micrometres_and_lead_to_their_label_image(run):
 def test_calibration_came_only_from_metaseries(run):
     assert "PixelSize" not in Path(run["plate"], "Plate.HTD").read_text()
     assert open_plate(run["plate"]).layout.pixel_size_um == pytest.approx(PIXEL_UM)
+
+
+#: ngio (Fractal's reader) pins pandas < 3, which this venv cannot take: it runs in a venv of its
+#: own, named by NAPARI_HCS_NGIO_PYTHON (`python -m venv V && V/bin/pip install ngio`).
+_NGIO_CHECK = """
+import json, sys
+import ngio
+plate = ngio.open_ome_zarr_plate(sys.argv[1])
+out = {}
+for well in sys.argv[2:]:
+    image = plate.get_image(well[0], int(well[1:]), "0")
+    table = image.get_table("nuclei")
+    frame = table.dataframe
+    out[well] = {"tables": image.list_tables(), "rows": len(frame),
+                 "index": frame.index.name, "labels": sorted(map(int, frame.index))[:5],
+                 "area": float(frame["area"].sum()), "units": table.meta.units,
+                 "region": table.meta.region.path, "label_names": image.list_labels(),
+                 "pixel": image.get_image().pixel_size.x}
+print(json.dumps(out))
+"""
+
+
+def test_tables_live_in_each_field_as_fractal_and_ngio_keep_them(run):
+    nuclei = pd.read_parquet(run["out"] / "tables" / "nuclei.parquet")
+    for well in WELLS:
+        field = run["zarr"] / omezarr.well_path(well) / "0"
+        tables = _plain_attrs(field / "tables")
+        assert "nuclei" in tables["tables"]
+        attrs = _plain_attrs(field / "tables" / "nuclei")
+        # What ngio 1.1 writes for a parquet-backed feature table, key for key, plus units.
+        assert {k: v for k, v in attrs.items() if k not in ("measurement_columns",
+                                                            "metadata_columns", "units")} == {
+            "backend": "parquet", "index_key": "label", "index_type": "int",
+            "table_version": "1", "type": "feature_table", "instance_key": "label",
+            "region": {"path": "../labels/nuclei_labels"}, "categorical_columns": []}
+        assert attrs["units"]["area"] == "micrometer**2" and "area" in attrs[
+            "measurement_columns"]
+        inside = pd.read_parquet(field / "tables" / "nuclei" / "table.parquet")
+        pd.testing.assert_frame_equal(inside, nuclei[nuclei.well == well].reset_index(drop=True),
+                                      check_dtype=False)
+        assert inside.attrs["units"]["area"] == "micrometer**2"  # polars/duckdb: the zarr attrs
+
+
+def test_ngio_lists_and_reads_the_tables(run):
+    import os
+    import subprocess
+
+    python = os.environ.get("NAPARI_HCS_NGIO_PYTHON")
+    if not python:
+        pytest.skip("ngio needs pandas < 3: set NAPARI_HCS_NGIO_PYTHON to a venv with ngio")
+    done = subprocess.run([python, "-c", _NGIO_CHECK, str(run["zarr"]), *WELLS],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    nuclei = pd.read_parquet(run["out"] / "tables" / "nuclei.parquet")
+    for well in WELLS:
+        rows = nuclei[nuclei.well == well]
+        assert "nuclei" in seen[well]["tables"] and seen[well]["index"] == "label"
+        assert seen[well]["rows"] == len(rows) and seen[well]["region"] == (
+            "../labels/nuclei_labels")
+        assert seen[well]["area"] == pytest.approx(rows.area.sum())
+        assert seen[well]["units"]["area"] == "micrometer**2"
+        assert seen[well]["label_names"] == ["nuclei_labels"]
+        assert seen[well]["pixel"] == pytest.approx(PIXEL_UM)
+
+
+def _plain_attrs(folder: Path) -> dict:
+    if (folder / "zarr.json").is_file():
+        return json.loads((folder / "zarr.json").read_text())["attributes"]
+    return json.loads((folder / ".zattrs").read_text())

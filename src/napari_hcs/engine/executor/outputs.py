@@ -1,6 +1,7 @@
 """The run's outputs (DESIGN.md "Outputs"): plate.zarr, tables/*.parquet and run.json.
 
-Workers write their own well (plate.zarr fields, per-well tables under `OUT/.parts/<well>/`);
+Workers write their own well (plate.zarr fields, each with its rows of every table in its
+`tables/` group as Fractal and ngio read them, and per-well tables under `OUT/.parts/<well>/`);
 the parent writes run.json (`run_record`) after every well and merges the parts of all `ok`
 wells into `tables/<name>.parquet` at the end. Every file is written atomically, so after a
 crash `run.json` says exactly which wells are complete and `--resume` can finish the rest.
@@ -21,6 +22,7 @@ import numpy as np
 from ..compiler.plan import WellPlan
 from ..roots import AllowedRoots
 from ..vfs import FileManager, omezarr
+from ..vfs.zarr_tables import write_field_tables
 
 PLATE = "plate.zarr"
 TABLES = "tables"
@@ -75,6 +77,8 @@ def write_well_outputs(
                                 channel_names=channel_names, pixel_size_um=pixel_size_um,
                                 labels=field_labels[index], storage=storage)
     omezarr.prune_fields(out / PLATE, plan.well, len(fields))
+    with _naming(out / PLATE / omezarr.well_path(plan.well)):  # Fractal/ngio's tables
+        write_field_tables(out / PLATE, omezarr.well_path(plan.well), tables)
     parts = FileManager(out, disk_dir=PARTS)
     with _naming(out / PARTS / plan.well):
         parts.delete(plan.well, "disk")  # a previous attempt's tables

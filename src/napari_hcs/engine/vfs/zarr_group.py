@@ -35,11 +35,13 @@ def zarr_format_of(folder: Folder) -> int | None:
 
 class NgffAttributes(MutableMapping):
     """A group's NGFF attributes (0.5: the `ome` object, whose `version` this adds), read when
-    first used and rewritten whole on every change, as zarr does."""
+    first used and rewritten whole on every change, as zarr does. With `ome=False`, the
+    group's own attributes (v3 too: Fractal's tables keep theirs beside any `ome`)."""
 
-    def __init__(self, folder: Folder, zarr_format: int) -> None:
+    def __init__(self, folder: Folder, zarr_format: int, ome: bool = True) -> None:
         self._folder = folder
         self._format = zarr_format
+        self._ome = ome and zarr_format == 3
         self._data: dict[str, Any] | None = None
 
     def _load(self) -> dict[str, Any]:
@@ -48,9 +50,11 @@ class NgffAttributes(MutableMapping):
                 self._data = self._folder.read_json(ZATTRS) or {}
             else:
                 meta = self._folder.read_json(ZARR_JSON) or {}
-                ome = dict(meta.get("attributes", {}).get("ome", {}))
-                ome.pop("version", None)
-                self._data = ome
+                attrs = dict(meta.get("attributes", {}))
+                if self._ome:
+                    attrs = dict(attrs.get("ome", {}))
+                    attrs.pop("version", None)
+                self._data = attrs
         return self._data
 
     def _save(self) -> None:
@@ -58,9 +62,9 @@ class NgffAttributes(MutableMapping):
         if self._format == 2:
             self._folder.write_json(ZATTRS, data)
         else:
-            ome = {"version": NGFF_VERSION[3], **data}
+            attrs = {"ome": {"version": NGFF_VERSION[3], **data}} if self._ome else data
             self._folder.write_json(ZARR_JSON, {"zarr_format": 3, "node_type": "group",
-                                                "attributes": {"ome": ome}})
+                                                "attributes": attrs})
 
     def __getitem__(self, key: str) -> Any:
         return self._load()[key]
@@ -91,6 +95,11 @@ class Group:
         self.folder = folder
         self.zarr_format = zarr_format
         self.attrs = NgffAttributes(folder, zarr_format)
+
+    @property
+    def plain_attrs(self) -> NgffAttributes:
+        """The group's attributes as they are, not NGFF's (`ome` in v3)."""
+        return NgffAttributes(self.folder, self.zarr_format, ome=False)
 
     @property
     def ngff_version(self) -> str:
