@@ -44,6 +44,12 @@ def ngff_version(config: Mapping[str, Any] | Any) -> str:
     return version
 
 
+def plate_target(plan: WellPlan) -> str | Path:
+    """Where the run's plate.zarr is: an object store's URL, or `output_dir/plate.zarr`."""
+    url = plan.output.plate_url if plan.output is not None else None
+    return url or Path(plan.output_dir or ".") / PLATE
+
+
 def storage_from_config(config: Mapping[str, Any]) -> omezarr.Storage:
     """The writer's `Storage` (levels, chunk edge, codec) from the run's configuration."""
     default = omezarr.Storage()
@@ -66,19 +72,20 @@ def write_well_outputs(
 ) -> None:
     """Write one well (in the worker): its fields into plate.zarr and its tables as parts."""
     out = Path(plan.output_dir or ".")
+    plate = plate_target(plan)
     roots = AllowedRoots(plan.roots)  # a resumed well is changed in place: no link may lead out
-    roots.check_tree(out / PLATE / omezarr.well_path(plan.well))
+    if isinstance(plate, Path):
+        roots.check_tree(plate / omezarr.well_path(plan.well))
     roots.check_tree(out / PARTS / plan.well)
     storage = storage_from_config(config)
     for index, image in enumerate(fields):
-        target = out / PLATE / omezarr.well_path(plan.well) / str(index)
-        with _naming(target):
-            omezarr.write_field(out / PLATE, plan.well, index, image,
+        with _naming(f"{plate}/{omezarr.well_path(plan.well)}/{index}"):
+            omezarr.write_field(plate, plan.well, index, image,
                                 channel_names=channel_names, pixel_size_um=pixel_size_um,
                                 labels=field_labels[index], storage=storage)
-    omezarr.prune_fields(out / PLATE, plan.well, len(fields))
-    with _naming(out / PLATE / omezarr.well_path(plan.well)):  # Fractal/ngio's tables
-        write_field_tables(out / PLATE, omezarr.well_path(plan.well), tables)
+    omezarr.prune_fields(plate, plan.well, len(fields))
+    with _naming(f"{plate}/{omezarr.well_path(plan.well)}"):  # Fractal/ngio's tables
+        write_field_tables(plate, omezarr.well_path(plan.well), tables)
     parts = FileManager(out, disk_dir=PARTS)
     with _naming(out / PARTS / plan.well):
         parts.delete(plan.well, "disk")  # a previous attempt's tables
@@ -89,7 +96,7 @@ def write_well_outputs(
 
 
 @contextlib.contextmanager
-def _naming(target: Path) -> Iterator[None]:
+def _naming(target: Path | str) -> Iterator[None]:
     """OS errors from zarr/pyarrow often carry no file name; add the one we were writing."""
     try:
         yield
