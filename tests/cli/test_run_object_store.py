@@ -98,7 +98,7 @@ def test_run_writes_the_plate_tables_and_run_json_to_the_bucket(s3, plate, tmp_p
     assert s3.exists("results/screen1/plate.zarr/A/1/0/tables/nuclei/table.parquet")
 
     # Reopens in napari through our reader (lazy dask arrays read from the bucket).
-    from napari_hcs.napari.output_zarr import read_output_plate
+    from napari_hcs.napari.results.output_zarr import read_output_plate
 
     opened = read_output_plate(f"{url}/plate.zarr")
     assert sorted(w.name for w in opened.wells) == ["A01", "B02"]
