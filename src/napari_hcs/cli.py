@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--stream", help="connect a PUSH socket to a viewer's PULL, tcp://HOST:PORT")
     p.add_argument("--stream-bind", help="bind a PUSH socket for one viewer to connect to")
+    p.add_argument("--format", choices=["ngff-0.5", "ngff-0.4"], default=None,
+                   help="plate.zarr's format: ngff-0.5 (zarr v3, sharded; the default) or "
+                   "ngff-0.4 (zarr v2, for older readers)")
     p.add_argument("--resume", action="store_true", help="skip wells already ok in run.json")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run)

@@ -70,6 +70,14 @@ def _run(
         print("error: --resume needs a local --out folder (it reads run.json)", file=sys.stderr)
         return 2
     out = args.out if local_output else None
+    if out is not None:  # `s3://` is an object store, `http://` nothing we can write
+        from .engine.vfs.location import check_writable
+
+        try:  # before any work: never a local folder named "s3:"
+            check_writable(out)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     pipeline_file = shipped_pipelines.resolve(args.pipeline)
     wells = [w.strip() for w in args.wells.split(",") if w.strip()] if args.wells else None
     try:  # a .py pipeline file runs here; a .json document is read as data
@@ -77,7 +85,10 @@ def _run(
         reader = open_plate(args.plate)
         layout = reader.layout
         compiled = compile_pipeline(pipeline, reader, wells=wells,
-                                    config=GlobalConfig(device=args.device), output_dir=out)
+                                    config=GlobalConfig(device=args.device,
+                                                        output_format=getattr(args, "format",
+                                                                              None)),
+                                    output_dir=out)
     except CompileError as exc:  # a DocumentError is one too
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -185,3 +185,24 @@ def test_another_writers_plate_with_wells_of_different_sizes(tmp_path):
     stored1 = np.asarray(root["A/1/0/s1"])[1]  # the writer's own level 1 (NGFF 0.5) is used
     np.testing.assert_array_equal(_cell(levels[1], geometry, "A01", 1),
                                   _padded(stored1, geometry.cell(1)))
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_our_plates_of_either_ngff_version_reopen(tmp_path, version):
+    path = tmp_path / "ours.zarr"
+    omezarr.create_plate(path, ["A01", "B03"], grid=(2, 3), version=version)
+    image = np.arange(2 * 40 * 50, dtype=np.uint16).reshape(2, 40, 50)
+    labels = np.zeros((40, 50), np.int32)
+    labels[5:9, 5:9] = 4
+    for well in ("A01", "B03"):
+        omezarr.write_field(path, well, 0, image, pixel_size_um=0.5, labels={"nuclei": labels},
+                            channel_names=["DAPI", "GFP"],
+                            storage=omezarr.Storage(chunk_size=16))
+    omezarr.sync_plate(path)
+    assert omezarr.plate_version(path) == version
+    layers = plate_zarr_layers(path)
+    assert [kw["name"] for _, kw, _ in layers][:2] == ["DAPI (result)", "GFP (result)"]
+    geometry = PlateGeometry.for_wells((40, 50), 2, 3, 0.5)
+    levels = layers[1][0]
+    np.testing.assert_array_equal(_cell(levels[0], geometry, "B03"),
+                                  _padded(image[1], geometry.cell(0)))

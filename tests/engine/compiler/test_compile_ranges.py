@@ -85,3 +85,13 @@ def test_compression_choices_are_the_writers():
     from napari_hcs.engine.vfs.pyramid import COMPRESSIONS
 
     assert typing.get_args(Compression) == COMPRESSIONS
+
+
+def test_output_formats_are_the_writers():
+    import typing
+
+    from napari_hcs.engine.pipeline.config import DEFAULTS, OutputFormat
+    from napari_hcs.engine.vfs.omezarr import DEFAULT_VERSION, VERSIONS
+
+    assert typing.get_args(OutputFormat) == tuple(f"ngff-{v}" for v in VERSIONS)
+    assert DEFAULTS["output_format"] == f"ngff-{DEFAULT_VERSION}"

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import zarr
 from executor_helpers import compile_for, segment_pipeline, stitch_pipeline
-from ome_zarr_models.v04.hcs import HCS
-from ome_zarr_models.v04.image import Image
+from ome_zarr_models.v05.hcs import HCS
+from ome_zarr_models.v05.image import Image
 
 from napari_hcs.engine.executor import run_plans
 from napari_hcs.engine.pipeline import Pipeline, Step

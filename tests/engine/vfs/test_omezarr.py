@@ -1,4 +1,5 @@
-"""The OME-Zarr HCS writer, read back with ome-zarr, napari-ome-zarr and ome-zarr-models."""
+"""The OME-Zarr HCS writer (NGFF 0.5 sharded and 0.4), read back with ome-zarr, napari-ome-zarr
+and ome-zarr-models."""
 
 from __future__ import annotations
 
@@ -11,10 +12,20 @@ import zarr
 from napari_hcs.engine.vfs import omezarr
 
 
-@pytest.fixture
-def plate(tmp_path):
+def attrs_of(folder):
+    """A group's NGFF attributes as its files hold them (0.5: `ome` in zarr.json)."""
+    if (folder / "zarr.json").is_file():
+        ome = json.loads((folder / "zarr.json").read_text())["attributes"]["ome"]
+        assert ome["version"] == "0.5"
+        return ome
+    return json.loads((folder / ".zattrs").read_text())
+
+
+@pytest.fixture(params=["0.5", "0.4"])
+def plate(tmp_path, request):
     root = tmp_path / "plate.zarr"
-    omezarr.create_plate(root, ["B03", "A01"], name="demo", field_count=2)
+    omezarr.create_plate(root, ["B03", "A01"], name="demo", field_count=2,
+                         version=request.param)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 4000, (2, 600, 520), dtype=np.uint16)
     labels = np.zeros((600, 520), np.int32)
@@ -35,7 +46,7 @@ def test_layout_and_read_back(plate):
     assert level1.shape == (2, 300, 260)  # a pyramid while the image is large
     assert omezarr.read_labels(root, "A01", 0, "nuclei", level=1).max() == 7
     assert omezarr.field_channel_names(root, "A01", 0) == ["DAPI", "GFP"]
-    attrs = json.loads((root / "A" / "1" / "0" / ".zattrs").read_text())
+    attrs = attrs_of(root / "A" / "1" / "0")
     axes = attrs["multiscales"][0]["axes"]
     assert [a["name"] for a in axes] == ["c", "y", "x"]
     assert attrs["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"] == [
@@ -43,12 +54,16 @@ def test_layout_and_read_back(plate):
 
 
 def test_validates_with_ome_zarr_models(plate):
-    from ome_zarr_models.v04.hcs import HCS
-    from ome_zarr_models.v04.image import Image
-
     root, _, _ = plate
+    if omezarr.plate_version(root) == "0.5":
+        from ome_zarr_models.v05.hcs import HCS
+        from ome_zarr_models.v05.image import Image
+    else:
+        from ome_zarr_models.v04.hcs import HCS
+        from ome_zarr_models.v04.image import Image
     hcs = HCS.from_zarr(zarr.open_group(str(root), mode="r"))
-    assert [w.path for w in hcs.attributes.plate.wells] == ["A/1", "B/3"]
+    meta = hcs.ome_attributes if hasattr(hcs, "ome_attributes") else hcs.attributes
+    assert [w.path for w in meta.plate.wells] == ["A/1", "B/3"]
     Image.from_zarr(zarr.open_group(str(root / "B" / "3" / "0"), mode="r"))
     Image.from_zarr(zarr.open_group(str(root / "B" / "3" / "0" / "labels" / "nuclei"), mode="r"))
 
@@ -92,18 +107,18 @@ def test_plate_lists_every_physical_row_and_column(tmp_path):
     omezarr.create_plate(root, ["B03", "P24"], name="screen", grid=(16, 24))
     omezarr.write_field(root, "B03", 0, np.ones((1, 8, 8), np.uint16))
     assert omezarr.sync_plate(root) == ["B03"]  # P24 wrote nothing: no longer listed
-    plate = json.loads((root / ".zattrs").read_text())["plate"]
+    plate = attrs_of(root)["plate"]
     assert [r["name"] for r in plate["rows"]] == [chr(ord("A") + i) for i in range(16)]
     assert [c["name"] for c in plate["columns"]] == [str(i) for i in range(1, 25)]
     assert plate["wells"] == [{"path": "B/3", "rowIndex": 1, "columnIndex": 2}]
     assert plate["acquisitions"] == [{"id": 0, "name": "screen", "maximumfieldcount": 1}]
-    well = json.loads((root / "B" / "3" / ".zattrs").read_text())["well"]
+    well = attrs_of(root / "B" / "3")["well"]
     assert well["images"] == [{"path": "0", "acquisition": 0}]
 
 
 def test_labels_carry_a_colour_per_value(plate):
     root, _, labels = plate
-    attrs = json.loads((root / "A" / "1" / "0" / "labels" / "nuclei" / ".zattrs").read_text())
+    attrs = attrs_of(root / "A" / "1" / "0" / "labels" / "nuclei")
     colors = attrs["image-label"]["colors"]
     assert [c["label-value"] for c in colors] == [0, 7]
     assert colors[0]["rgba"] == [0, 0, 0, 0] and colors[1]["rgba"][3] == 255

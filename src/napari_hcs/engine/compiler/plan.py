@@ -63,7 +63,8 @@ class OutputPlan:
     plate's input dtype, which integer results keep and float results return to when they fit
     (`executor/fitting.py`); `pixel_size_um` the plate's pixel size (`PlateLayout`), which
     reaches plate.zarr, the wire header and the tables; `plate_grid` the plate's physical
-    (rows, columns).
+    (rows, columns); `plate_url` where plate.zarr is written when that is an object store
+    (`s3://bucket/res/plate.zarr`; None: `output_dir/plate.zarr`).
     """
 
     field_shape: tuple[int, int] | None
@@ -71,6 +72,7 @@ class OutputPlan:
     pixel_size_um: float | None
     plate_grid: tuple[int, int] | None = None
     plate_name: str = "plate"
+    plate_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -141,9 +141,12 @@ def check_resumable(out: Path) -> None:
 
 
 def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str,
-                   grid: tuple[int, int] | None = None) -> None:
+                   grid: tuple[int, int] | None = None,
+                   version: str = omezarr.DEFAULT_VERSION,
+                   plate: str | Path | None = None) -> None:
     """Claim our entries, remove our previous outputs (without resume) and create the plate
-    (`grid`: its physical rows and columns).
+    (`grid`: its physical rows and columns; `version`: its NGFF version; `plate`: where it
+    goes when not `out/plate.zarr`, an object store's URL).
 
     The caller holds the folder's lock and has checked that the folder is not the input."""
     check_owned(out)
@@ -160,7 +163,8 @@ def prepare_output(out: Path, wells: Sequence[str], *, resume: bool, name: str,
         check_resumable(out)
     else:
         _remove(out / entry for entry in (PLATE, TABLES, PARTS, INTERMEDIATE))
-    omezarr.create_plate(out / PLATE, wells, name=name, field_count=1, grid=grid)
+    omezarr.create_plate(plate or out / PLATE, wells, name=name, field_count=1, grid=grid,
+                         version=version)
 
 
 def _remove(paths: Iterable[Path]) -> None:

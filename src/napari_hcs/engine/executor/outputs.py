@@ -1,6 +1,7 @@
 """The run's outputs (DESIGN.md "Outputs"): plate.zarr, tables/*.parquet and run.json.
 
-Workers write their own well (plate.zarr fields, per-well tables under `OUT/.parts/<well>/`);
+Workers write their own well (plate.zarr fields, each with its rows of every table in its
+`tables/` group as Fractal and ngio read them, and per-well tables under `OUT/.parts/<well>/`);
 the parent writes run.json (`run_record`) after every well and merges the parts of all `ok`
 wells into `tables/<name>.parquet` at the end. Every file is written atomically, so after a
 crash `run.json` says exactly which wells are complete and `--resume` can finish the rest.
@@ -21,6 +22,7 @@ import numpy as np
 from ..compiler.plan import WellPlan
 from ..roots import AllowedRoots
 from ..vfs import FileManager, omezarr
+from ..vfs.zarr_tables import write_field_tables
 
 PLATE = "plate.zarr"
 TABLES = "tables"
@@ -30,6 +32,22 @@ INTERMEDIATE = "intermediate.zarr"
 POSITIONS = "positions"
 _PACKAGES = ("napari-hcs", "numpy", "scipy", "scikit-image", "tifffile", "zarr", "ome-zarr",
              "pandas", "pyarrow", "torch", "cupy")
+
+
+def ngff_version(config: Mapping[str, Any] | Any) -> str:
+    """The NGFF version ("0.5", "0.4") of the run's `output_format` ("ngff-0.5")."""
+    value = dict(config).get("output_format") or f"ngff-{omezarr.DEFAULT_VERSION}"
+    version = str(value).removeprefix("ngff-")
+    if version not in omezarr.VERSIONS:
+        raise ValueError(f"output_format {value!r} is not one of "
+                         f"{', '.join('ngff-' + v for v in omezarr.VERSIONS)}")
+    return version
+
+
+def plate_target(plan: WellPlan) -> str | Path:
+    """Where the run's plate.zarr is: an object store's URL, or `output_dir/plate.zarr`."""
+    url = plan.output.plate_url if plan.output is not None else None
+    return url or Path(plan.output_dir or ".") / PLATE
 
 
 def storage_from_config(config: Mapping[str, Any]) -> omezarr.Storage:
@@ -54,17 +72,20 @@ def write_well_outputs(
 ) -> None:
     """Write one well (in the worker): its fields into plate.zarr and its tables as parts."""
     out = Path(plan.output_dir or ".")
+    plate = plate_target(plan)
     roots = AllowedRoots(plan.roots)  # a resumed well is changed in place: no link may lead out
-    roots.check_tree(out / PLATE / omezarr.well_path(plan.well))
+    if isinstance(plate, Path):
+        roots.check_tree(plate / omezarr.well_path(plan.well))
     roots.check_tree(out / PARTS / plan.well)
     storage = storage_from_config(config)
     for index, image in enumerate(fields):
-        target = out / PLATE / omezarr.well_path(plan.well) / str(index)
-        with _naming(target):
-            omezarr.write_field(out / PLATE, plan.well, index, image,
+        with _naming(f"{plate}/{omezarr.well_path(plan.well)}/{index}"):
+            omezarr.write_field(plate, plan.well, index, image,
                                 channel_names=channel_names, pixel_size_um=pixel_size_um,
                                 labels=field_labels[index], storage=storage)
-    omezarr.prune_fields(out / PLATE, plan.well, len(fields))
+    omezarr.prune_fields(plate, plan.well, len(fields))
+    with _naming(f"{plate}/{omezarr.well_path(plan.well)}"):  # Fractal/ngio's tables
+        write_field_tables(plate, omezarr.well_path(plan.well), tables)
     parts = FileManager(out, disk_dir=PARTS)
     with _naming(out / PARTS / plan.well):
         parts.delete(plan.well, "disk")  # a previous attempt's tables
@@ -75,7 +96,7 @@ def write_well_outputs(
 
 
 @contextlib.contextmanager
-def _naming(target: Path) -> Iterator[None]:
+def _naming(target: Path | str) -> Iterator[None]:
     """OS errors from zarr/pyarrow often carry no file name; add the one we were writing."""
     try:
         yield

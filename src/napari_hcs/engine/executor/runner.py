@@ -13,12 +13,14 @@ from typing import Any
 from ..compiler.plan import WellPlan
 from ..roots import AllowedRoots
 from ..vfs import omezarr
+from ..vfs.location import is_remote
 from .backend import Backend, get_backend
 from .events import ProgressEvent, RunReport, WellResult
 from .fingerprint import check_resume, recorded_root, run_fingerprint
 from .output_folder import OWNED, check_not_input, check_owned, prepare_output
 from .output_lock import OutputLock
-from .outputs import PARTS, PLATE, TABLES, merge_tables
+from .outputs import PARTS, PLATE, TABLES, merge_tables, ngff_version, plate_target
+from .remote_output import RemoteOutput
 from .run_record import RunRecord, load_previous
 from .well import WellOptions
 
@@ -57,8 +59,36 @@ def run_plans(
     entries napari-hcs did not write, and a `resume` of another pipeline, plate or options
     (`ResumeRefused`).
     """
-    start = time.perf_counter()
     plan_list = list(plans.values()) if isinstance(plans, Mapping) else list(plans)
+    remote: RemoteOutput | None = None
+    if output_dir is not None and is_remote(output_dir) and plan_list:
+        # Object storage (`s3://`): plate.zarr there, the bookkeeping in a local staging folder.
+        remote = RemoteOutput(str(output_dir), resume=resume,
+                              confined=AllowedRoots(plan_list[0].roots).confined)
+        output_dir, plan_list = remote.stage, remote.bind(plan_list)
+    try:
+        report = _run_plans(plan_list, output_dir, workers=workers, device=device,
+                            on_event=on_event, on_result=on_result, cancel=cancel,
+                            resume=resume, backend=backend, run_info=run_info,
+                            channel_names=channel_names, pixel_size_um=pixel_size_um,
+                            ship_images=ship_images)
+    finally:
+        if remote is not None:
+            remote.finish()
+    if remote is not None:
+        report.output_dir = None  # the staging folder is gone; the outputs are at the URL
+    return report
+
+
+def _run_plans(
+    plan_list: list[WellPlan], output_dir: str | Path | None, *, workers: int, device: str,
+    on_event: Callable[[ProgressEvent], None] | None,
+    on_result: Callable[[WellResult], None] | None, cancel: threading.Event | None,
+    resume: bool, backend: Backend | type | str | None, run_info: Mapping[str, Any] | None,
+    channel_names: Mapping[str, str] | None, pixel_size_um: float | None,
+    ship_images: bool | None,
+) -> RunReport:
+    start = time.perf_counter()
     out = Path(output_dir).resolve() if output_dir is not None else None
     plan_list = [replace(p, output_dir=str(out) if out else None) for p in plan_list]
     cancel = cancel or threading.Event()
@@ -114,7 +144,7 @@ def run_plans(
         try:
             if out is not None and record is not None:
                 _confine_output(out, roots, (PLATE, TABLES, PARTS))
-                _finish_outputs(out, record, report)
+                _finish_outputs(out, record, report, plan_list[0])
         finally:
             if lock is not None:
                 lock.release()
@@ -145,14 +175,16 @@ def _open_record(out: Path, plans: list[WellPlan], *, resume: bool, info: dict[s
     output = plans[0].output
     prepare_output(out, [p.well for p in plans], resume=resume,
                    name=output.plate_name if output else Path(plans[0].plate_root).name or "plate",
-                   grid=output.plate_grid if output else None)
+                   grid=output.plate_grid if output else None,
+                   version=ngff_version(plans[0].config), plate=plate_target(plans[0]))
     return RunRecord(out, previous=previous, info=info, fingerprint=fingerprint)
 
 
-def _finish_outputs(out: Path, record: RunRecord, report: RunReport) -> None:
+def _finish_outputs(out: Path, record: RunRecord, report: RunReport,
+                    record_plan: WellPlan) -> None:
     try:
         report.tables = merge_tables(out, record.ok_wells())
-        omezarr.sync_plate(out / PLATE, only=sorted(record.ok_wells()))
+        omezarr.sync_plate(plate_target(record_plan), only=sorted(record.ok_wells()))
     except OSError as exc:  # e.g. a full disk: the wells' own outputs are complete already
         report.warnings.append(f"could not finish the tables/plate metadata: {exc}; "
                                "run again with --resume once fixed")

@@ -18,6 +18,8 @@ Source = Literal["step", "pipeline", "global", "default"]
 #: The OME-Zarr chunk codecs the writer knows (`vfs.pyramid.COMPRESSIONS`; a test keeps the
 #: two equal, since the configuration must not import the writer's zarr).
 Compression = Literal["blosc", "blosc-zstd", "blosc-lz4", "zstd", "gzip", "none"]
+#: The OME-Zarr versions the writer writes (`vfs.omezarr.VERSIONS`; a test keeps them equal).
+OutputFormat = Literal["ngff-0.5", "ngff-0.4"]
 
 #: What each field may hold (None, "inherit", always may). The compiler checks every set value
 #: against these (`compiler.validate.validate_config`), the Config dock offers a Literal's
@@ -29,6 +31,7 @@ FIELD_TYPES: dict[str, Any] = {
     "zarr_compression": Compression,
     "zarr_levels": Annotated[int, Interval(ge=1, le=16)],
     "zarr_chunk_size": Annotated[int, Interval(ge=16, le=16384)],
+    "output_format": OutputFormat,
 }
 
 #: The value of each field when no level sets it.
@@ -39,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "zarr_compression": "blosc-lz4",  # measured: docs/performance.md ("Writing")
     "zarr_levels": 3,
     "zarr_chunk_size": 1024,
+    "output_format": "ngff-0.5",  # measured: docs/performance.md ("Writing")
 }
 
 #: What each field means, for tooltips and docs.
@@ -52,6 +56,8 @@ DESCRIPTIONS: dict[str, str] = {
                         'too; "zstd", "gzip" or "none"',
     "zarr_levels": "number of resolution levels in the written OME-Zarr multiscale pyramid",
     "zarr_chunk_size": "OME-Zarr chunk edge length in pixels (Y and X)",
+    "output_format": 'plate.zarr\'s format: "ngff-0.5" (zarr v3, sharded: what current '
+                     'readers and writers use) or "ngff-0.4" (zarr v2: for older readers)',
 }
 
 
@@ -78,6 +84,7 @@ class _RunConfig(_Config):
     zarr_compression: str | None = None
     zarr_levels: int | None = None
     zarr_chunk_size: int | None = None
+    output_format: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 import tifffile
 
-from ..vfs.atomic import atomic_dir, atomic_write_json
+from ..vfs.atomic import atomic_dir
 from .imagexpress import OVERLAP_KEY
 from .model import PlateError
 from .synthetic import SampleSpec, SyntheticWell, flat_field, synthesize_well
@@ -233,15 +233,18 @@ def _write_zarr(root: Path, spec: SampleSpec, wells: dict[str, SyntheticWell]) -
 def _add_translation(field: Path, position: tuple[int, int], pixel_size_um: float) -> None:
     """Record the nominal stage position as an NGFF `translation` (physical units) on every
     pyramid level, so a zarr sample carries stage positions like the other formats."""
-    attrs = json.loads((field / ".zattrs").read_text())
-    for dataset in attrs["multiscales"][0]["datasets"]:
+    from ..vfs.zarr_group import Group
+
+    group = Group.existing(field)  # NGFF 0.4 or 0.5, as the plate was written
+    multiscales = group.attrs["multiscales"]
+    for dataset in multiscales[0]["datasets"]:
         transforms = [t for t in dataset["coordinateTransformations"] if t["type"] == "scale"]
         lead = [0.0] * (len(transforms[0]["scale"]) - 2)
         shift = [position[0] * pixel_size_um, position[1] * pixel_size_um]
         dataset["coordinateTransformations"] = [
             *transforms, {"type": "translation", "translation": lead + shift}
         ]
-    atomic_write_json(field / ".zattrs", attrs)
+    group.attrs["multiscales"] = multiscales
 
 
 _WRITERS = {"imagexpress": _write_imagexpress, "phenix": _write_phenix, "zarr": _write_zarr}

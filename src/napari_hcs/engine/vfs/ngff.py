@@ -1,7 +1,10 @@
-"""NGFF 0.4 metadata (plate, well, multiscales, image-label) written into zarr v2 group attributes.
+"""NGFF metadata (plate, well, multiscales, image-label): 0.4 in zarr v2 group attributes, 0.5
+in a zarr v3 group's `ome` attribute (`zarr_group.NgffAttributes` adds its `version`).
 
-The same JSON that ome-zarr-py's `write_*_metadata(..., fmt=FormatV04())` writes, key for key,
-without importing `ome_zarr`: its package import pulls in dask.array, scikit-image's transforms
+The same JSON that ome-zarr-py's `write_*_metadata(..., fmt=FormatV04())` writes, key for key
+(0.5: `version` once beside them, and again in `plate` and `image-label` only, as ome-zarr-py
+0.18 writes it), without importing
+`ome_zarr`: its package import pulls in dask.array, scikit-image's transforms
 and pydantic models (1.5-2.5 s per process), which every worker process of a run would pay
 just to write a few small attribute dictionaries. Inputs here are built by `omezarr`, so only
 the checks that can catch our own mistakes are kept.
@@ -13,6 +16,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 VERSION = "0.4"
+
+
+def _versioned(obj: dict[str, Any], version: str) -> dict[str, Any]:
+    """NGFF 0.4 repeats the version in every object; 0.5 has it once per group (`ome`)."""
+    if version == "0.4":
+        obj["version"] = version
+    return obj
 
 
 def _names(values: Sequence[str], what: str) -> list[dict[str, str]]:
@@ -48,7 +58,8 @@ def write_plate(
         plate["name"] = name
     if field_count is not None:
         plate["field_count"] = field_count
-    plate["version"] = VERSION
+    # 0.5 too, as ome-zarr-py writes it (ome-zarr-models warns without; its issue 218).
+    plate["version"] = _version(group)
     group.attrs["plate"] = plate
 
 
@@ -59,12 +70,16 @@ def write_well(group: Any, images: Sequence[Mapping[str, Any]]) -> None:
         if not isinstance(image.get("path"), str):
             raise ValueError(f"well image {dict(image)} needs a string 'path'")
         checked.append(dict(image))
-    group.attrs["well"] = {"images": checked, "version": VERSION}
+    group.attrs["well"] = _versioned({"images": checked}, _version(group))
+
+
+def _version(group: Any) -> str:
+    return getattr(group, "ngff_version", VERSION)
 
 
 def multiscales(
     datasets: list[dict[str, Any]], axes: list[dict[str, str]], name: str,
-    omero: Mapping[str, Any] | None = None,
+    omero: Mapping[str, Any] | None = None, version: str = VERSION,
 ) -> dict[str, Any]:
     """The attributes of a multiscale image group (`omero` first, as ome-zarr-py orders them)."""
     if not datasets:
@@ -72,8 +87,8 @@ def multiscales(
     attrs: dict[str, Any] = {}
     if omero is not None:
         attrs["omero"] = dict(omero)
-    attrs["multiscales"] = [{"datasets": datasets, "name": name, "axes": axes,
-                             "version": VERSION}]
+    attrs["multiscales"] = [_versioned({"datasets": datasets, "name": name, "axes": axes},
+                                       version)]
     return attrs
 
 
@@ -89,7 +104,7 @@ def add_label(labels_group: Any, name: str, label_attrs: Mapping[str, Any],
     image_label: dict[str, Any] = {}
     if colors:
         image_label["colors"] = [dict(c) for c in colors]
-    image_label.update({"source": dict(source), "version": VERSION})
+    image_label.update({"source": dict(source), "version": _version(labels_group)})
     return {**label_attrs, "image-label": image_label}
 
 

@@ -1,17 +1,18 @@
-"""The OME-Zarr HCS writer and reader (NGFF 0.4, zarr format 2: the most widely readable).
+"""The OME-Zarr HCS writer and reader: NGFF 0.5 (zarr v3, sharded; the default) or NGFF 0.4
+(zarr v2: what older readers know), on a local disk or an object store (`location`).
 
 Layout: `plate.zarr/<row>/<column>/<field>/` where row is the well's letters and column its
 number without padding (`B03` -> `B/3`), each field a multiscale image with axes `c[,z],y,x`
 and labels under `<field>/labels/<name>/`. Metadata is the JSON ome-zarr-py writes, written by
-`ngff` (so that worker processes need not import ome_zarr) into groups as zarr v2 lays them out
-(`disk_group`), pixels as zarr v2 arrays (`pyramid.write_array_v2`); reading is zarr's. Every
-field is written into a temporary folder and renamed into place (an interrupted write never
-leaves a field that looks complete).
+`ngff` (so that worker processes need not import ome_zarr) into groups (`zarr_group`), pixels
+as zarr arrays (`zarr_arrays`, through `pyramid.write_levels`); reading is zarr's. Every
+field is built in a temporary folder and renamed into place (an interrupted write never leaves
+a field that looks complete); on an object store, which has no rename, a field is complete once
+its group metadata, written after its arrays, names its multiscales.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,19 @@ import numpy as np
 
 from ..plate.wells import format_well, parse_well, row_letters, sort_wells
 from . import ngff
-from .atomic import TMP_MARK, atomic_dir, atomic_write_json, remove_stale_temps
-from .disk_group import DiskGroup
+from .location import LocalFolder, RemoteFolder, open_folder
 from .pyramid import COMPRESSIONS, Storage, write_levels
+from .zarr_group import NGFF_VERSION, ZARR_FORMAT, Group, zarr_format_of
 
-__all__ = ["COMPRESSIONS", "Storage", "create_plate", "field_channel_names", "prune_fields",
-           "read_field", "read_labels", "sync_plate", "well_path", "write_field"]
+__all__ = ["COMPRESSIONS", "DEFAULT_VERSION", "VERSIONS", "Storage", "create_plate",
+           "field_channel_names", "plate_version", "prune_fields", "read_field",
+           "read_labels", "sync_plate", "well_path", "write_field"]
+
+#: The NGFF versions the writer writes; the first is the default (docs/outputs.md).
+VERSIONS = ("0.5", "0.4")
+DEFAULT_VERSION = VERSIONS[0]
+
+Target = str | Path | LocalFolder | RemoteFolder
 
 
 def well_path(well: str) -> str:
@@ -34,30 +42,37 @@ def well_path(well: str) -> str:
     return f"{row_letters(row)}/{col + 1}"
 
 
-def _plate_attrs(root: Path) -> dict:
-    path = root / ".zattrs"
-    return json.loads(path.read_text()) if path.is_file() else {}
+def plate_version(root: Target) -> str | None:
+    """The NGFF version of the plate at `root` ("0.5", "0.4"), None when there is none."""
+    found = zarr_format_of(open_folder(root))
+    return NGFF_VERSION[found] if found else None
+
+
+def _open_plate(root: Target, version: str | None = None) -> Group:
+    if version is not None and version not in VERSIONS:
+        raise ValueError(f"NGFF version {version!r} is not one of {', '.join(VERSIONS)}")
+    return Group.open(root, "a", ZARR_FORMAT[version] if version else None)
 
 
 def create_plate(
-    root: str | Path, wells: Sequence[str], *, name: str = "plate", field_count: int = 1,
-    grid: tuple[int, int] | None = None,
+    root: Target, wells: Sequence[str], *, name: str = "plate", field_count: int = 1,
+    grid: tuple[int, int] | None = None, version: str = DEFAULT_VERSION,
 ) -> None:
     """Create (or extend) an HCS plate listing `wells`; existing wells' data is kept.
 
     `grid` is the plate's physical (rows, columns) (e.g. (16, 24) for 384 wells): NGFF lists
     every physical row and column, used or not; without it, the rows and columns up to the
     last used one. Each new well lists fields `0..field_count-1`; `write_field` adds any other
-    field it writes.
+    field it writes. `version` is the NGFF version of a new plate (an existing plate of
+    another version is refused).
     """
-    root = Path(root)
-    plate = _plate_attrs(root).get("plate", {})
+    group = _open_plate(root, version)
+    plate = group.attrs.get("plate", {})
     # Temporary fields of failed writes go first, in every well: they are never complete data,
     # and on a full disk they hold the space the metadata below needs (a write that fails
     # after this point must not leave them behind either).
     for entry in plate.get("wells", []):
-        remove_stale_temps(root / entry["path"])
-    group = DiskGroup.open(root, "a")
+        group.folder.join(*entry["path"].split("/")).clean_temps()
     existing = [w["path"] for w in plate.get("wells", [])]
     names = sort_wells([*(_well_from_path(p) for p in existing), *wells])
     _write_plate(group, names, name=name, field_count=field_count,
@@ -91,7 +106,7 @@ def _largest(*grids: tuple[int, int] | None) -> tuple[int, int] | None:
     return (max(g[0] for g in known), max(g[1] for g in known)) if known else None
 
 
-def _write_plate(group: DiskGroup, wells: Sequence[str], *, name: str, field_count: int,
+def _write_plate(group: Group, wells: Sequence[str], *, name: str, field_count: int,
                  grid: tuple[int, int] | None) -> None:
     rc = [parse_well(w) for w in wells]
     n_rows = max([r + 1 for r, _ in rc] + [grid[0] if grid else 0])
@@ -104,7 +119,7 @@ def _write_plate(group: DiskGroup, wells: Sequence[str], *, name: str, field_cou
 
 
 def sync_plate(
-    root: str | Path, *, name: str | None = None, only: Sequence[str] | None = None
+    root: Target, *, name: str | None = None, only: Sequence[str] | None = None
 ) -> list[str]:
     """Make the plate list exactly the wells that hold at least one complete field.
 
@@ -113,53 +128,54 @@ def sync_plate(
     listed wells (a run lists its `ok` wells; a failed well may hold some complete fields).
     The plate's rows and columns stay as `create_plate` wrote them.
     """
-    root = Path(root)
-    plate = _plate_attrs(root).get("plate", {})
+    group = Group.existing(root)
+    plate = group.attrs.get("plate", {})
     # Temporary fields of failed writes go first, in every well: they are never complete data,
     # and on a full disk they hold the space the metadata below needs (a write that fails
     # after this point must not leave them behind either).
     for entry in plate.get("wells", []):
-        remove_stale_temps(root / entry["path"])
-    group = DiskGroup.open(root, "a")
+        group.folder.join(*entry["path"].split("/")).clean_temps()
     wells, most = [], 0
     for entry in plate.get("wells", []):
-        folder = root / entry["path"]
-        fields = sorted(
-            (p.name for p in folder.iterdir() if p.is_dir() and (p / ".zattrs").is_file())
-            if folder.is_dir() else [],
-            key=int,
-        )
+        well_group = group.require_group(entry["path"])
+        fields = sorted((name for name in well_group.folder.subfolders()
+                         if name.isdigit() and _is_complete(well_group, name)), key=int)
         well = _well_from_path(entry["path"])
         if fields and (only is None or well in only):
             wells.append(well)
             most = max(most, len(fields))
-            ngff.write_well(group[entry["path"]], _images(fields))
+            ngff.write_well(well_group, _images(fields))
     if not wells:  # NGFF has no empty plate: a plate with no complete well is not left behind
-        import shutil
-
-        shutil.rmtree(root)
+        group.folder.remove()
         return wells
     _write_plate(group, wells, name=name or plate.get("name", "plate"), field_count=max(most, 1),
                  grid=_grid_of(plate))
     return wells
 
 
+def _is_complete(well_group: Group, field: str) -> bool:
+    """A field whose group metadata names its multiscales (written after all its arrays)."""
+    return field in well_group and "multiscales" in well_group[field].attrs
+
+
 def _write_multiscale(
-    group: DiskGroup, data: np.ndarray, axes: list[dict], pixel_size_um: float | None,
+    group: Group, data: np.ndarray, axes: list[dict], pixel_size_um: float | None,
     *, labels: bool, name: str, storage: Storage, omero: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the pyramid's arrays; returns the group's NGFF attributes (the caller writes
     them once, with whatever it adds, instead of one metadata rewrite per key)."""
     px = float(pixel_size_um) if pixel_size_um else 1.0
     datasets = []
+    names = [a["name"] for a in axes]
     for level, (path, shape) in enumerate(write_levels(group, data, labels=labels,
-                                                       storage=storage)):
+                                                       storage=storage,
+                                                       dimension_names=names)):
         scale = [1.0] * (len(shape) - 2) + [px * 2**level] * 2
         datasets.append({
             "path": path,
             "coordinateTransformations": [{"type": "scale", "scale": scale}],
         })
-    return ngff.multiscales(datasets, axes, name, omero)
+    return ngff.multiscales(datasets, axes, name, omero, version=group.ngff_version)
 
 
 def _axes(ndim: int, channel: bool, pixel_size_um: float | None) -> list[dict]:
@@ -182,7 +198,7 @@ def _omero(image: np.ndarray, names: Sequence[str]) -> dict:
 
 
 def write_field(
-    root: str | Path,
+    root: Target,
     well: str,
     field: int,
     image: np.ndarray,
@@ -209,12 +225,13 @@ def write_field(
         if np.shape(lab) != spatial and np.shape(lab) != spatial[-2:]:
             raise ValueError(f"well {well} field {field}: labels {lname!r} have shape "
                              f"{np.shape(lab)}, but the image is {spatial} (z, y, x)")
-    root = Path(root)
-    folder = root / well_path(well)
-    if not (folder / ".zattrs").is_file():
-        raise FileNotFoundError(f"{folder}: well {well} is not in the plate; call create_plate")
-    with atomic_dir(folder / str(int(field))) as tmp:
-        group = DiskGroup.open(tmp, "a")  # a fresh temporary folder
+    plate = Group.existing(root)
+    if well_path(well) not in plate or "well" not in plate[well_path(well)].attrs:
+        raise FileNotFoundError(f"{plate.folder}/{well_path(well)}: well {well} is not in the "
+                                "plate; call create_plate")
+    well_group = plate[well_path(well)]
+    with well_group.folder.staged(str(int(field))) as tmp:
+        group = Group.open(tmp, "a", plate.zarr_format)  # a fresh temporary folder
         group.attrs.update(_write_multiscale(
             group, image, _axes(image.ndim, True, pixel_size_um), pixel_size_um,
             labels=False, name="image", storage=storage, omero=_omero(image, names)))
@@ -229,7 +246,7 @@ def write_field(
             colors = ngff.label_colors(_label_values(lab))
             lgroup.attrs.update(ngff.add_label(lgroups, lname, attrs, {"image": "../../"},
                                                colors))
-    _add_field(folder, int(field))
+    _add_field(well_group, int(field))
 
 
 def _label_values(lab: np.ndarray) -> np.ndarray:
@@ -243,59 +260,55 @@ def _label_values(lab: np.ndarray) -> np.ndarray:
     return np.unique(lab)
 
 
-def _add_field(folder: Path, field: int) -> None:
-    attrs = json.loads((folder / ".zattrs").read_text())
-    images = attrs.get("well", {}).get("images", [])
+def _add_field(well_group: Group, field: int) -> None:
+    images = well_group.attrs.get("well", {}).get("images", [])
     if all(str(im["path"]) != str(field) for im in images):
-        images = sorted([*images, *_images([field])], key=lambda im: int(im["path"]))
-        attrs["well"] = {"images": images, "version": ngff.VERSION}
-        atomic_write_json(folder / ".zattrs", attrs)
+        ngff.write_well(well_group, sorted([*images, *_images([field])],
+                                           key=lambda im: int(im["path"])))
 
 
-def _open_field(root: str | Path, well: str, field: int) -> tuple[Path, dict]:
-    folder = Path(root) / well_path(well) / str(int(field))
-    if not (folder / ".zattrs").is_file() or TMP_MARK in folder.name:
-        raise FileNotFoundError(f"{folder}: no field {field} for well {well}")
-    return folder, json.loads((folder / ".zattrs").read_text())
+def _open_field(root: Target, well: str, field: int) -> Group:
+    path = f"{well_path(well)}/{int(field)}"
+    plate = Group.existing(root)
+    if path not in plate or "multiscales" not in plate[path].attrs:
+        raise FileNotFoundError(f"{plate.folder}/{path}: no field {field} for well {well}")
+    return plate[path]
 
 
-def read_field(root: str | Path, well: str, field: int, level: int = 0) -> np.ndarray:
+def _read_level(group: Group, level: int) -> np.ndarray:
+    import zarr
+
+    path = group.attrs["multiscales"][0]["datasets"][level]["path"]
+    folder = group.folder.join(path)
+    return zarr.open_array(str(folder), mode="r", zarr_format=group.zarr_format)[...]
+
+
+def read_field(root: Target, well: str, field: int, level: int = 0) -> np.ndarray:
     """The image of one field at pyramid `level`: (C,Y,X) or (C,Z,Y,X)."""
-    folder, attrs = _open_field(root, well, field)
-    path = attrs["multiscales"][0]["datasets"][level]["path"]
-    import zarr
-
-    return zarr.open_array(str(folder / path), mode="r", zarr_format=2)[...]
+    return _read_level(_open_field(root, well, field), level)
 
 
-def read_labels(root: str | Path, well: str, field: int, name: str, level: int = 0) -> np.ndarray:
+def read_labels(root: Target, well: str, field: int, name: str, level: int = 0) -> np.ndarray:
     """One labels image of a field at pyramid `level`."""
-    folder, _ = _open_field(root, well, field)
-    lfolder = folder / "labels" / name
-    if not (lfolder / ".zattrs").is_file():
-        raise FileNotFoundError(f"{lfolder}: no labels {name!r} for well {well} field {field}")
-    attrs = json.loads((lfolder / ".zattrs").read_text())
-    path = attrs["multiscales"][0]["datasets"][level]["path"]
-    import zarr
-
-    return zarr.open_array(str(lfolder / path), mode="r", zarr_format=2)[...]
+    group = _open_field(root, well, field)
+    if f"labels/{name}" not in group or "multiscales" not in group[f"labels/{name}"].attrs:
+        raise FileNotFoundError(f"{group.folder}/labels/{name}: no labels {name!r} for well "
+                                f"{well} field {field}")
+    return _read_level(group[f"labels/{name}"], level)
 
 
-def field_channel_names(root: str | Path, well: str, field: int) -> list[str]:
-    _, attrs = _open_field(root, well, field)
+def field_channel_names(root: Target, well: str, field: int) -> list[str]:
+    attrs = _open_field(root, well, field).attrs
     return [c["label"] for c in attrs.get("omero", {}).get("channels", [])]
 
 
-def prune_fields(root: str | Path, well: str, keep: int) -> None:
+def prune_fields(root: Target, well: str, keep: int) -> None:
     """Remove fields `keep..` of a well (left by an earlier run that wrote more of them)."""
-    import shutil
-
-    folder = Path(root) / well_path(well)
-    attrs = json.loads((folder / ".zattrs").read_text())
-    images = [im for im in attrs.get("well", {}).get("images", []) if int(im["path"]) < keep]
-    for entry in folder.iterdir():
-        if entry.is_dir() and entry.name.isdigit() and int(entry.name) >= keep:
-            shutil.rmtree(entry)
-    if images != attrs.get("well", {}).get("images"):
-        attrs["well"] = {"images": images, "version": ngff.VERSION}
-        atomic_write_json(folder / ".zattrs", attrs)
+    well_group = Group.existing(root)[well_path(well)]
+    listed = well_group.attrs.get("well", {}).get("images", [])
+    images = [im for im in listed if int(im["path"]) < keep]
+    for name in well_group.folder.subfolders():
+        if name.isdigit() and int(name) >= keep:
+            well_group.folder.remove(name)
+    if images != listed:
+        ngff.write_well(well_group, images)

@@ -10,10 +10,8 @@ one shape therefore have the same levels.
 
 from __future__ import annotations
 
-import itertools
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +19,8 @@ import numpy as np
 #: Pyramid levels are added (each halving y and x) while the last level is larger than this.
 PYRAMID_MIN_SIZE = 256
 CHUNK = 1024
+#: Chunks per shard edge (zarr v3): 8 x 8 chunks of 1024 px, a 8192 px square of one plane.
+SHARD_CHUNKS = 8
 
 #: `Storage.compression` names -> numcodecs codec factories. Blosc (with zstd or lz4 inside) is
 #: the codec every zarr v2 reader decodes, Java's included (jblosc in N5/zarr-java/JZarr);
@@ -31,12 +31,14 @@ COMPRESSIONS = ("blosc", "blosc-zstd", "blosc-lz4", "zstd", "gzip", "none")
 @dataclass(frozen=True)
 class Storage:
     """How arrays are stored: at most `levels` pyramid levels, chunk edge (y, x), compression
-    (one of `COMPRESSIONS`; "blosc" is Blosc with zstd inside) and its level."""
+    (one of `COMPRESSIONS`; "blosc" is Blosc with zstd inside) and its level; in zarr v3, a
+    shard holds up to `shard_chunks` x `shard_chunks` chunks of one plane."""
 
     levels: int = 8
     chunk_size: int = CHUNK
     compression: str = "blosc-lz4"
     compression_level: int = 3
+    shard_chunks: int = SHARD_CHUNKS
 
     def compressors(self) -> Any:
         import numcodecs
@@ -57,6 +59,24 @@ class Storage:
             raise ValueError(f"zarr compression {self.compression!r} is not one of "
                              f"{', '.join(COMPRESSIONS)}")
         return codecs[self.compression]()
+
+    def codec_v3(self, dtype: np.dtype) -> dict[str, Any] | None:
+        """The zarr v3 codec that decodes what `compressors()` encodes (None: no codec)."""
+        codec = self.compressors()
+        if codec is None:
+            return None
+        config = codec.get_config()
+        name = config.pop("id")
+        if name == "blosc":
+            shuffle = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle"}[config["shuffle"]]
+            return {"name": "blosc", "configuration": {
+                "typesize": int(np.dtype(dtype).itemsize), "cname": config["cname"],
+                "clevel": config["clevel"], "shuffle": shuffle,
+                "blocksize": config.get("blocksize", 0)}}
+        if name == "zstd":
+            return {"name": "zstd", "configuration": {"level": config["level"],
+                                                      "checksum": False}}
+        return {"name": "gzip", "configuration": {"level": config["level"]}}
 
     def chunks(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """One plane of the leading axes by `chunk_size` squares in y and x."""
@@ -130,84 +150,22 @@ def _integer_mean(a: np.ndarray) -> np.ndarray:
 
 def write_levels(
     group: Any, data: np.ndarray, *, labels: bool, storage: Storage,
+    dimension_names: Sequence[str],
 ) -> list[tuple[str, tuple[int, ...]]]:
-    """Write the pyramid of `data` as arrays "0", "1", .. of `group`; their (path, shape)."""
+    """Write the pyramid of `data` as arrays "0", "1", .. of `group` (a `zarr_group.Group`:
+    zarr v2 arrays in a v2 group, v3 sharded ones in a v3 group); their (path, shape)."""
+    from .zarr_arrays import shard_shape, write_array_v2, write_array_v3
+
     written = []
     compressor = storage.compressors()
-    folder = _local_folder(group)
     for level, arr in enumerate(levels(data, labels, max(1, storage.levels))):
         chunks = storage.chunks(arr.shape)
-        if folder is not None:
-            write_array_v2(folder / str(level), arr, chunks, compressor)
-            written.append((str(level), tuple(arr.shape)))
-            continue
-        # zarr skips chunks that hold only the fill value, but its check (a bytewise compare
-        # of every chunk) costs as much as compressing it; when no chunk is all zeros (the usual
-        # image) say so, which writes the very same chunks without the check.
-        full = {"write_empty_chunks": True} if not has_empty_chunk(arr, chunks) else None
-        array = group.create_array(str(level), shape=arr.shape, dtype=arr.dtype, chunks=chunks,
-                                   compressor=compressor, fill_value=0, config=full)
-        array[...] = arr  # through the handle: re-opening by name would read .zarray back
+        folder = group.folder.join(str(level))
+        if group.zarr_format == 2:
+            write_array_v2(folder, arr, chunks, compressor)
+        else:
+            write_array_v3(folder, arr, chunks,
+                           shard_shape(arr.shape, chunks, storage.shard_chunks), compressor,
+                           storage.codec_v3(arr.dtype), dimension_names)
         written.append((str(level), tuple(arr.shape)))
     return written
-
-
-def _local_folder(group: Any) -> Path | None:
-    """The folder of a zarr v2 group on a local disk, or None (another store: zarr writes)."""
-    if hasattr(group, "folder"):  # disk_group.DiskGroup
-        return Path(group.folder)
-    root = getattr(getattr(group, "store", None), "root", None)
-    if root is None or getattr(getattr(group, "metadata", None), "zarr_format", None) != 2:
-        return None
-    return Path(root) / group.path if group.path else Path(root)
-
-
-def write_array_v2(folder: Path, arr: np.ndarray, chunks: tuple[int, ...], compressor: Any) -> None:
-    """One zarr v2 array, as zarr writes it (`.zarray`, `.zattrs`, one file per chunk named
-    by its indices, edge chunks padded, chunks holding only the fill value 0 left out), each
-    chunk compressed by `compressor` here: zarr would hand every chunk to its event loop thread
-    and back, which costs more than compressing it at the sizes of a well's mosaic."""
-    arr = np.ascontiguousarray(arr)
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "shape": list(arr.shape), "chunks": list(chunks), "dtype": arr.dtype.str,
-        "fill_value": 0.0 if arr.dtype.kind == "f" else 0, "order": "C", "filters": None,
-        "dimension_separator": ".", "compressor": compressor.get_config() if compressor
-        else None, "zarr_format": 2,
-    }
-    (folder / ".zarray").write_text(json.dumps(meta, indent=2))
-    (folder / ".zattrs").write_text("{}")
-    kind = arr.dtype.kind  # the fill value as zarr judges it: integer 0, float +0.0 bits
-    bits = arr.view(np.dtype(f"u{arr.dtype.itemsize}")) if kind == "f" else arr
-    counts = [range(-(-n // c)) for n, c in zip(arr.shape, chunks, strict=True)]
-    for index in itertools.product(*counts):
-        region = tuple(slice(i * c, (i + 1) * c) for i, c in zip(index, chunks, strict=True))
-        if kind in "fiub" and not bits[region].any():
-            continue
-        block = arr[region]
-        if block.shape != tuple(chunks):  # an edge chunk is stored whole, padded
-            padded = np.zeros(chunks, arr.dtype)
-            padded[tuple(slice(0, n) for n in block.shape)] = block
-            block = padded
-        data = np.ascontiguousarray(block)
-        payload = compressor.encode(data) if compressor else data.tobytes()
-        (folder / ".".join(map(str, index))).write_bytes(payload)
-
-
-def has_empty_chunk(arr: np.ndarray, chunks: tuple[int, ...]) -> bool:
-    """Whether some chunk of `arr` holds only the fill value 0 as zarr judges it (integers:
-    equal to 0; floats: the bit pattern of +0.0, so -0.0 counts as data). Conservative (True)
-    for any other dtype."""
-    kind = arr.dtype.kind
-    if kind == "f":
-        bits = arr.view(np.dtype(f"u{arr.dtype.itemsize}"))
-    elif kind in "iub":
-        bits = arr
-    else:
-        return True
-    for start in itertools.product(*(range(0, n, c) for n, c in zip(arr.shape, chunks,
-                                                                     strict=True))):
-        region = tuple(slice(i, i + c) for i, c in zip(start, chunks, strict=True))
-        if not bits[region].any():
-            return True
-    return False
