@@ -119,4 +119,6 @@ def plate_provided_values(layout: PlateLayout, names: set[str]) -> tuple[tuple[s
         values["channel_names"] = tuple(layout.channel_names.get(c, c) for c in layout.channels)
     if "site_ids" in names:
         values["site_ids"] = tuple(int(s) for s in layout.sites)
+    if "pixel_size_um" in names:
+        values["pixel_size_um"] = float(layout.pixel_size_um) if layout.pixel_size_um else None
     return tuple(sorted(values.items()))

@@ -31,6 +31,7 @@ PLATE_PROVIDED: dict[str, str] = {
     "stage_positions": "(N, 2) float array: nominal (y, x) pixel position of each stacked tile",
     "channel_names": "list of channel names, one per stacked image",
     "site_ids": "list of site numbers (1-based, the plate's), one per stacked image",
+    "pixel_size_um": "the plate's pixel size in µm (float), or None for an uncalibrated plate",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -251,8 +252,10 @@ def categories() -> list[str]:
 
 
 def load_builtin_functions() -> None:
-    """Import the built-in processing library so that its functions are registered."""
+    """Import the built-in processing library (and the deep-learning functions, `deep/`) so
+    that their functions are registered."""
     importlib.import_module("napari_hcs.engine.functions.library")
+    importlib.import_module("napari_hcs.engine.functions.deep")
 
 
 def load_all_functions() -> None:
