@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 from napari_hcs.engine.compiler import CompileError, compile_pipeline
+from napari_hcs.engine.functions.deep import cellpose_segmentation as cp
 from napari_hcs.engine.functions.deep import models
+from napari_hcs.engine.functions.deep import stardist_segmentation as sd
 from napari_hcs.engine.functions.deep.cellpose_segmentation import segment_cellpose
 from napari_hcs.engine.functions.deep.stardist_segmentation import segment_stardist
 from napari_hcs.engine.pipeline import Pipeline, Step
 from napari_hcs.engine.plate.layout_only import LayoutOnlyReader
 from napari_hcs.engine.plate.model import PlateLayout
+from napari_hcs.engine.roots import AllowedRoots
 
 
 def make_reader(pixel_size_um: float | None = None) -> LayoutOnlyReader:
@@ -82,3 +85,26 @@ def test_the_plate_pixel_size_is_a_plate_provided_input(empty_caches, monkeypatc
     compiled = compile_pipeline(Pipeline([step]), reader, check_available_devices=False)
     plan = compiled.plans["A01"]
     assert dict(plan.plate_provided)["pixel_size_um"] == 0.65
+
+
+def test_a_confined_run_reads_models_only_under_its_roots(empty_caches, monkeypatch):
+    """A run driven from the network (roots set) refuses a model path outside them, before
+    looking at it, and a model folder with a link leading out."""
+    monkeypatch.setattr(models, "package_installed", lambda m: True)
+    inside = empty_caches / "root"
+    outside = empty_caches / "elsewhere"
+    inside.mkdir()
+    outside.mkdir()
+    (outside / "model.pt").write_bytes(b"w")
+    (inside / "model.pt").write_bytes(b"w")
+    roots = AllowedRoots.of([inside])
+    assert cp.compile_check({"model": str(inside / "model.pt")}, 0.65, roots) == []
+    [(parameter, message)] = cp.compile_check({"model": str(outside / "nothing")}, 0.65, roots)
+    assert parameter == "model" and "outside the allowed roots" in message
+    folder = inside / "stardist_model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (outside / "weights_best.h5").write_bytes(b"w")
+    (folder / "weights_best.h5").symlink_to(outside / "weights_best.h5")
+    [(parameter, message)] = sd.compile_check({"model": str(folder)}, 0.65, roots)
+    assert parameter == "model" and "outside the allowed roots" in message

@@ -95,7 +95,7 @@ def compile_pipeline(
     steps = resolve_steps(pipeline, global_config, problems)
     validate_config(pipeline, global_config, problems)
     validate_kwargs(steps, problems)
-    check_functions(steps, layout, problems)
+    check_functions(steps, plate_reader, problems)
     validate_group_keys(steps, layout, problems)
     unresolved = frozenset(range(len(pipeline.steps))) - {rs.index for rs in steps}
     links, from_plate = link_special_inputs(steps, layout, problems, unresolved)

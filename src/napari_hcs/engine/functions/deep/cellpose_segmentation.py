@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from ...roots import UNCONFINED, AllowedRoots
 from ..library._params import NonNegativeFloat, NonNegativeInt, PositiveInt
 from ..library._torch import Tensor
 from ..library.segmentation import _TracedOnRead
 from ..registry import register
 from ..rois import Outlines
 from . import models, planes
-from .models import ModelNotFound
 
 FUNC = "segment_cellpose"
 EXTRA = "cellpose"
@@ -57,16 +57,14 @@ def resolve_model(value: str) -> Path:
         "or give the model file's path")
 
 
-def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None) -> list[tuple[str, str]]:
+def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None,
+                  roots: AllowedRoots = UNCONFINED) -> list[tuple[str, str]]:
     """(parameter, message) for a missing package, a missing model or a length in µm on a plate
     without pixel size: what would make every well fail."""
     if not models.package_installed("cellpose"):
         return [("func", models.missing_package("cellpose", FUNC, EXTRA))]
-    problems = []
-    try:
-        resolve_model(kwargs.get("model", DEFAULT_MODEL))
-    except ModelNotFound as exc:
-        problems.append(("model", str(exc)))
+    problems = [(parameter, f"{FUNC}: {message}") for parameter, message in models.check_model(
+        kwargs.get("model", DEFAULT_MODEL), resolve_model, roots)]
     for name in ("diameter_um", "tile_overlap_um"):
         if kwargs.get(name) and not pixel_size_um:
             problems.append((name, f"{FUNC}: {name} is in µm, but this plate carries no pixel "

@@ -24,6 +24,8 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
+from ...roots import AllowedRoots, OutsideRootsError
+
 #: Largest model file accepted (Cellpose-SAM's weights are 1.2 GB; StarDist's a few MB).
 MAX_MODEL_BYTES = 4 << 30
 #: Largest JSON file of a model folder (StarDist's config.json, thresholds.json: < 1 KiB).
@@ -94,6 +96,31 @@ def lookup(value: str, what: str, candidates: Callable[[str], list[Path]],
     looked = ", ".join(str(p) for p in places)
     raise ModelNotFound(f"{what}: model {value!r} is not in the local cache (looked in "
                         f"{looked}); {cache_hint}. Models are never downloaded during a run")
+
+
+def check_model(value: Any, resolve: Callable[[str], Path], roots: AllowedRoots,
+                folder: bool = False) -> list[tuple[str, str]]:
+    """The compile problem of a `model` parameter, if any: a path outside the run's roots
+    (judged before the path is even looked at), a model that is not there, or one that
+    resolves (links followed; every link inside a model folder too) outside the roots."""
+    try:
+        if isinstance(value, str) and is_path(value):
+            roots.check(Path(value).expanduser(), "read the model")
+        found = resolve(value)
+        if folder:
+            roots.check_tree(found, "read the model")
+        else:
+            roots.check(found, "read the model")
+    except OutsideRootsError as exc:
+        return [("model", str(exc))]
+    except ModelNotFound as exc:  # the problem names the step and parameter itself
+        return [("model", without_prefix(exc))]
+    return []
+
+
+def without_prefix(error: ModelNotFound) -> str:
+    """The message of `error` after its "<function>: parameter 'model': " prefix."""
+    return str(error).split("parameter 'model': ", 1)[-1]
 
 
 class LoadedModels:

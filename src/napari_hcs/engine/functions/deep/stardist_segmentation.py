@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ...roots import UNCONFINED, AllowedRoots
 from ..library._params import NonNegativeFloat, PositiveFloat, PositiveInt
 from ..library.segmentation import _TracedOnRead
 from ..registry import register
@@ -76,17 +77,15 @@ def resolve_model(value: str) -> Path:
         "a model folder")
 
 
-def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None) -> list[tuple[str, str]]:
+def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None,
+                  roots: AllowedRoots = UNCONFINED) -> list[tuple[str, str]]:
     """(parameter, message) for a missing package or model, or a length in µm on a plate
     without pixel size."""
     for module in ("stardist", "tensorflow"):
         if not models.package_installed(module):
             return [("func", models.missing_package(module, FUNC, EXTRA))]
-    problems = []
-    try:
-        resolve_model(kwargs.get("model", DEFAULT_MODEL))
-    except ModelNotFound as exc:
-        problems.append(("model", str(exc)))
+    problems = [(parameter, f"{FUNC}: {message}") for parameter, message in models.check_model(
+        kwargs.get("model", DEFAULT_MODEL), resolve_model, roots, folder=True)]
     if kwargs.get("tile_overlap_um") and not pixel_size_um:
         problems.append(("tile_overlap_um", f"{FUNC}: tile_overlap_um is in µm, but this plate "
                          "carries no pixel size; set it to 0 for the default overlap"))
