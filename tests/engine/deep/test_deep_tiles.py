@@ -110,3 +110,21 @@ def test_tiled_equals_whole_plane_for_objects_smaller_than_the_overlap(seed, til
     tiled = segment_tiled(image, threshold_model, tile, overlap)
     assert tiled.cut == 0
     assert same_objects(tiled.labels, threshold_model(image))
+
+
+def test_an_object_whose_pixels_a_neighbour_claimed_leaves_no_gap_in_the_ids():
+    def model(tile):  # tile 0 sees x 30..59; tile 1 sees a smaller object inside that
+        lab = np.zeros(tile.shape, np.int32)
+        if tile[0, 0] == 0:  # the first tile (x from 0)
+            lab[:, 30:60] = 1
+            lab[:, 5:10] = 2
+        else:
+            lab[:, 10:20] = 7  # x 50..59: centre in tile 1's core, every pixel already taken
+            lab[:, 40:50] = 3
+        return lab
+
+    plane = np.ones((40, 100), np.float32)
+    plane[0, 0] = 0
+    result = segment_tiled(plane, model, 60, 20)
+    assert sorted(np.unique(result.labels)) == [0, 1, 2, 3]
+    assert (result.labels[:, 30:60] > 0).all() and len(np.unique(result.labels[:, 30:60])) == 1
