@@ -13,7 +13,7 @@ from napari_hcs.engine.functions.deep import models
 from napari_hcs.engine.functions.deep import stardist_segmentation as sd
 from napari_hcs.engine.functions.deep.cellpose_segmentation import segment_cellpose
 from napari_hcs.engine.functions.deep.stardist_segmentation import segment_stardist
-from napari_hcs.engine.pipeline import Pipeline, Step
+from napari_hcs.engine.pipeline import Pipeline, Step, StepConfig
 from napari_hcs.engine.plate.layout_only import LayoutOnlyReader
 from napari_hcs.engine.plate.model import PlateLayout
 from napari_hcs.engine.roots import AllowedRoots
@@ -108,3 +108,22 @@ def test_a_confined_run_reads_models_only_under_its_roots(empty_caches, monkeypa
     (folder / "weights_best.h5").symlink_to(outside / "weights_best.h5")
     [(parameter, message)] = sd.compile_check({"model": str(folder)}, 0.65, roots)
     assert parameter == "model" and "outside the allowed roots" in message
+
+
+def test_cellpose_is_placed_on_the_steps_gpu_and_stardist_stays_numpy(empty_caches, monkeypatch):
+    monkeypatch.setattr(models, "package_installed", lambda m: True)
+    (empty_caches / "model.pt").write_bytes(b"w")
+    folder = empty_caches / "sd"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "weights_best.h5").write_bytes(b"w")
+    steps = [Step((segment_cellpose, {"model": str(empty_caches / "model.pt")}), name="cp",
+                  config=StepConfig(device="cuda")),
+             Step((segment_stardist, {"model": str(folder)}), name="sd")]
+    compiled = compile_pipeline(Pipeline(steps), make_reader(0.65), check_available_devices=False)
+    cp_step, sd_step = compiled.plans["A01"].steps
+    [(_, [cp_call])] = cp_step.calls
+    [(_, [sd_call])] = sd_step.calls
+    assert cp_step.device == "cuda:0" and cp_call.input_memory == "torch"
+    assert sd_call.input_memory == "numpy"
+    assert cp_step.special_inputs == (("pixel_size_um", -1),)

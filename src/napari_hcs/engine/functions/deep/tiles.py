@@ -7,14 +7,15 @@ plane is cut into overlapping tiles that are segmented one at a time.
 Merging is by ownership, the rule StarDist's `predict_instances_big` uses: the overlap between
 two neighbouring tiles is split at its middle, which cuts the plane into *cores*, one per
 tile, that cover every pixel once. An object found in a tile is kept, with its whole mask as
-that tile saw it, only when its centre (of its bounding box: one C pass of
-`ndimage.find_objects`) lies in the tile's core; the neighbour that sees the same object finds
-its centre outside its own core and drops it. An object reaching at most
+that tile saw it, only when its centroid lies in the tile's core; the neighbour that sees the
+same object finds its centroid outside its own core and drops it. An object reaching at most
 `overlap / 2` past a core edge is therefore never cut by a seam and never counted twice, so the
 overlap must be at least the largest object's diameter. Objects that still touch an inner tile
 edge (larger than that) are kept as the owning tile saw them and counted in `TiledLabels.cut`.
 Where two kept objects claim a pixel (the same object found off-centre by both tiles), the one
-pasted first keeps it.
+pasted first keeps it. The centroid of the object's pixels decides, not the centre of its
+bounding box: with StarDist's overlapping polygons (a label image shows the visible part of
+each) the box centre matched 84% of whole-plane objects in the test, the centroid 96%.
 """
 
 from __future__ import annotations
@@ -68,19 +69,23 @@ def _tiles(shape: tuple[int, int], tile: int, overlap: int
             yield box, (core_y, core_x)
 
 
-def _boxes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bounding box `(y0, y1, x0, x1)` of every label id 1..max (one C pass,
-    `ndimage.find_objects`), and which ids are present."""
-    from scipy import ndimage as ndi
+def _centroids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel count and centroid (y, x) of every label id 0..max, from three bincounts."""
+    flat = labels.ravel()
+    size = int(flat.max()) + 1 if flat.size else 1
+    count = np.bincount(flat, minlength=size)
+    rows, cols = np.indices(labels.shape, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cy = np.bincount(flat, weights=rows.ravel(), minlength=size) / count
+        cx = np.bincount(flat, weights=cols.ravel(), minlength=size) / count
+    return count, cy, cx
 
-    found = ndi.find_objects(labels)
-    boxes = np.zeros((len(found), 4), np.int64)
-    present = np.zeros(len(found), bool)
-    for i, box in enumerate(found):
-        if box is not None:
-            boxes[i] = (box[0].start, box[0].stop, box[1].start, box[1].stop)
-            present[i] = True
-    return boxes, present
+
+def _touching_edges(labels: np.ndarray, inner: tuple[bool, bool, bool, bool]) -> np.ndarray:
+    """Label ids present on the tile's inner edges (top, bottom, left, right)."""
+    edges = [labels[0], labels[-1], labels[:, 0], labels[:, -1]]
+    found = [e for e, is_inner in zip(edges, inner, strict=True) if is_inner]
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, labels.dtype)
 
 
 def segment_tiled(plane: np.ndarray, segment: Segmenter, tile: int, overlap: int) -> TiledLabels:
@@ -98,22 +103,19 @@ def segment_tiled(plane: np.ndarray, segment: Segmenter, tile: int, overlap: int
         tiles += 1
         if not lab.any():
             continue
-        boxes, present = _boxes(lab)
-        # the centre of the bounding box stands for the object's centroid: one C pass
-        cy = (boxes[:, 0] + boxes[:, 1] - 1) / 2 + box[0].start
-        cx = (boxes[:, 2] + boxes[:, 3] - 1) / 2 + box[1].start
-        keep = (present & (cy >= core_y[0]) & (cy < core_y[1])
+        count, cy, cx = _centroids(lab)
+        cy += box[0].start
+        cx += box[1].start
+        keep = ((count > 0) & (cy >= core_y[0]) & (cy < core_y[1])
                 & (cx >= core_x[0]) & (cx < core_x[1]))
-        kept = np.flatnonzero(keep) + 1
+        keep[0] = False
+        kept = np.flatnonzero(keep)
         if not kept.size:
             continue
-        height, width = lab.shape
-        inner = ((boxes[:, 0] == 0) & (box[0].start > 0)) | \
-                ((boxes[:, 1] == height) & (box[0].stop < plane.shape[0])) | \
-                ((boxes[:, 2] == 0) & (box[1].start > 0)) | \
-                ((boxes[:, 3] == width) & (box[1].stop < plane.shape[1]))
-        cut += int((keep & inner).sum())
-        lut = np.zeros(len(keep) + 1, np.int32)
+        inner = (box[0].start > 0, box[0].stop < plane.shape[0],
+                 box[1].start > 0, box[1].stop < plane.shape[1])
+        cut += int(np.isin(kept, _touching_edges(lab, inner)).sum())
+        lut = np.zeros(len(keep), np.int32)
         lut[kept] = np.arange(next_id, next_id + kept.size, dtype=np.int32)
         next_id += kept.size
         ids = lut[lab]
