@@ -96,3 +96,21 @@ def test_loaded_models_are_reused_until_the_file_changes(tmp_path):
 def test_calling_without_the_package_says_how_to_install(caches):
     with pytest.raises(ImportError, match=r"pip install 'napari-hcs\[cellpose\]'"):
         cp.segment_cellpose(np.zeros((1, 8, 8), np.float32))
+
+
+def test_listing_and_checking_import_no_deep_learning_library():
+    """The process that compiles a run (the viewer, the CLI) must not pay for torch or
+    TensorFlow: registering and checking the functions only looks packages up."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from napari_hcs.engine.functions.registry import get_function\n"
+            "for name in ('segment_cellpose', 'segment_stardist'):\n"
+            "    spec = get_function(name)\n"
+            "    spec.func.__hcs_compile_check__({'model': 'x'}, 0.65)\n"
+            "heavy = ('torch', 'tensorflow', 'cellpose', 'stardist', 'keras')\n"
+            "print([m for m in heavy if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.strip() == "[]"
