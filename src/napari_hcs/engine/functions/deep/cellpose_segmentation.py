@@ -2,7 +2,8 @@
 
 The model runs on torch: the function takes torch tensors, so the compiler places it on the
 step's device (CUDA when the step says so, the CPU otherwise) and the model goes where the
-tensor is. Each plane is cut into tiles of `tile_size` px (`tiles.py`), every tile normalised
+tensor is (the planes are copied to the host and Cellpose moves each tile to the model's
+device). Each plane is cut into tiles of `tile_size` px (`tiles.py`), every tile normalised
 with the whole plane's 1st-99th percentiles (Cellpose's own default range, but one range for
 all tiles, so that an object in two tiles looks the same to both), and segmented by
 `CellposeModel.eval` (network, then Cellpose's flow dynamics). Objects cut by a tile seam are

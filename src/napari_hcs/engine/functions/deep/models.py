@@ -124,8 +124,8 @@ def without_prefix(error: ModelNotFound) -> str:
 
 
 class LoadedModels:
-    """The model a worker process loaded last, kept for the next well (loading Cellpose-SAM
-    takes seconds; a run calls the function once per well with the same model)."""
+    """The model a worker process loaded last, kept for the next well: a run calls the
+    function once per well with the same model, which is then read once per worker."""
 
     def __init__(self) -> None:
         self._key: Hashable = None
