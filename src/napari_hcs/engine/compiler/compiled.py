@@ -22,6 +22,7 @@ from ..pipeline.step import Pipeline
 from ..plate.model import PlateLayout, PlateReader
 from .build import build_step_plans, build_well_plans
 from .devices import check_devices, check_requirements
+from .function_checks import check_functions
 from .links import link_special_inputs, plate_provided_values
 from .output import plan_output
 from .plan import OutputPlan, StepPlan, WellPlan
@@ -94,6 +95,7 @@ def compile_pipeline(
     steps = resolve_steps(pipeline, global_config, problems)
     validate_config(pipeline, global_config, problems)
     validate_kwargs(steps, problems)
+    check_functions(steps, plate_reader, problems)
     validate_group_keys(steps, layout, problems)
     unresolved = frozenset(range(len(pipeline.steps))) - {rs.index for rs in steps}
     links, from_plate = link_special_inputs(steps, layout, problems, unresolved)

@@ -259,8 +259,10 @@ def categories() -> list[str]:
 
 
 def load_builtin_functions() -> None:
-    """Import the built-in processing library so that its functions are registered."""
+    """Import the built-in processing library (and the deep-learning functions, `deep/`) so
+    that their functions are registered."""
     importlib.import_module("napari_hcs.engine.functions.library.catalog")
+    importlib.import_module("napari_hcs.engine.functions.deep")
 
 
 def load_all_functions() -> None:
