@@ -100,8 +100,8 @@ def measure(size: str, workers: int) -> dict[str, object]:
     import napari
 
     from napari_hcs.engine.codegen import load_pipeline
-    from napari_hcs.napari._qt.plate_dock import PlateDock
-    from napari_hcs.napari._qt.run_dock import RunDock
+    from napari_hcs.napari.docks.plate_dock import PlateDock
+    from napari_hcs.napari.docks.run_dock import RunDock
     from napari_hcs.napari.session import session_for
     from napari_hcs.pipelines import path_of
 

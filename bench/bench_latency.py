@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import napari
 
         sender.start()
-        from napari_hcs.napari._qt.run_dock import RunDock
+        from napari_hcs.napari.docks.run_dock import RunDock
 
         viewer = napari.Viewer(show=True)
         dock = RunDock(viewer)

@@ -19,11 +19,11 @@ from qtpy.QtWidgets import QApplication
 
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 from napari_hcs.engine.plate.wells import format_well
-from napari_hcs.napari._qt.config_dock import ConfigDock
-from napari_hcs.napari._qt.pipeline_dock import PipelineDock
-from napari_hcs.napari._qt.plate_dock import PlateDock
-from napari_hcs.napari._qt.run_dock import RunDock
-from napari_hcs.napari.plate_loader import JOBS
+from napari_hcs.napari.docks.config_dock import ConfigDock
+from napari_hcs.napari.docks.pipeline_dock import PipelineDock
+from napari_hcs.napari.docks.plate_dock import PlateDock
+from napari_hcs.napari.docks.run_dock import RunDock
+from napari_hcs.napari.plate_view.loader import JOBS
 from napari_hcs.napari.session import session_for
 
 OUT = Path(__file__).parent / "images"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from napari_hcs.engine.functions.library.filters import gaussian_blur
 from napari_hcs.engine.pipeline import Pipeline, Step
-from napari_hcs.napari._qt.config_dock import OVERRIDE_STYLE, ConfigDock, parse_value
+from napari_hcs.napari.docks.config_dock import OVERRIDE_STYLE, ConfigDock, parse_value
 from napari_hcs.napari.session import session_for
 
 

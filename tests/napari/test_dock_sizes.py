@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from napari_hcs.napari._qt.config_dock import ConfigDock
-from napari_hcs.napari._qt.pipeline_dock import PipelineDock
-from napari_hcs.napari._qt.plate_dock import PlateDock
-from napari_hcs.napari._qt.run_dock import RunDock
+from napari_hcs.napari.docks.config_dock import ConfigDock
+from napari_hcs.napari.docks.pipeline_dock import PipelineDock
+from napari_hcs.napari.docks.plate_dock import PlateDock
+from napari_hcs.napari.docks.run_dock import RunDock
 from napari_hcs.napari.session import session_for
 
 #: The height a dock may ask for: two docks stacked in a 768 px screen, minus napari's menus.

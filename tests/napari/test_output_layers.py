@@ -21,9 +21,9 @@ from napari_hcs.engine.compiler import compile_pipeline
 from napari_hcs.engine.executor import run_plans
 from napari_hcs.engine.plate import open_plate
 from napari_hcs.engine.vfs import omezarr
-from napari_hcs.napari.output_layers import plate_zarr_layers
-from napari_hcs.napari.plate_geometry import PlateGeometry, plate_geometry
-from napari_hcs.napari.result_layers import base_name, image_layer_name
+from napari_hcs.napari.plate_view.geometry import PlateGeometry, plate_geometry
+from napari_hcs.napari.results.layers import base_name, image_layer_name
+from napari_hcs.napari.results.output_layers import plate_zarr_layers
 from napari_hcs.pipelines import path_of
 
 

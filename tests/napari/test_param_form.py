@@ -12,8 +12,8 @@ from magicgui.widgets import ComboBox, FloatSpinBox, LineEdit, SpinBox
 
 from napari_hcs.engine.compiler.validate import check_call
 from napari_hcs.engine.functions.registry import get_function, list_functions
-from napari_hcs.napari._qt.param_form import ParameterForm
-from napari_hcs.napari._qt.pipeline_dock import PipelineDock
+from napari_hcs.napari.docks.param_form import ParameterForm
+from napari_hcs.napari.docks.pipeline_dock import PipelineDock
 from napari_hcs.napari.session import session_for
 
 

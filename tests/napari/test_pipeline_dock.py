@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from napari_hcs.engine.functions.library.filters import gaussian_blur, median_filter
 from napari_hcs.engine.pipeline import Pipeline, Step
-from napari_hcs.napari._qt.pipeline_dock import PipelineDock
+from napari_hcs.napari.docks.pipeline_dock import PipelineDock
 from napari_hcs.napari.session import session_for
 
 

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from qtpy.QtCore import Qt
 
-from napari_hcs.napari._qt.plate_dock import PlateDock
-from napari_hcs.napari._qt.well_grid import ABSENT, PRESENT, STATE_COLOURS
-from napari_hcs.napari.plate_layers import WELLS_LAYER
+from napari_hcs.napari.docks.plate_dock import PlateDock
+from napari_hcs.napari.docks.well_grid import ABSENT, PRESENT, STATE_COLOURS
+from napari_hcs.napari.plate_view.layers import WELLS_LAYER
+from napari_hcs.napari.plate_view.well_colours import register_colouring
 from napari_hcs.napari.session import session_for
-from napari_hcs.napari.well_colours import register_colouring
 
 
 @pytest.fixture
@@ -111,6 +111,6 @@ def test_a_colouring_source_adds_choices(plate_view):
     session_for(viewer).add_table("t", "A01", pd.DataFrame({"label": [1]}))  # lists refresh
     dock.colour_by.setCurrentText("cells per well")
     assert dock.grid.colour("A01") != dock.grid.colour("H12") != PRESENT
-    from napari_hcs.napari import well_colours
+    from napari_hcs.napari.plate_view import well_colours
 
     well_colours._SOURCES.remove(source)

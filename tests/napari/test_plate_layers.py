@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from napari_hcs.engine.plate.model import ImageKey
-from napari_hcs.napari.plate_layers import (
+from napari_hcs.napari.plate_view.layers import (
     META_KEY,
     channel_colormap,
     channel_name,
     loaders_of,
     plate_view_layers,
 )
-from napari_hcs.napari.plate_loader import BackgroundJobs
+from napari_hcs.napari.plate_view.loader import BackgroundJobs
 
 
 class _Layer:  # what loaders_of reads: the metadata of a napari layer

@@ -14,11 +14,11 @@ from napari_hcs.engine.functions.library.cells import identify_cells
 from napari_hcs.engine.functions.library.profiles import measure_profiles
 from napari_hcs.engine.functions.library.segmentation import segment_nuclei
 from napari_hcs.engine.plate.synthetic import SampleSpec, synthesize_well
-from napari_hcs.napari.result_canvas import ResultCanvas
-from napari_hcs.napari.result_layers import result_parts
+from napari_hcs.napari.plate_view.well_colours import colourings, values_of
+from napari_hcs.napari.results.canvas import ResultCanvas
+from napari_hcs.napari.results.layers import result_parts
+from napari_hcs.napari.results.stream_sink import ResultSink
 from napari_hcs.napari.session import HcsSession, session_for
-from napari_hcs.napari.stream_sink import ResultSink
-from napari_hcs.napari.well_colours import colourings, values_of
 
 pytest.importorskip("cp_measure")
 CHANNELS = ["DAPI", "Actin"]

@@ -10,7 +10,7 @@ from napari_hcs.engine.plate.model import PlateError
 from napari_hcs.napari._reader import napari_get_reader, read_plate
 from napari_hcs.napari._sample_data import demo_plate
 from napari_hcs.napari._writer import write_omezarr
-from napari_hcs.napari.plate_layers import META_KEY
+from napari_hcs.napari.plate_view.layers import META_KEY
 from napari_hcs.napari.session import session_for
 
 

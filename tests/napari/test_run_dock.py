@@ -10,11 +10,11 @@ from viewer_helpers import StallMeter, wait_until_shown
 
 from napari_hcs.engine.functions.library.filters import gaussian_blur
 from napari_hcs.engine.pipeline import Pipeline, Step
-from napari_hcs.napari._qt.config_dock import ConfigDock
-from napari_hcs.napari._qt.pipeline_dock import PipelineDock
-from napari_hcs.napari._qt.plate_dock import PlateDock
-from napari_hcs.napari._qt.run_dock import RunDock
-from napari_hcs.napari._qt.well_grid import STATE_COLOURS
+from napari_hcs.napari.docks.config_dock import ConfigDock
+from napari_hcs.napari.docks.pipeline_dock import PipelineDock
+from napari_hcs.napari.docks.plate_dock import PlateDock
+from napari_hcs.napari.docks.run_dock import RunDock
+from napari_hcs.napari.docks.well_grid import STATE_COLOURS
 from napari_hcs.napari.session import session_for
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from napari_hcs.bridge.server import ExecutionServer, ServerConfig
-from napari_hcs.napari._qt.pipeline_dock import PipelineDock
-from napari_hcs.napari._qt.plate_dock import PlateDock
-from napari_hcs.napari._qt.run_dock import REMOTE, RunDock
-from napari_hcs.napari._qt.well_grid import STATE_COLOURS
+from napari_hcs.napari.docks.pipeline_dock import PipelineDock
+from napari_hcs.napari.docks.plate_dock import PlateDock
+from napari_hcs.napari.docks.run_dock import REMOTE, RunDock
+from napari_hcs.napari.docks.well_grid import STATE_COLOURS
 from napari_hcs.napari.remote_run import problems_from_server
 from napari_hcs.napari.session import session_for
 

@@ -10,9 +10,9 @@ from napari_hcs.bridge import protocol
 from napari_hcs.bridge.stream import StreamPublisher
 from napari_hcs.engine.executor import WellResult
 from napari_hcs.engine.functions.rois import Outlines
-from napari_hcs.napari._qt.run_dock import RunDock
-from napari_hcs.napari.result_canvas import ResultCanvas
-from napari_hcs.napari.result_layers import (
+from napari_hcs.napari.docks.run_dock import RunDock
+from napari_hcs.napari.results.canvas import ResultCanvas
+from napari_hcs.napari.results.layers import (
     base_name,
     message_parts,
     outline_pixels,
@@ -21,8 +21,8 @@ from napari_hcs.napari.result_layers import (
     roi_polygons,
     well_state,
 )
+from napari_hcs.napari.results.stream_sink import ResultSink
 from napari_hcs.napari.session import session_for
-from napari_hcs.napari.stream_sink import ResultSink
 
 SQUARE = np.array([[2, 2], [2, 6], [6, 6], [6, 2]], float)
 

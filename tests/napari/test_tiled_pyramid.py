@@ -5,9 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_hcs.napari.plate_geometry import PlateGeometry, grid_holding, mosaic_shape, site_offsets
-from napari_hcs.napari.plate_loader import BackgroundJobs, downsample, pyramid_blocks
-from napari_hcs.napari.tiled_pyramid import BlockStore, TiledPyramid
+from napari_hcs.napari.plate_view.geometry import (
+    PlateGeometry,
+    grid_holding,
+    mosaic_shape,
+    site_offsets,
+)
+from napari_hcs.napari.plate_view.loader import (
+    BackgroundJobs,
+    downsample,
+    pyramid_blocks,
+)
+from napari_hcs.napari.plate_view.tiled_pyramid import BlockStore, TiledPyramid
 
 
 def test_geometry_cells_divide_every_level():

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import output_layers
-from .plate_layers import META_KEY, LayerData, plate_view_layers
+from .plate_view.layers import META_KEY, LayerData, plate_view_layers
+from .results import output_layers
 
 ReaderFunction = Callable[[Any], list[LayerData]]
 
@@ -85,7 +85,7 @@ def read_plate(path: str | list[str]) -> list[LayerData]:
 
 def with_refresh(layers: list[LayerData]) -> list[LayerData]:
     """Plate-view layers redraw themselves as their wells arrive from the loader."""
-    from ._qt.layer_refresh import refresh_soon
+    from .docks.layer_refresh import refresh_soon
 
     for _, kwargs, _ in layers:
         loader = kwargs.get("metadata", {}).get(META_KEY, {}).get("loader")

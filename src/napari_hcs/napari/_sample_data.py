@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .plate_layers import LayerData
+from .plate_view.layers import LayerData
 
 
 def cache_dir() -> Path:

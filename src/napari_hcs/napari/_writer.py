@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .plate_layers import META_KEY
+from .plate_view.layers import META_KEY
 
 WELL = "A01"
 

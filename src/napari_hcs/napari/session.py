@@ -48,7 +48,7 @@ class HcsSession:
 
     # -- plate and selection ------------------------------------------------------------------
     def set_plate(self, reader: PlateReader | None) -> None:
-        from .plate_geometry import plate_geometry
+        from .plate_view.geometry import plate_geometry
 
         self.reader = reader
         self.geometry = plate_geometry(reader) if reader is not None else None
@@ -72,7 +72,7 @@ class HcsSession:
     def adopt_layer(self, layer: Any) -> None:
         """A layer opened by the napari-hcs reader makes its plate this session's plate (the
         very reader object the plate view reads through, when it has one)."""
-        from .plate_layers import META_KEY, loaders_of
+        from .plate_view.layers import META_KEY, loaders_of
 
         info = layer.metadata.get(META_KEY, {})
         root, fmt = info.get("root"), info.get("format")

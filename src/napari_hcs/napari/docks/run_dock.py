@@ -21,9 +21,9 @@ from qtpy.QtWidgets import QWidget
 from ...engine.compiler import CompiledPipeline, CompileError, compile_pipeline
 from ...engine.plate.model import PlateError
 from ...engine.plate.wells import normalize_well
+from ..results.stream_sink import ResultSink
 from ..run_settings import run_settings
 from ..session import session_for
-from ..stream_sink import ResultSink
 from .run_dock_remote import LOCAL, REMOTE, RemoteRunMixin
 from .run_dock_widgets import RunDockWidgets
 from .run_preview import PreviewMixin

@@ -24,9 +24,9 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
-from ..engine.plate.model import PlateError
+from ...engine.plate.model import PlateError
+from ..plate_view.geometry import PlateGeometry, plate_geometry
 from .output_zarr import Levels, OutputPlate
-from .plate_geometry import PlateGeometry, plate_geometry
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def input_plate_geometry(plate_zarr: Path) -> PlateGeometry | None:
     root = input_plate_root(plate_zarr)
     if root is None:
         return None
-    from ..engine.plate import open_plate
+    from ...engine.plate import open_plate
 
     try:
         return plate_geometry(open_plate(root))

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.plate.model import ImageKey, PlateError, PlateReader
-from .plate_geometry import PlateGeometry, well_offsets
+from ...engine.plate.model import ImageKey, PlateError, PlateReader
+from .geometry import PlateGeometry, well_offsets
 
 log = logging.getLogger(__name__)
 

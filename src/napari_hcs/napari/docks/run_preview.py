@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..preview import SiteSubset, preview_layers, site_origin
-from ..result_layers import result_parts
+from ..results.layers import result_parts
+from ..results.preview import SiteSubset, preview_layers, site_origin
 
 
 class PreviewMixin:

@@ -6,7 +6,7 @@ view's frame, plate-unique label ids and their features, merged tables. `ResultS
 then runs on the GUI thread with one batch: it creates a layer only the first time a result of
 that name arrives (0.2-1 s each under software OpenGL; `prepare` creates the expected ones when
 a run starts, one per event-loop turn), assigns features and tables, updates well states, and
-asks for a redraw of the touched layers (one per event-loop turn, see `_qt.layer_refresh`).
+asks for a redraw of the touched layers (one per event-loop turn, see `docks.layer_refresh`).
 Nothing it does grows with the plate: a redraw slices what is on screen.
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 
 from psygnal import Signal
 
-from .plate_layers import META_KEY, channel_colormap, channel_label
-from .result_canvas import CanvasUpdate, LayerSpec, ResultCanvas, ResultConverter
-from .result_layers import WellParts, base_name, message_parts, outlines_layer_name, result_parts
+from ..plate_view.layers import META_KEY, channel_colormap, channel_label
+from .canvas import CanvasUpdate, LayerSpec, ResultCanvas, ResultConverter
+from .layers import WellParts, base_name, message_parts, outlines_layer_name, result_parts
 
 #: Features (measurements per object) reach the labels layers at most this often.
 FEATURES_MS = 2000
@@ -60,7 +60,7 @@ class ResultSink:
     applied = Signal()
 
     def __init__(self, viewer: Any, session: Any) -> None:
-        from ._qt.layer_refresh import on_main_thread
+        from ..docks.layer_refresh import on_main_thread
 
         self.viewer = viewer
         self.session = session
@@ -97,7 +97,7 @@ class ResultSink:
         the Run click stays one creation long and Cancel stays clickable. Existing layers are
         reused; a result that arrives first finds its pyramid here and shows once its layer is
         created (the layer reads the pyramid as it is then)."""
-        from .result_layers import image_layer_name
+        from .layers import image_layer_name
 
         layout = reader.layout
         names = [(image_layer_name(layout.channel_names.get(c) or c), "image", i)
@@ -175,7 +175,7 @@ class ResultSink:
                    self.viewer.layers)
 
     def _apply(self, update: CanvasUpdate) -> None:
-        from ._qt.layer_refresh import refresh_layer_soon
+        from ..docks.layer_refresh import refresh_layer_soon
 
         for spec in update.new_layers:
             self._create(spec)

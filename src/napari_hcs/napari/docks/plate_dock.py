@@ -23,9 +23,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..plate_view import PlateNavigator, frame_wells, go_to_well
+from ..plate_view.navigation import PlateNavigator, frame_wells, go_to_well
+from ..plate_view.well_colours import RUN_STATUS, colourings, values_of
 from ..session import session_for
-from ..well_colours import RUN_STATUS, colourings, values_of
 from .scrolling import scrolling
 from .well_grid import WellGrid
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.plate.wells import format_well
-from .plate_geometry import PlateGeometry
+from ...engine.plate.wells import format_well
+from .geometry import PlateGeometry
 
 BlockKey = tuple[Any, ...]  # (layer key, well, lead index)
 Request = Callable[[str, tuple[int, ...], int], None]

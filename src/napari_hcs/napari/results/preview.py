@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.plate.model import ImageKey, PlateLayout, PlateReader
-from .plate_layers import META_KEY, LayerData
+from ...engine.plate.model import ImageKey, PlateLayout, PlateReader
+from ..plate_view.layers import META_KEY, LayerData
 
 
 class SiteSubset(PlateReader):
@@ -45,7 +45,7 @@ class SiteSubset(PlateReader):
 
 def site_origin(reader: PlateReader, geometry: Any, well: str, site: int) -> tuple[float, float]:
     """Top-left of `well`'s `site` on the plate view, in world units (where its preview goes)."""
-    from .plate_geometry import well_offsets
+    from ..plate_view.geometry import well_offsets
 
     oy, ox = geometry.origin(well)
     ty, tx = well_offsets(reader, well).get(site, (0.0, 0.0))
@@ -57,8 +57,8 @@ def preview_layers(parts: Any, geometry: Any, origin: tuple[float, float]) -> li
     """One previewed site's result as layer data placed over that site on the plate view:
     `DAPI (preview)`, `nuclei (preview)`, `nuclei outlines (preview)` (built off the GUI
     thread; the dock only swaps them into its preview layers)."""
-    from .plate_layers import channel_colormap, channel_name
-    from .result_layers import outline_pixels
+    from ..plate_view.layers import channel_colormap, channel_name
+    from .layers import outline_pixels
 
     def placed(name: str, ndim: int, **kwargs: Any) -> dict[str, Any]:
         return {"name": f"{name} (preview)", "scale": (1.0,) * (ndim - 2) + geometry.scale,

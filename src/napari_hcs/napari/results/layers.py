@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.functions.rois import as_outlines
-from .plate_layers import channel_name
+from ...engine.functions.rois import as_outlines
+from ..plate_view.layers import channel_name
 
 _SUFFIXES = ("_labels", "_rois", "_table", " labels", " rois")
 

@@ -16,8 +16,8 @@ from typing import Any
 import dask.array as da
 import zarr
 
-from ..engine.plate.model import PlateError
-from ..engine.plate.wells import format_well, normalize_well, parse_well
+from ...engine.plate.model import PlateError
+from ...engine.plate.wells import format_well, normalize_well, parse_well
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..engine.plate.model import PlateError, PlateLayout, PlateReader
-from ..engine.plate.wells import format_well, parse_well, standard_grid
+from ...engine.plate.model import PlateError, PlateLayout, PlateReader
+from ...engine.plate.wells import format_well, parse_well, standard_grid
 
 #: Empty space between neighbouring wells, as a fraction of the well mosaic.
 GAP = 0.08

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from .plate_geometry import PlateGeometry, well_offsets
+from .geometry import PlateGeometry, well_offsets
 
 #: Blank space around a framed well, as a fraction of the canvas.
 MARGIN = 0.05

@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.plate.model import PlateError
-from ..engine.plate.wells import parse_well, sort_wells
-from .plate_geometry import PlateGeometry, grid_holding
-from .plate_layers import META_KEY, channel_colormap
-from .plate_loader import pyramid_blocks
-from .result_layers import (
+from ...engine.plate.model import PlateError
+from ...engine.plate.wells import parse_well, sort_wells
+from ..plate_view.geometry import PlateGeometry, grid_holding
+from ..plate_view.layers import META_KEY, channel_colormap
+from ..plate_view.loader import pyramid_blocks
+from ..plate_view.tiled_pyramid import BlockStore, TiledPyramid
+from .layers import (
     WellParts,
     image_layer_name,
     object_features,
@@ -34,7 +35,6 @@ from .result_layers import (
     outlines_layer_name,
     table_for,
 )
-from .tiled_pyramid import BlockStore, TiledPyramid
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.plate.channel_colors import channel_colormap  # the one rule; used here too
-from ..engine.plate.model import ImageKey, PlateError, PlateLayout, PlateReader
-from .plate_geometry import PlateGeometry, plate_geometry
-from .plate_loader import WellMosaicLoader
+from ...engine.plate.channel_colors import channel_colormap  # the one rule; used here too
+from ...engine.plate.model import ImageKey, PlateError, PlateLayout, PlateReader
+from .geometry import PlateGeometry, plate_geometry
+from .loader import WellMosaicLoader
 from .tiled_pyramid import BlockStore, TiledPyramid
 
 LayerData = tuple[Any, dict[str, Any], str]

@@ -17,17 +17,17 @@ from typing import Any
 import numpy as np
 import zarr
 
-from .output_canvas import output_geometry, plate_levels
-from .output_zarr import OutputWell, ome, read_output_plate
-from .plate_geometry import PlateGeometry
-from .plate_layers import (
+from ..plate_view.geometry import PlateGeometry
+from ..plate_view.layers import (
     META_KEY,
     LayerData,
     channel_colormap,
     layer_placement,
     well_names_layer,
 )
-from .result_layers import base_name, image_layer_name
+from .layers import base_name, image_layer_name
+from .output_canvas import output_geometry, plate_levels
+from .output_zarr import OutputWell, ome, read_output_plate
 
 
 def is_hcs_zarr(path: Path) -> bool:
