@@ -117,6 +117,7 @@ def test_a_zarr_input_whose_well_links_into_the_output_is_refused(tmp_path, temp
 
 
 def test_a_run_json_linked_elsewhere_is_not_read(tmp_path, plate, pipeline):
+    """Held before #25 too (the owned-entries check); now also read without following links."""
     out = tmp_path / "out"
     assert run(pipeline, str(plate), "--out", str(out))[0] == 0
     elsewhere = tmp_path / "elsewhere.json"

@@ -14,8 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from attack_arena import fresh, spec
+from attack_functions import attack_tag
 from hostile_files import tiff_pages
 
+from napari_hcs.bridge.client import ServerError
+from napari_hcs.bridge.server import VALIDATOR_THREADS
+from napari_hcs.engine.pipeline import Pipeline, Step
 from napari_hcs.engine.plate import PlateError, open_plate
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 from napari_hcs.engine.plate.model import ImageKey
@@ -199,3 +204,18 @@ def _strip_description(path: Path) -> None:
 
     data = tifffile.imread(path)
     tifffile.imwrite(path, data)
+
+
+def test_fifo_tiles_submitted_to_the_server_do_not_block_its_validators(client, arena):
+    """More FIFO plates than the server has validator threads: each is refused by name and
+    the server still answers (before #25 each one held a validator thread forever)."""
+    identity = Pipeline([Step((attack_tag, {"note": "x"}), name="x")])
+    for _ in range(VALIDATOR_THREADS + 1):
+        plate = write_sample_plate(fresh(arena, "fifo") / "plate", "phenix", spec())
+        first = sorted((plate / "Images").glob("*.tiff"))[0]
+        first.unlink()
+        os.mkfifo(first)
+        with pytest.raises(ServerError, match="is a FIFO") as caught:
+            client.submit(identity, plate, plate.parent / "out")
+        assert str(first.name) in str(caught.value)
+    assert client.list_runs() == []

@@ -25,6 +25,7 @@ from .devices import check_devices, check_requirements
 from .function_checks import check_functions
 from .links import link_special_inputs, plate_provided_values
 from .output import plan_output
+from .parameter_bounds import image_side
 from .plan import OutputPlan, StepPlan, WellPlan
 from .problems import CompileError, ProblemList
 from .resolve import resolve_steps
@@ -94,7 +95,7 @@ def compile_pipeline(
     chosen = select_wells(layout, wells, problems)
     steps = resolve_steps(pipeline, global_config, problems)
     validate_config(pipeline, global_config, problems)
-    validate_kwargs(steps, problems)
+    validate_kwargs(steps, problems, image_side(layout.shape, layout.site_positions))
     check_functions(steps, plate_reader, problems)
     validate_group_keys(steps, layout, problems)
     unresolved = frozenset(range(len(pipeline.steps))) - {rs.index for rs in steps}

@@ -23,6 +23,7 @@ from ..functions.registry import FunctionSpec
 from ..pipeline.config import FIELD_TYPES, GlobalConfig
 from ..pipeline.step import Pipeline
 from ..plate.model import PlateLayout
+from .parameter_bounds import check_bounds
 from .problems import ProblemList
 from .resolve import ResolvedStep
 
@@ -79,10 +80,26 @@ def _fits(value: Any, annotation: Any) -> bool | None:
         return isinstance(value, str)
     if kind in (tuple, list, Sequence):
         # The UI and JSON produce lists where a tuple is meant: both are accepted.
-        return isinstance(value, (tuple, list))
+        if not isinstance(value, (tuple, list)):
+            return False
+        return _elements_fit(value, typing.get_args(annotation), kind is tuple)
     if kind is dict:
         return isinstance(value, dict)
     return None
+
+
+def _elements_fit(value: tuple | list, args: tuple, fixed: bool) -> bool | None:
+    """Each element against `tuple[int, ...]`, `tuple[int, float]` or `list[int]` (a list
+    parameter's elements reach the library unchecked otherwise)."""
+    if not args:
+        return True
+    if fixed and not (len(args) == 2 and args[1] is Ellipsis):
+        if len(value) != len(args):
+            return False
+        answers = [_fits(v, a) for v, a in zip(value, args, strict=True)]
+    else:
+        answers = [_fits(v, args[0]) for v in value]
+    return False if False in answers else (None if None in answers else True)
 
 
 def _np_bool() -> type:
@@ -190,11 +207,17 @@ def check_call(spec: FunctionSpec, kwargs: dict[str, Any]) -> list[tuple[str, st
     return found
 
 
-def validate_kwargs(steps: list[ResolvedStep], problems: ProblemList) -> None:
+def validate_kwargs(steps: list[ResolvedStep], problems: ProblemList,
+                    image_side: int | None = None) -> None:
+    """Every step's keyword arguments against its functions' signatures, then the size-like
+    ones against the image the step sees (`parameter_bounds`; `image_side`: its longest
+    side in pixels, None when unknown)."""
     for rs in steps:
         for chain in rs.groups.values():
             for spec, kwargs in chain:
-                for parameter, message in check_call(spec, kwargs):
+                wrong = check_call(spec, kwargs)
+                typed = {k: v for k, v in kwargs.items() if k not in {p for p, _ in wrong}}
+                for parameter, message in wrong + check_bounds(spec.name, typed, image_side):
                     problems.add(message, step_index=rs.index, step_name=rs.name,
                                  parameter=parameter)
 

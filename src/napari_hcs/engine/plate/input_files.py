@@ -47,7 +47,7 @@ def open_regular(path: str | Path) -> BinaryIO:
                              "only regular files (remove it, or copy the plate)")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        return os.fdopen(fd, "rb", buffering=0)  # tifffile reads pixels straight in
     except BaseException:
         os.close(fd)
         raise

@@ -70,16 +70,55 @@ def outline_pixels(polygons: Sequence[np.ndarray], labels: Sequence[int],
     first = np.repeat(np.cumsum(counts) - counts, counts)  # each vertex's polygon start
     following = np.arange(len(a)) + 1
     following[np.cumsum(counts) - 1] = first[np.cumsum(counts) - 1]  # last -> first: closed
-    b = a[following]
-    edge_ids = np.repeat(np.asarray([v for _, v in kept], np.uint32), counts)
+    a, b, ids = _clip_edges(a, a[following],
+                            np.repeat(np.asarray([v for _, v in kept], np.uint32), counts), shape)
     steps = np.maximum(np.ceil(np.abs(b - a).max(axis=1)).astype(np.int64), 1)
+    # Edges in batches of at most _SAMPLES points: memory stays bounded whatever arrives.
+    ends = np.cumsum(steps)
+    start = 0
+    while start < len(a):
+        stop = max(int(np.searchsorted(ends, ends[start] - steps[start] + _SAMPLES, "right")),
+                   start + 1)
+        _draw(out, a[start:stop], b[start:stop], ids[start:stop], steps[start:stop])
+        start = stop
+    return out
+
+
+_SAMPLES = 1 << 22
+
+
+def _clip_edges(a: np.ndarray, b: np.ndarray, ids: np.ndarray, shape: tuple[int, int]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each edge a -> b cut to the image (Liang-Barsky, one pixel of margin); edges outside
+    it or with a NaN/infinite end dropped. A ROI message from the wire may hold coordinates
+    of 3e8: sampled whole, one edge would be 3e8 points (gigabytes) for pixels never shown."""
+    finite = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+    a, b, ids = a[finite], b[finite], ids[finite]
+    d = b - a
+    t0, t1 = np.zeros(len(a)), np.ones(len(a))
+    for axis, high in enumerate(shape):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta = (-1.0 - a[:, axis]) / d[:, axis]
+            tb = (float(high) - a[:, axis]) / d[:, axis]
+        flat = d[:, axis] == 0
+        outside = flat & ((a[:, axis] < -1.0) | (a[:, axis] > high))
+        t0 = np.where(flat, t0, np.maximum(t0, np.minimum(ta, tb)))
+        t1 = np.where(flat, t1, np.minimum(t1, np.maximum(ta, tb)))
+        t1 = np.where(outside, -1.0, t1)
+    keep = t0 <= t1
+    a, d, t0, t1 = a[keep], d[keep], t0[keep], t1[keep]
+    return a + d * t0[:, None], a + d * t1[:, None], ids[keep]
+
+
+def _draw(out: np.ndarray, a: np.ndarray, b: np.ndarray, ids: np.ndarray,
+          steps: np.ndarray) -> None:
+    """Sample edges a -> b at `steps` points each into `out` (every edge at once)."""
     edge = np.repeat(np.arange(len(a)), steps)
     t = (np.arange(len(edge)) - np.repeat(np.cumsum(steps) - steps, steps)) / steps[edge]
     points = np.rint(a[edge] + (b[edge] - a[edge]) * t[:, None]).astype(np.int64)
-    inside = ((points[:, 0] >= 0) & (points[:, 0] < shape[0])
-              & (points[:, 1] >= 0) & (points[:, 1] < shape[1]))
-    out[points[inside, 0], points[inside, 1]] = edge_ids[edge[inside]]
-    return out
+    inside = ((points[:, 0] >= 0) & (points[:, 0] < out.shape[0])
+              & (points[:, 1] >= 0) & (points[:, 1] < out.shape[1]))
+    out[points[inside, 0], points[inside, 1]] = ids[edge[inside]]
 
 
 @dataclass
