@@ -184,16 +184,18 @@ class ExecutionServer:
     def _receive(self, identity: bytes, frames: Sequence[Any], fd: int | None = None) -> None:
         """Answer a small request now; hand a big one, and every submit, to a validator.
 
-        A big request that does not hold the token's text is refused unread (json.dumps, which
-        every client uses, writes a token's characters as they are): only token holders get
-        a request parsed off the loop."""
+        A big request that does not hold the token's text in its first 64 KiB is refused
+        unread (ExecutionClient writes the token first, and json.dumps writes a token's
+        characters as they are): only token holders get a request parsed, and a flood costs
+        the loop a 64 KiB search per message."""
         size = sum(len(f) for f in frames)
         if len(frames) != 1:
             self.guard.refused(fd, size)
             return self._refuse(identity, None, f"a request is one JSON frame, got {len(frames)} "
                                 "frames")
         if len(frames[0]) > INLINE_REQUEST_BYTES:
-            if self._token_text.search(frame_buffer(frames[0])) is None:  # searched in place
+            head = frame_buffer(frames[0])[:INLINE_REQUEST_BYTES]  # searched in place
+            if self._token_text.search(head) is None:
                 self.guard.refused(fd, size)
                 return self._refuse(identity, None, "missing or wrong token")
             self.guard.trust(fd)
