@@ -168,8 +168,9 @@ class ExecutionServer:
                 return
             frames = parts[1:]
             fd = source_fd(frames[0]) if frames else None
-            size = sum(len(f) for f in frames)
-            if self.guard.admits(fd, size):
+            sizes = [len(f) for f in frames]
+            size = sum(sizes)
+            if self.guard.admits(fd, sizes):
                 self._receive(parts[0].bytes, frames, fd)
             if size > INLINE_REQUEST_BYTES:
                 self._trim_at = time.monotonic() + TRIM_AFTER_S
