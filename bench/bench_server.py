@@ -8,6 +8,12 @@ and nesting 40 000 deep. Reported per kind: the ping round trip (median and max)
 requests are being parsed and refused, against the same pinger with nothing else going on.
 
     python -m bench server [--repeats 5]
+
+With `--flood N`, instead: floods from N sockets without the token, bounded in time and size
+(bench/server_flood.py), with the pinger's p99 and max and the server's RSS before, at its
+peak and after each.
+
+    python -m bench server --flood 8 [--flood-seconds 5] [--flood-mib 2000]
 """
 
 from __future__ import annotations
@@ -108,6 +114,22 @@ def measure(address: str, data: bytes | None, repeats: int, idle_s: float = 1.0)
     return latencies
 
 
+def measure_during(address: str, action) -> list[float]:
+    """The pinger's round trips while `action()` runs."""
+    context = mp.get_context("spawn")
+    stop, results = context.Event(), context.Queue()
+    pinger = context.Process(target=_pings, args=(address, stop, results))
+    pinger.start()
+    try:
+        assert results.get(timeout=60) == "ready"
+        action()
+    finally:
+        stop.set()
+        latencies = results.get(timeout=120)
+        pinger.join()
+    return latencies
+
+
 def _serve(root: str, source: str | None) -> tuple[subprocess.Popen, str]:
     token_file = Path(root) / "token"
     token_file.write_text(TOKEN)
@@ -125,10 +147,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-src", help="run the server from this source tree (e.g. an "
                         "older checkout's src/, for a before/after comparison)")
     parser.add_argument("--only", help="comma-separated kinds to send (default: all)")
+    parser.add_argument("--flood", type=int, default=0, metavar="N",
+                        help="flood from N sockets without the token instead (server_flood)")
+    parser.add_argument("--flood-seconds", type=float, default=5.0)
+    parser.add_argument("--flood-mib", type=int, default=2000, help="most MiB a flood sends")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as root:
         server, address = _serve(root, args.server_src)
         try:
+            if args.flood:
+                from .server_flood import print_rows, run_floods
+
+                rows = run_floods(address, server.pid, args.flood, args.flood_seconds,
+                                  args.flood_mib, lambda action: measure_during(address, action))
+                print_rows(args.flood, rows)
+                print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on "
+                      f"{os.cpu_count()} CPUs")
+                return 0
             rows = [("idle (no heavy requests)", measure(address, None, 0))]
             for name, data in heavy_requests(root).items():
                 if args.only and name not in args.only.split(","):

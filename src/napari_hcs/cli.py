@@ -89,6 +89,34 @@ def _fiji_install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limit_options(p: argparse.ArgumentParser) -> None:
+    from .engine.executor.limits import DEFAULT_CANCEL_GRACE_S, DEFAULT_WELL_TIMEOUT_S, parse_size
+
+    def size(text: str) -> int | str | None:
+        if text == "auto":
+            return text
+        try:
+            return parse_size(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    def seconds(text: str) -> float | None:
+        value = float(text)
+        if not value >= 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r}: give seconds >= 0 (0: no limit)")
+        return value or None
+
+    p.add_argument("--max-memory", type=size, default="auto",
+                   help="memory per worker process, e.g. 4G, or none (default: 80%% of this "
+                   "machine's memory shared by the workers); a well past it fails")
+    p.add_argument("--well-timeout", type=seconds, default=DEFAULT_WELL_TIMEOUT_S,
+                   help="seconds a well may run before its worker is stopped and it fails "
+                   f"(default: {DEFAULT_WELL_TIMEOUT_S:g}; 0: no limit)")
+    p.add_argument("--cancel-grace", type=float, default=DEFAULT_CANCEL_GRACE_S,
+                   help="seconds a cancel waits for a running step before stopping its worker "
+                   f"(default: {DEFAULT_CANCEL_GRACE_S:g})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="napari-hcs", description="High-content screening pipelines: run them on plates, "
@@ -119,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "ngff-0.4 (zarr v2, for older readers)")
     p.add_argument("--resume", action="store_true", help="skip wells already ok in run.json")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _limit_options(p)
     p.set_defaults(handler=_run)
 
     p = sub.add_parser("info", help="print a plate's layout as JSON")
@@ -156,8 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "the functions it registers (repeatable; the built-in library is always "
                    "there)")
     p.add_argument("--omero-host", action="append", default=[],
-                   help="an OMERO server (HOST or HOST:PORT) that plates and outputs may name "
-                   "(repeatable; default: none)")
+                   help="an OMERO server (HOST, meaning port 4064, or HOST:PORT) that plates "
+                   "and outputs may name (repeatable; default: none)")
+    p.add_argument("--stream-bind-host", action="append", default=[],
+                   help="an address a submit's stream_bind may bind on (repeatable; default: "
+                   "127.0.0.1, ::1 and localhost only)")
+    _limit_options(p)
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser("fiji", help="set up the Fiji/ImageJ plugin that receives the stream")

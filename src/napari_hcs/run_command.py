@@ -30,10 +30,13 @@ def run_from_cli(
     With `local_output=False` (results go to a remote store, e.g. OMERO, through the sinks)
     nothing is written locally; `report_sinks` then get the run's record (what run.json holds).
     The first Ctrl-C, from the moment the command starts, cancels cooperatively (exit 1, the
-    run.json says `cancelled`); a second one aborts.
+    run.json says `cancelled`); a second one aborts. SIGTERM cancels the same way (a step that
+    does not return within `--cancel-grace` has its worker stopped), so a terminated run
+    still ends with its run.json written.
     """
     cancel = threading.Event()
     previous = _cancel_on_sigint(cancel)
+    previous_term = _cancel_on_sigterm(cancel)
     local = args.backend != "dask"
     try:
         if local:  # first: the workers' imports overlap with all that follows
@@ -49,6 +52,8 @@ def run_from_cli(
             # time its ordinary exit takes to reach a slow viewer (docs/performance.md).
             stop_worker_server(kill=not result_sinks)
         signal.signal(signal.SIGINT, previous)
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
 
 
 def _run(
@@ -62,6 +67,7 @@ def _run(
     from . import pipelines as shipped_pipelines
     from .engine.compiler import CompileError, compile_pipeline
     from .engine.executor.backend import get_backend
+    from .engine.executor.limits import DEFAULT_CANCEL_GRACE_S, DEFAULT_WELL_TIMEOUT_S, RunLimits
     from .engine.executor.runner import run_plans
     from .engine.pipeline import GlobalConfig
     from .engine.plate import open_plate
@@ -93,13 +99,17 @@ def _run(
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    if args.backend == "dask":
+    limits = RunLimits.of(args.workers, getattr(args, "max_memory", "auto"),
+                          getattr(args, "well_timeout", DEFAULT_WELL_TIMEOUT_S),
+                          getattr(args, "cancel_grace", DEFAULT_CANCEL_GRACE_S))
+    if args.backend == "dask":  # Dask's own memory limits apply there (limits.py)
         backend: Any = get_backend("dask", scheduler=args.scheduler)
     else:  # processes even for one worker: a crashing well must not take the run down
-        backend = get_backend("local", in_process=False, last_run=True)
+        backend = get_backend("local", in_process=False, last_run=True, limits=limits)
 
     run_info = {"pipeline": {"name": pipeline.name, "file": str(pipeline_file.resolve()),
-                             "source": pipeline_file.read_text(encoding="utf-8")}}
+                             "source": pipeline_file.read_text(encoding="utf-8")},
+                "options": {"limits": limits.describe() if args.backend != "dask" else None}}
     bar = _ProgressBar(len(compiled.plans), disable=args.no_progress)
 
     def on_event(event: ProgressEvent) -> None:
@@ -166,6 +176,18 @@ def _cancel_on_sigint(cancel: threading.Event) -> Any:
     if threading.current_thread() is not threading.main_thread():
         return signal.getsignal(signal.SIGINT)
     return signal.signal(signal.SIGINT, handler)
+
+
+def _cancel_on_sigterm(cancel: threading.Event) -> Any:
+    """SIGTERM (a scheduler, `kill`, a service stopping): cancel, so run.json is finished."""
+    def handler(signum: int, frame: Any) -> None:
+        if not cancel.is_set():
+            print("\nterminated: cancelling the run", file=sys.stderr)
+        cancel.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 class _ProgressBar:

@@ -64,7 +64,7 @@ ONE_REQUEST = MAX_REQUEST_BYTES + 2 * RECEIVE_BUFFER + 64 * 1024
 #: All untrusted connections together: past it, the one with most in flight beyond
 #: `ONE_REQUEST` is dropped (a new client whose first request waits is never dropped for it).
 UNTRUSTED_IN_FLIGHT = 64 * 1024 * 1024
-_FRAME_OVERHEAD = 9  # ZMTP 3: flags and an 8-byte length
+_SHORT_FRAME = 255  # ZMTP 3: a frame up to this size has a 1-byte length, others 8 bytes
 _HANDSHAKE = 4096  # greeting and READY, with room for its properties
 
 log = logging.getLogger("napari_hcs.bridge.server")
@@ -197,13 +197,13 @@ class PeerGuard:
         return [p for p in self.peers.values() if not p.trusted and p.drop_at is None]
 
     # -- what peers send --------------------------------------------------------------------
-    def admits(self, fd: int | None, size: int) -> bool:
-        """Count a received message; False for a connection being dropped (its messages are
-        discarded unread)."""
+    def admits(self, fd: int | None, sizes: list[int]) -> bool:
+        """Count a received message (its frames' sizes); False for a connection being dropped
+        (its messages are discarded unread)."""
         peer = self.peers.get(fd) if fd is not None else None
         if peer is None:
             return True
-        peer.taken += size + _FRAME_OVERHEAD
+        peer.taken += sum(n + (2 if n <= _SHORT_FRAME else 9) for n in sizes)
         return peer.drop_at is None
 
     def trust(self, fd: int | None) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import zmq
 
-from .server import FINAL_STATES
+from .run_table import FINAL_STATES
 from .submission import MAX_REQUEST_BYTES, VERSION
 
 

@@ -28,13 +28,11 @@ import json
 import logging
 import queue
 import re
-import secrets
 import threading
 import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +48,7 @@ from .admission import (
     limit_socket,
     source_fd,
 )
+from .run_table import Run, ServerConfig, event_message
 from .submission import (
     VERSION,
     RequestError,
@@ -65,48 +64,12 @@ from .submission import (
 
 log = logging.getLogger(__name__)
 
-FINAL_STATES = ("ok", "failed", "cancelled", "error")
 INLINE_REQUEST_BYTES = 64 * 1024  # parsed on the loop thread (well under a millisecond)
 VALIDATOR_THREADS = 2
 MAX_VALIDATING = 4  # requests being checked at once; bounds their memory to 4 x 8 MiB
 POLL_MS = 20  # the longest the loop waits: connections are measured at least this often
 RECEIVE_BATCH = 16  # messages taken per turn of the loop before the rest of its work
 TRIM_AFTER_S = 0.5  # quiet time after large messages before free pages go back to the system
-
-@dataclass(frozen=True)
-class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 7447  # 0 picks a free port
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
-    roots: tuple[Path, ...] = (Path.cwd(),)
-    #: Modules imported at start, so that documents may name the functions they register (the
-    #: built-in library is always there). Chosen by whoever starts the server, never a client.
-    allowed_modules: tuple[str, ...] = ()
-    #: OMERO servers (`HOST` or `HOST:PORT`) that plates and outputs may name; none by default.
-    omero_hosts: tuple[str, ...] = ()
-    max_workers: int = 8  # worker processes one run may ask for
-    max_runs: int = 4  # runs queued or running at once
-
-
-@dataclass
-class Run:
-    id: str
-    plate: str
-    out: str
-    wells: list[str]
-    status: str = "queued"  # queued | running | ok | failed | cancelled | error
-    error: str | None = None
-    submitted: float = field(default_factory=time.time)
-    well_status: dict[str, str] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    subscribers: set[bytes] = field(default_factory=set)
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-    def summary(self) -> dict[str, Any]:
-        return {"run": self.id, "status": self.status, "error": self.error, "plate": self.plate,
-                "out": self.out, "wells": self.well_status, "events": len(self.events),
-                "submitted": self.submitted}
-
 
 class ExecutionServer:
     """Serve until `stop()`; `start()` serves on a background thread (tests, the napari dock)."""
@@ -162,6 +125,17 @@ class ExecutionServer:
             self.socket.close()
             self.context.term()
         self._validators.shutdown(wait=False, cancel_futures=True)
+        self.finish_runs()
+
+    def finish_runs(self) -> None:
+        """Cancel every run and wait for each to end with its run.json written (SIGTERM, stop):
+        a step that does not return within the cancel grace has its worker stopped."""
+        for run in list(self.runs.values()):
+            run.cancel.set()
+        deadline = time.monotonic() + self.config.cancel_grace_s + 60
+        for run in list(self.runs.values()):
+            if run.thread is not None:
+                run.thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> ExecutionServer:
         return self.start()
@@ -194,8 +168,9 @@ class ExecutionServer:
                 return
             frames = parts[1:]
             fd = source_fd(frames[0]) if frames else None
-            size = sum(len(f) for f in frames)
-            if self.guard.admits(fd, size):
+            sizes = [len(f) for f in frames]
+            size = sum(sizes)
+            if self.guard.admits(fd, sizes):
                 self._receive(parts[0].bytes, frames, fd)
             if size > INLINE_REQUEST_BYTES:
                 self._trim_at = time.monotonic() + TRIM_AFTER_S
@@ -210,16 +185,18 @@ class ExecutionServer:
     def _receive(self, identity: bytes, frames: Sequence[Any], fd: int | None = None) -> None:
         """Answer a small request now; hand a big one, and every submit, to a validator.
 
-        A big request that does not hold the token's text is refused unread (json.dumps, which
-        every client uses, writes a token's characters as they are): only token holders get
-        a request parsed off the loop."""
+        A big request that does not hold the token's text in its first 64 KiB is refused
+        unread (ExecutionClient writes the token first, and json.dumps writes a token's
+        characters as they are): only token holders get a request parsed, and a flood costs
+        the loop a 64 KiB search per message."""
         size = sum(len(f) for f in frames)
         if len(frames) != 1:
             self.guard.refused(fd, size)
             return self._refuse(identity, None, f"a request is one JSON frame, got {len(frames)} "
                                 "frames")
         if len(frames[0]) > INLINE_REQUEST_BYTES:
-            if self._token_text.search(frame_buffer(frames[0])) is None:  # searched in place
+            head = frame_buffer(frames[0])[:INLINE_REQUEST_BYTES]  # searched in place
+            if self._token_text.search(head) is None:
                 self.guard.refused(fd, size)
                 return self._refuse(identity, None, "missing or wrong token")
             self.guard.trust(fd)
@@ -309,8 +286,9 @@ class ExecutionServer:
         run.well_status = {well: "queued" for well in plans}
         self.runs[run.id] = run
         run.subscribers.add(identity)
-        threading.Thread(target=self._execute, name=f"napari-hcs-run-{run.id}",
-                         args=(run, submission), daemon=True).start()
+        run.thread = threading.Thread(target=self._execute, name=f"napari-hcs-run-{run.id}",
+                                      args=(run, submission), daemon=True)
+        run.thread.start()
         self._send(identity, {"id": rid, "ok": True, "run": run.id, "wells": run.wells})
         return None
 
@@ -327,7 +305,7 @@ class ExecutionServer:
                     return
             rid = request_id(request)
             submission = prepare_submit(request, self.allowed, self.config.omero_hosts,
-                                        self.config.max_workers)
+                                        self.config.max_workers, self.config.stream_bind_hosts)
             self.inbox.put(("submitted", identity, rid, submission))
         except RequestError as exc:
             self.inbox.put(("refuse", identity, rid, str(exc)))
@@ -344,7 +322,8 @@ class ExecutionServer:
 
         try:
             post({"state": "running"})
-            post({"state": "finished", **execute(submission, run.cancel, post)})
+            limits = self.config.limits(submission.options["workers"])
+            post({"state": "finished", **execute(submission, run.cancel, post, limits)})
         except Exception as exc:
             log.exception("run %s failed", run.id)
             post({"state": "finished", "status": "error", "error": f"{type(exc).__name__}: {exc}"})
@@ -378,11 +357,11 @@ class ExecutionServer:
         elif state in ("started", "ok", "failed") and event.get("well"):
             run.well_status[event["well"]] = "running" if state == "started" else state
         for identity in list(run.subscribers):
-            self._send(identity, _event_message(run.id, event))
+            self._send(identity, event_message(run.id, event))
 
     def _replay(self, identity: bytes, run: Run, since: int) -> None:
         for event in itertools.islice(run.events, since, None):
-            self._send(identity, _event_message(run.id, event))
+            self._send(identity, event_message(run.id, event))
 
     def _send(self, identity: bytes, payload: dict[str, Any]) -> None:
         try:  # a client that went away must never block the server
@@ -390,7 +369,3 @@ class ExecutionServer:
                                        flags=zmq.NOBLOCK)
         except zmq.Again:
             log.warning("dropped a message to a slow or gone client")
-
-
-def _event_message(run_id: str, event: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "event", "run": run_id, "seq": event["seq"], "event": event}

@@ -101,12 +101,39 @@ def omero_host_allowed(url: str, hosts: tuple[str, ...]) -> str:
         address = parse_address(url)
     except PlateError as exc:
         raise RequestError(str(exc)) from None
-    allowed = {h.lower() for h in hosts}
-    if address.host.lower() in allowed or f"{address.host}:{address.port}".lower() in allowed:
+    if f"{address.host}:{address.port}".lower() in allowed_omero_pairs(hosts):
         return url
     raise RequestError(f"OMERO host {address.host}:{address.port} is not one this server may "
-                       f"reach (allowed: {', '.join(hosts) or 'none'}; start it with "
-                       "--omero-host HOST)")
+                       f"reach (allowed: {', '.join(sorted(allowed_omero_pairs(hosts))) or 'none'}"
+                       "; start it with --omero-host HOST:PORT)")
+
+
+def allowed_omero_pairs(hosts: tuple[str, ...]) -> set[str]:
+    """`host:port` pairs, exact: a `--omero-host HOST` without a port means OMERO's port."""
+    from .omero.address import DEFAULT_PORT
+
+    pairs = set()
+    for host in hosts:
+        name, sep, port = host.lower().rpartition(":")
+        pairs.add(host.lower() if sep and port.isdigit() and name else f"{host.lower()}:"
+                  f"{DEFAULT_PORT}")
+    return pairs
+
+
+#: Where a submit's `stream_bind` may bind unless the server was started with others.
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def bind_address(value: str, hosts: tuple[str, ...]) -> str:
+    """A `stream_bind` address whose host is one the server may bind on (`hosts`, or loopback
+    only); RequestError naming it otherwise."""
+    host = value[len("tcp://"):].rpartition(":")[0].strip("[]").lower()
+    allowed = {h.lower().strip("[]") for h in (hosts or LOOPBACK)}
+    if host not in allowed:
+        raise RequestError(f"`stream_bind` may bind on {', '.join(sorted(allowed))} only, not "
+                           f"{short(host, 60)} (start the server with --stream-bind-host to "
+                           "allow another)")
+    return value
 
 
 def place(what: str, value: Any, roots: AllowedRoots, omero_hosts: tuple[str, ...]) -> str:
@@ -125,7 +152,8 @@ def place(what: str, value: Any, roots: AllowedRoots, omero_hosts: tuple[str, ..
     return str(roots.check(path))
 
 
-def run_options(request: dict[str, Any], max_workers: int) -> dict[str, Any]:
+def run_options(request: dict[str, Any], max_workers: int,
+                bind_hosts: tuple[str, ...] = ()) -> dict[str, Any]:
     wells = request.get("wells")
     if wells is not None and not (isinstance(wells, list) and len(wells) <= MAX_WELLS and all(
             isinstance(w, str) and 0 < len(w) <= 16 for w in wells)):
@@ -146,6 +174,8 @@ def run_options(request: dict[str, Any], max_workers: int) -> dict[str, Any]:
         if value is not None and not (isinstance(value, str) and value.startswith("tcp://")
                                       and len(value) <= 256):
             raise RequestError(f"`{name}` must be a tcp://HOST:PORT address")
+    if stream_bind:
+        bind_address(stream_bind, bind_hosts)
     return {"wells": wells, "workers": workers, "device": device, "resume": resume,
             "stream": stream or stream_bind, "stream_bind": bool(stream_bind)}
 
@@ -171,7 +201,7 @@ class Submission:
 
 
 def prepare_submit(request: dict[str, Any], roots: AllowedRoots, omero_hosts: tuple[str, ...],
-                   max_workers: int) -> Submission:
+                   max_workers: int, bind_hosts: tuple[str, ...] = ()) -> Submission:
     """Check a submit and compile its pipeline; RequestError with the reason otherwise."""
     from ..engine.compiler import CompileError, compile_pipeline
     from ..engine.pipeline import GlobalConfig
@@ -189,7 +219,7 @@ def prepare_submit(request: dict[str, Any], roots: AllowedRoots, omero_hosts: tu
         raise RequestError(f"the pipeline does not compile:\n{exc}") from None
     plate = place("plate", request.get("plate"), roots, omero_hosts)
     out = place("out", request.get("out"), roots, omero_hosts)
-    options = run_options(request, max_workers)
+    options = run_options(request, max_workers, bind_hosts)
     if out.startswith("omero:") and options["resume"]:
         raise RequestError("`resume` needs an output folder (it reads run.json), not OMERO")
     try:
@@ -207,9 +237,11 @@ def prepare_submit(request: dict[str, Any], roots: AllowedRoots, omero_hosts: tu
 
 
 def execute(submission: Submission, cancel: threading.Event,
-            post: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+            post: Callable[[dict[str, Any]], None], limits: Any = None) -> dict[str, Any]:
     """Run a submission to the end (on the run's own thread): progress events go to `post`,
-    results to the stream and/or OMERO; returns the run's final `status`, `failed`, `not_run`."""
+    results to the stream and/or OMERO; returns the run's final `status`, `failed`, `not_run`.
+    `limits` (`engine.executor.limits.RunLimits`) bound each worker's memory and each well's
+    time, and how long a cancel waits for a running step."""
     from ..engine.executor import get_backend, run_plans
 
     options, layout = submission.options, submission.layout
@@ -230,7 +262,8 @@ def execute(submission: Submission, cancel: threading.Event,
             sinks.append(writer.write_well_result)
             closers.append(writer.close)
         info = {"pipeline": {"name": submission.pipeline_name, "file": None, "source": None,
-                             "document": submission.document}}
+                             "document": submission.document},
+                "options": {"limits": limits.describe() if limits is not None else None}}
         report = run_plans(
             submission.compiled.plans, None if writer else submission.out,
             workers=options["workers"], device=options["device"],
@@ -238,7 +271,7 @@ def execute(submission: Submission, cancel: threading.Event,
                                      "index": e.index, "total": e.total}),
             on_result=(lambda result: [sink(result) for sink in sinks]) if sinks else None,
             cancel=cancel, resume=options["resume"],
-            backend=get_backend("local", in_process=False), run_info=info,
+            backend=get_backend("local", in_process=False, limits=limits), run_info=info,
             channel_names=layout.channel_names, pixel_size_um=layout.pixel_size_um,
         )
         status = "ok" if report.all_ok else "cancelled" if report.cancelled else "failed"

@@ -7,13 +7,20 @@ one at a time, so the well that kills its worker is found, recorded as failed, a
 finish. Workers exit when this process dies and leave Ctrl-C to it (`process_guard`).
 
 Workers are forked from a server that imported what they need once (`fork_server`).
+
+Limits (`limits.RunLimits`): each worker's memory is capped at its start; a well running past
+the time limit, or a step still running past the cancel grace, has its worker killed here (each
+worker reports the well it starts with its pid). The well is then failed naming its step, and
+the wells that shared the pool (which a kill breaks) go back to the queue: they did nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,10 +31,11 @@ from typing import Any
 from ..compiler.plan import WellPlan
 from .events import ProgressEvent, WellResult
 from .fork_server import release_worker_server, start_worker_server, worker_context
+from .limits import RunLimits
 from .process_guard import children_ignore_sigint
 from .slots import DeviceSlots
 from .well import WellOptions, run_well
-from .worker import execute, init_worker, plan_functions
+from .worker import STARTED, execute, init_worker, plan_functions
 
 POLL_SECONDS = 0.05
 
@@ -46,10 +54,11 @@ class LocalBackend:
     name = "local"
 
     def __init__(self, in_process: bool | None = None, per_device: int | None = None,
-                 last_run: bool = False) -> None:
+                 last_run: bool = False, limits: RunLimits | None = None) -> None:
         self.in_process = in_process
         self.per_device = per_device
         self.last_run = last_run  # the process runs nothing after: the server may leave
+        self.limits = limits  # None: RunLimits() (time and cancel only; no memory cap)
 
     def run(
         self,
@@ -74,8 +83,11 @@ class LocalBackend:
                 finally:
                     slots.release(slot)
             return
+        limits = self.limits or RunLimits()
+        if device.startswith("cuda"):  # CUDA maps far more address space than it uses
+            limits = RunLimits(None, limits.well_timeout_s, limits.cancel_grace_s)
         try:
-            _PoolRun(slots, options, on_event, on_done, cancel).run(plans)
+            _PoolRun(slots, options, on_event, on_done, cancel, limits).run(plans)
         finally:
             if self.last_run:
                 release_worker_server()
@@ -84,11 +96,15 @@ class LocalBackend:
 class _PoolRun:
     def __init__(self, slots: DeviceSlots, options: WellOptions,
                  on_event: Callable[[ProgressEvent], None],
-                 on_done: Callable[[WellResult], None], cancel: threading.Event) -> None:
-        self.slots, self.options = slots, options
+                 on_done: Callable[[WellResult], None], cancel: threading.Event,
+                 limits: RunLimits) -> None:
+        self.slots, self.options, self.limits = slots, options, limits
         self.on_event, self.on_done, self.cancel = on_event, on_done, cancel
         self.ctx = worker_context()
         self.last_step: dict[str, str] = {}
+        self.workers: dict[str, tuple[int, float]] = {}  # well -> (pid, started) while running
+        self.stopped: dict[str, str] = {}  # well -> why its worker was killed here
+        self.cancelled_at: float | None = None
         self.in_flight: dict[Future, _Task] = {}
         self.functions: tuple[str, ...] = ()
 
@@ -104,7 +120,8 @@ class _PoolRun:
             self.pool = ProcessPoolExecutor(
                 max_workers=self.slots.size, mp_context=self.ctx,
                 initializer=init_worker,
-                initargs=(self.events, self.worker_cancel, self.functions, dict(os.environ)),
+                initargs=(self.events, self.worker_cancel, self.functions, dict(os.environ),
+                          self.limits.max_memory_bytes),
             )
 
     def _stop_pool(self) -> None:
@@ -130,9 +147,11 @@ class _PoolRun:
                 done, _ = wait(list(self.in_flight), timeout=POLL_SECONDS,
                                return_when=FIRST_COMPLETED)
                 self._drain()
-                if self._collect(done, suspects):
+                self._enforce_limits()
+                if self._collect(done, suspects, pending):
                     # Every task of a broken pool fails; collect them all, then start afresh.
-                    self._collect(wait(list(self.in_flight)).done, suspects)
+                    self._collect(wait(list(self.in_flight)).done, suspects, pending)
+                    self.stopped.clear()
                     self._restart_pool()
         except BaseException:  # a second Ctrl-C (KeyboardInterrupt): abort without waiting
             self._kill_workers()
@@ -176,16 +195,46 @@ class _PoolRun:
                 return False
         return False
 
-    def _collect(self, done: Any, suspects: deque[WellPlan]) -> bool:
+    def _enforce_limits(self) -> None:
+        """Kill the worker of a well past its time, and every worker a cancel waits for past
+        the grace (module docstring)."""
+        now = time.monotonic()
+        if self.cancel.is_set() and self.cancelled_at is None:
+            self.cancelled_at = now
+        timeout, grace = self.limits.well_timeout_s, self.limits.cancel_grace_s
+        for well, (pid, started) in list(self.workers.items()):
+            step = self.last_step.get(well, "reading input")
+            if timeout is not None and now - started > timeout:
+                why = (f"{step}: the well did not finish within the time limit "
+                       f"(--well-timeout {timeout:g} s); its worker was stopped")
+            elif self.cancelled_at is not None and now - self.cancelled_at > grace:
+                why = (f"{step}: cancelled; the step did not return within the cancel grace "
+                       f"({grace:g} s), so its worker was stopped")
+            else:
+                continue
+            self.stopped[well] = why
+            del self.workers[well]
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _collect(self, done: Any, suspects: deque[WellPlan], pending: deque[WellPlan]) -> bool:
         broken = False
         for future in done:
             task = self.in_flight.pop(future)
             self.slots.release(task.slot)
             well = task.plan.well
+            self.workers.pop(well, None)
             try:
                 result = future.result()
             except BrokenProcessPool:
                 broken = True
+                if well in self.stopped:  # killed here: the reason is known
+                    step = self.last_step.get(well, "reading input")
+                    self._lost(_failed(well, self.stopped.pop(well), step))
+                    continue
+                if self.stopped and not self.cancel.is_set():
+                    pending.appendleft(task.plan)  # the pool broke by our kill, not this well
+                    continue
                 if not task.solo:
                     suspects.append(task.plan)
                     continue
@@ -213,6 +262,10 @@ class _PoolRun:
                 event = self.events.get()
             except (OSError, ValueError, EOFError):
                 return
+            if isinstance(event, tuple):  # (STARTED, well, pid)
+                if event[0] == STARTED:
+                    self.workers[event[1]] = (event[2], time.monotonic())
+                continue
             if event.state == "running":
                 self.last_step[event.well] = f"step {event.index} {event.step!r}"
             self.on_event(event)

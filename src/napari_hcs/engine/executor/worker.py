@@ -10,12 +10,18 @@ from ..compiler.plan import WellPlan
 from ..functions.registry import get_function
 from .events import WellResult
 from .heap import keep_freed_memory
+from .limits import describe_size, limit_address_space
 from .process_guard import follow_parent
 from .well import WellOptions, run_well
 
 # Set once per worker process by the pool initializer (spawn passes them at process start).
 _EVENTS: Any = None
 _CANCEL: Any = None
+_MEMORY: int | None = None  # this worker's memory limit (limits.RunLimits), when it has one
+
+#: What a worker puts on the event queue as a well starts, besides its ProgressEvents: which
+#: process runs the well, so that the parent can stop it (limits: time, cancel grace).
+STARTED = "worker-started"
 
 
 def plan_functions(plans: Iterable[WellPlan]) -> tuple[str, ...]:
@@ -46,8 +52,9 @@ def warm(functions: Iterable[str]) -> None:
 
 
 def init_worker(events: Any, cancel: Any, functions: tuple[str, ...] = (),
-                environ: Mapping[str, str] | None = None) -> None:
-    global _EVENTS, _CANCEL
+                environ: Mapping[str, str] | None = None,
+                max_memory: int | None = None) -> None:
+    global _EVENTS, _CANCEL, _MEMORY
     follow_parent()  # exit when the parent dies; Ctrl-C is the parent's to handle
     if environ is not None:  # the parent's environment now (a fork server holds an older one)
         os.environ.clear()
@@ -56,10 +63,17 @@ def init_worker(events: Any, cancel: Any, functions: tuple[str, ...] = (),
     keep_freed_memory()  # after the environment: it may opt out
     # An exception here would break the whole pool; `warm` never raises.
     warm(functions)
+    if max_memory is not None and limit_address_space(max_memory):  # after the imports
+        _MEMORY = max_memory
 
 
 def execute(plan: WellPlan, device: str, options: WellOptions) -> WellResult:
     """One task: one well, in this worker process."""
     emit = _EVENTS.put if _EVENTS is not None else None
     cancelled = _CANCEL.is_set if _CANCEL is not None else None
-    return run_well(plan, device=device, options=options, emit=emit, cancelled=cancelled)
+    if _EVENTS is not None:
+        _EVENTS.put((STARTED, plan.well, os.getpid()))
+    result = run_well(plan, device=device, options=options, emit=emit, cancelled=cancelled)
+    if _MEMORY is not None and result.error and "MemoryError" in result.error:
+        result.error += f" (over this worker's memory limit, --max-memory {describe_size(_MEMORY)})"
+    return result

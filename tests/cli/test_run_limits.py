@@ -1,0 +1,160 @@
+"""Every run is bounded (engine/executor/limits.py): memory per worker, time per well, and a
+cancel (Ctrl-C, SIGTERM) that ends a step which never returns. Real `napari-hcs run`
+processes on a real plate; every wait is bounded."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from run_limits_funcs import rl_hog, rl_spin
+
+from napari_hcs.engine.codegen import pipeline_to_source
+from napari_hcs.engine.executor.limits import parse_size
+from napari_hcs.engine.pipeline import Pipeline, Step
+from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
+
+SPEC = SampleSpec(wells=("A01", "A02", "B01"), grid=(1, 1), tile=(48, 48),
+                  nuclei_per_tile=3.0, seed=5)
+FUNCS = Path(__file__).parent
+WAIT = 90.0  # an upper bound for anything to happen, never an expected duration
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rlimits")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    return write_sample_plate(tmp_path_factory.mktemp("limits") / "plate", "imagexpress", SPEC)
+
+
+@pytest.fixture
+def plate(tmp_path, template) -> Path:
+    return Path(shutil.copytree(template, tmp_path / "plate"))
+
+
+def _pipeline(path: Path, *steps: Step) -> Path:
+    path.write_text(pipeline_to_source(Pipeline(list(steps), name="limits")))
+    return path
+
+
+class Cli:
+    """`napari-hcs run` in its own process and session, stderr collected."""
+
+    def __init__(self, *argv: str) -> None:
+        env = {**os.environ,
+               "PYTHONPATH": os.pathsep.join([str(FUNCS), os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "napari_hcs.cli", "run", *argv, "--no-progress"],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+            start_new_session=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def finish(self) -> int:
+        try:
+            code = self.proc.wait(WAIT)
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(WAIT)
+        self._reader.join(WAIT)
+        return code
+
+
+def _until(condition, seconds: float = WAIT) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _record(out: Path) -> dict:
+    return json.loads((out / "run.json").read_text())
+
+
+def test_a_well_over_max_memory_fails_naming_well_step_and_limit(tmp_path, plate):
+    pipeline = _pipeline(tmp_path / "p.py", Step((rl_hog, {"gib": 8.0}), name="hog"))
+    out = tmp_path / "out"
+    run = Cli(str(pipeline), str(plate), "--out", str(out), "--wells", "A01,A02",
+              "--max-memory", "512M")
+    assert run.finish() == 1, run.lines
+    errors = [line for line in run.lines if line.startswith("error: well")]
+    assert len(errors) == 2, run.lines
+    for line in errors:
+        assert "step 1 'hog'" in line and "MemoryError" in line, line
+        assert "--max-memory 0.5 GiB" in line, line
+    record = _record(out)
+    assert record["status"] == "failed"
+    assert record["options"]["limits"]["max_memory_bytes"] == 512 * 1024**2
+    assert {w: e["status"] for w, e in record["wells"].items()} == {"A01": "failed",
+                                                                      "A02": "failed"}
+
+
+def test_a_well_past_the_time_limit_is_stopped_and_the_others_finish(tmp_path, plate):
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    pipeline = _pipeline(tmp_path / "p.py",
+                         Step((rl_spin, {"folder": str(gate), "once": True}), name="spin"))
+    out = tmp_path / "out"
+    start = time.monotonic()
+    run = Cli(str(pipeline), str(plate), "--out", str(out), "--workers", "2",
+              "--well-timeout", "3")
+    assert run.finish() == 1, run.lines
+    assert time.monotonic() - start < 60  # not the spin's 120 s
+    wells = {w: e for w, e in _record(out)["wells"].items()}
+    failed = [w for w, e in wells.items() if e["status"] == "failed"]
+    assert len(failed) == 1 and len(wells) == 3, wells
+    error = wells[failed[0]]["error"]
+    assert "step 1 'spin'" in error and "--well-timeout 3 s" in error, error
+    assert any(f"error: well {failed[0]}: step 1 'spin'" in line for line in run.lines), run.lines
+
+
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c"])
+def test_a_cancel_ends_a_step_that_never_returns_and_writes_run_json(tmp_path, plate, how):
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    pipeline = _pipeline(tmp_path / "p.py", Step((rl_spin, {"folder": str(gate)}), name="spin"))
+    out = tmp_path / "out"
+    run = Cli(str(pipeline), str(plate), "--out", str(out), "--workers", "2",
+              "--cancel-grace", "1")
+    _until(lambda: len(list(gate.glob("started-*"))) >= 1 or run.proc.poll() is not None)
+    workers = psutil.Process(run.proc.pid).children(recursive=True)
+    start = time.monotonic()
+    if how == "sigterm":
+        run.proc.send_signal(signal.SIGTERM)  # a scheduler or `kill`: the process alone
+    else:
+        os.killpg(run.proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole group
+    assert run.finish() == 1, run.lines
+    assert time.monotonic() - start < 30, run.lines  # the grace (1 s), not the spin (120 s)
+    record = _record(out)
+    assert record["status"] == "cancelled", record
+    assert record["finished"] is not None
+    spun = [e for e in record["wells"].values() if e["status"] == "failed"]
+    assert any("cancel grace" in e["error"] for e in spun), record["wells"]
+    assert all("cancel" in e["error"] for e in spun), record["wells"]
+    assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.parametrize("text, size", [("4G", 4 * 1024**3), ("512M", 512 * 1024**2),
+                                        ("1.5GiB", int(1.5 * 1024**3)), ("none", None)])
+def test_sizes_parse(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["lots", "-1G", "1M", "4X"])
+def test_bad_sizes_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_size(text)
