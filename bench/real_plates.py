@@ -181,9 +181,11 @@ def cut_well(field: RealField, spec: SampleSpec, seed: int) -> SyntheticWell:
 
 def build_plate(path: Path, fields: dict[str, RealField], format: str = "imagexpress",
                 grid: tuple[int, int] = (3, 3), overlap: float = 0.1, jitter: int = 3,
-                vignetting: float = 0.15, read_noise: float = 20.0, seed: int = 0) -> Path:
+                vignetting: float = 0.15, noise: float = 0.003, seed: int = 0) -> Path:
     """An ImageXpress / Phenix plate with one well per field (fields of one shape and pixel
-    size), tiles cut on a `grid` with `overlap`; references in `ground_truth/`."""
+    size), tiles cut on a `grid` with `overlap`; references in `ground_truth/`. `noise`: the
+    read noise's standard deviation as a fraction of the nuclei channel's 99.9th percentile
+    (the fields span 8-bit to 16-bit ranges)."""
     fields = {normalize_well(w): f for w, f in fields.items()}
     first = next(iter(fields.values()))
     shape = first.channels[0].shape
@@ -194,6 +196,7 @@ def build_plate(path: Path, fields: dict[str, RealField], format: str = "imagexp
     spec = SampleSpec(wells=tuple(fields), grid=grid, tile=_tile_shape(shape, grid, overlap,
                                                                        jitter),
                       overlap=overlap, jitter=jitter, channels=names, vignetting=vignetting,
-                      read_noise=read_noise, pixel_size_um=first.pixel_size_um, seed=seed)
+                      read_noise=noise * float(np.percentile(first.channels[0], 99.9)),
+                      pixel_size_um=first.pixel_size_um, seed=seed)
     wells = {w: cut_well(f, spec, seed + i) for i, (w, f) in enumerate(fields.items())}
     return write_sample_plate(path, format, spec, wells=wells)
