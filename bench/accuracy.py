@@ -3,7 +3,8 @@
 `score(reference, found, pixel_size_um)`: F1@0.5 (one-to-one matches by IoU,
 `truth.match_objects`), foreground IoU and the median object area of both sides in µm².
 `edge=True` leaves out objects touching the image edge on both sides: CellProfiler's pipelines
-discarded them, and the field's edge is the mosaic's. `run_plate` runs a shipped pipeline on a
+discarded them, and the field's edge is the mosaic's (its border, and its padding where the
+tiles' jitter left no pixels). `run_plate` runs a shipped pipeline on a
 plate headless (the CLI, as a user would) and returns the labels of each well in the frame of
 its references.
 """
@@ -37,10 +38,14 @@ class Score:
                 f"({self.area_ratio:.2f}x)  n {self.found}/{self.reference}")
 
 
-def without_edge(labels: np.ndarray) -> np.ndarray:
-    from skimage.segmentation import clear_border
+def without_edge(labels: np.ndarray, padding: np.ndarray | None = None) -> np.ndarray:
+    """`labels` without the objects touching the image border or `padding` (where a stitched
+    mosaic has no tile: the edge of what was imaged)."""
+    from napari_hcs.engine.functions.library.declump import touching_edge
 
-    return clear_border(labels)
+    out = labels.copy()
+    out[np.isin(out, sorted(touching_edge(out, padding)))] = 0
+    return out
 
 
 def _median_area(labels: np.ndarray, pixel_size_um: float) -> float:
@@ -50,9 +55,9 @@ def _median_area(labels: np.ndarray, pixel_size_um: float) -> float:
 
 
 def score(reference: np.ndarray, found: np.ndarray, pixel_size_um: float,
-          edge: bool = True) -> Score:
+          edge: bool = True, padding: np.ndarray | None = None) -> Score:
     if edge:
-        reference, found = without_edge(reference), without_edge(found)
+        reference, found = without_edge(reference, padding), without_edge(found, padding)
     match = match_objects(reference, found)
     union = np.count_nonzero((reference > 0) | (found > 0))
     fg = np.count_nonzero((reference > 0) & (found > 0)) / union if union else 1.0
@@ -88,17 +93,30 @@ def run_plate(plate: Path, out: Path, pipeline: str = "profile_cells",
         raise RuntimeError(f"{pipeline} on {plate} exited {rc} (see {out}/run.json)")
 
 
-def well_labels(out: Path, plate: Path, well: str, name: str) -> np.ndarray:
-    """The `name` labels (e.g. "nuclei_labels") of `well` in the run `out`, cropped to the
-    frame of the well's references (the plate's one field shape pads bottom-right)."""
+def _field(out: Path, well: str):  # noqa: ANN202  (a zarr group)
     import zarr
 
     from napari_hcs.engine.plate.wells import parse_well
 
     row, col = parse_well(well)
-    group = zarr.open_group(str(out / "plate.zarr" / chr(ord("A") + row) / str(col + 1) / "0"),
-                            mode="r")
-    labels = np.asarray(group[f"labels/{name}/0"])
+    return zarr.open_group(str(out / "plate.zarr" / chr(ord("A") + row) / str(col + 1) / "0"),
+                           mode="r")
+
+
+def well_padding(out: Path, plate: Path, well: str) -> np.ndarray | None:
+    """Where the stitched mosaic of `well` has no tile, in the references' frame."""
+    from napari_hcs.engine.functions.library.declump import padding
+
+    image = np.asarray(_field(out, well)["0"])
+    first = image.reshape((-1,) + image.shape[-2:])[0]
+    h, w = load_truth_labels(plate, well, "nuclei").shape
+    return padding(first[:h, :w])
+
+
+def well_labels(out: Path, plate: Path, well: str, name: str) -> np.ndarray:
+    """The `name` labels (e.g. "nuclei_labels") of `well` in the run `out`, cropped to the
+    frame of the well's references (the plate's one field shape pads bottom-right)."""
+    labels = np.asarray(_field(out, well)[f"labels/{name}/0"])
     labels = labels.reshape(labels.shape[-2:])
     h, w = load_truth_labels(plate, well, "nuclei").shape
     return labels[:h, :w].astype(np.int32)
@@ -110,8 +128,9 @@ def score_run(out: Path, plate: Path, wells: list[str], pixel_size_um: float,
     """{(well, kind): Score} of a finished run against the plate's references."""
     scores = {}
     for well in wells:
+        pad = well_padding(out, plate, well) if edge else None
         for kind in kinds:
             found = well_labels(out, plate, well, f"{kind}_labels")
             reference = load_truth_labels(plate, well, kind)
-            scores[(well, kind)] = score(reference, found, pixel_size_um, edge)
+            scores[(well, kind)] = score(reference, found, pixel_size_um, edge, pad)
     return scores

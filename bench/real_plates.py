@@ -7,7 +7,7 @@ The fields are vendored in `tests/data/cellpainting/` (CytoDataFrame test data, 
   (`NF1_plate2_export_masks.cppipe`) made them: nuclei are the connected components of
   MaskNuclei (the pipeline does not declump: "Method to distinguish clumped objects: None"),
   cells are its propagation (regularization 0.05, `centrosome.propagate`) from those nuclei
-  over MaskCells, on the RFP image smoothed with sigma 1 px;
+  over MaskCells, on the RFP image;
 - `pediatric_field()`: Opera Phenix field C03 site 3 of plate BR00143976, DNA (ch5) and AGP
   (ch3), 1080 x 1080 px; instances are CellProfiler's outlines filled (an outline pixel goes
   to the object it bounds);
@@ -75,15 +75,16 @@ def nf1_field(well: str) -> RealField:
 
 
 def propagated_cells(image: np.ndarray, nuclei: np.ndarray, cells_mask: np.ndarray) -> np.ndarray:
-    """CellProfiler's cells inside its binary cell mask: propagation (regularization 0.05)
-    from the nuclei that lie in the mask (the others' cells were discarded at the edge)."""
+    """CellProfiler's cells inside its binary cell mask: propagation (regularization 0.05, on
+    the unsmoothed image as CellProfiler's IdentifySecondaryObjects) from the nuclei that lie
+    in the mask (the others' cells were discarded at the edge)."""
     import centrosome.propagate
 
     inside = ndi.maximum(cells_mask, nuclei, np.arange(1, nuclei.max() + 1)).astype(bool)
     seeds = np.where(np.concatenate([[False], inside])[nuclei], nuclei, 0)
-    smooth = ndi.gaussian_filter(image.astype(np.float64), 1.0)
-    smooth = np.clip(smooth / np.percentile(smooth, 99.9), 0.0, 1.0)
-    cells, _ = centrosome.propagate.propagate(smooth, seeds, cells_mask | (seeds > 0), 0.05)
+    scaled = image.astype(np.float64)
+    scaled = np.clip(scaled / np.percentile(scaled, 99.9), 0.0, 1.0)
+    cells, _ = centrosome.propagate.propagate(scaled, seeds, cells_mask | (seeds > 0), 0.05)
     cells[~cells_mask] = 0
     return cells.astype(np.int32)
 
@@ -180,9 +181,11 @@ def cut_well(field: RealField, spec: SampleSpec, seed: int) -> SyntheticWell:
 
 def build_plate(path: Path, fields: dict[str, RealField], format: str = "imagexpress",
                 grid: tuple[int, int] = (3, 3), overlap: float = 0.1, jitter: int = 3,
-                vignetting: float = 0.15, read_noise: float = 20.0, seed: int = 0) -> Path:
+                vignetting: float = 0.15, noise: float = 0.003, seed: int = 0) -> Path:
     """An ImageXpress / Phenix plate with one well per field (fields of one shape and pixel
-    size), tiles cut on a `grid` with `overlap`; references in `ground_truth/`."""
+    size), tiles cut on a `grid` with `overlap`; references in `ground_truth/`. `noise`: the
+    read noise's standard deviation as a fraction of the nuclei channel's 99.9th percentile
+    (the fields span 8-bit to 16-bit ranges)."""
     fields = {normalize_well(w): f for w, f in fields.items()}
     first = next(iter(fields.values()))
     shape = first.channels[0].shape
@@ -193,6 +196,7 @@ def build_plate(path: Path, fields: dict[str, RealField], format: str = "imagexp
     spec = SampleSpec(wells=tuple(fields), grid=grid, tile=_tile_shape(shape, grid, overlap,
                                                                        jitter),
                       overlap=overlap, jitter=jitter, channels=names, vignetting=vignetting,
-                      read_noise=read_noise, pixel_size_um=first.pixel_size_um, seed=seed)
+                      read_noise=noise * float(np.percentile(first.channels[0], 99.9)),
+                      pixel_size_um=first.pixel_size_um, seed=seed)
     wells = {w: cut_well(f, spec, seed + i) for i, (w, f) in enumerate(fields.items())}
     return write_sample_plate(path, format, spec, wells=wells)

@@ -91,8 +91,15 @@ def test_features_equal_cp_measure_called_directly(objects: dict, name: str) -> 
     assert ours["label"].tolist() == ids.tolist()
     assert set(ours.columns) - {"label"} == set(reference)
     for column, expected in reference.items():
+        if column.startswith("Location_MaxIntensity_"):
+            continue  # ties: any brightest pixel is right (checked below)
         np.testing.assert_allclose(ours[column].to_numpy(), np.asarray(expected, float),
                                    rtol=1e-6, atol=1e-9, equal_nan=True, err_msg=column)
+    for channel, pixels in images.items():
+        # The two backends may pick different pixels among equally bright ones.
+        at = [np.asarray(t[f"Location_MaxIntensity_{axis}_{channel}"], float).round()
+              .astype(int) for t in (ours, reference) for axis in ("Y", "X")]
+        np.testing.assert_array_equal(pixels[at[0], at[1]], pixels[at[2], at[3]])
 
 
 def test_granularity_is_shared_by_object_sets_and_equals_cp_measure(objects: dict) -> None:

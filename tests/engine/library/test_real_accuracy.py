@@ -63,6 +63,6 @@ def test_nf1_imagexpress_plate_through_the_shipped_pipeline(tmp_path) -> None:
     plate = build_plate(tmp_path / "plate", fields, "imagexpress")
     run_plate(plate, tmp_path / "out", workers=2)
     scores = score_run(tmp_path / "out", plate, ["B07", "D07"], fields["B7"].pixel_size_um)
-    for (well, kind), s in scores.items():
-        assert s.f1 >= (0.85 if kind == "nuclei" else 0.80), (well, kind, s.row())
+    for (well, kind), s in scores.items():  # measured: F1 0.93-0.98, areas 0.94-1.08x
+        assert s.f1 >= 0.90, (well, kind, s.row())
         assert abs(s.area_ratio - 1) <= 0.15, (well, kind, s.row())

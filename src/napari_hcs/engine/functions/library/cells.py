@@ -10,14 +10,14 @@ line between touching cells follows the intensity edges, weighted against the di
 nucleus by `regularization`), by a seeded watershed on the inverted intensity ("watershed"),
 or by `distance_um` whatever the stain ("distance", CellProfiler's Distance - N). Holes inside
 one cell are filled (`centrosome.cpmorphology.fill_labeled_holes`), and with `discard_edge`
-cells touching the image edge are dropped (with their cytoplasm; the nuclei stay), as
-CellProfiler does. Nuclei touching the edge should be kept by the nuclei step (its
-`discard_edge` off): they claim their own cells, which are then dropped here, instead of
-leaving their area to a neighbour that would then touch the edge.
+cells touching the image edge (or a stitched mosaic's padding) are dropped (with their
+cytoplasm; the nuclei stay), as CellProfiler does. Nuclei touching the edge should be kept by
+the nuclei step (its `discard_edge` off): they claim their own cells, which are then dropped
+here, instead of leaving their area to a neighbour that would then touch the edge.
 
 Labels are consistent across the three object sets: cell k is grown from nucleus k and holds
 it whole, cytoplasm k is cell k without nucleus k (absent when the nucleus fills its cell).
-Intensities are scaled to [0, 1] by the smoothed plane's 99.9th percentile before propagation,
+Intensities are scaled to [0, 1] by the plane's 99.9th percentile before propagation,
 so that `regularization` means the same on 8-, 12- and 16-bit data.
 
 The function stacks channels (`variable_components=("channel",)`) and takes the nuclei labels of
@@ -41,6 +41,7 @@ from ._arrays import as_float, as_stack
 from ._lazy import ndi, segmentation
 from ._params import NonNegativeFloat, PositiveFloat
 from ._torch import Tensor
+from .declump import padding, touching_edge
 from .outlines import outlines
 from .segmentation import to_pixels
 from .thresholds import (
@@ -127,19 +128,21 @@ def cell_foreground(smooth: np.ndarray, dtype: np.dtype, pixel_size_um: float | 
     return smooth > cut
 
 
-def grow_cells(smooth: np.ndarray, foreground: np.ndarray, nuclei: np.ndarray,
+def grow_cells(image: np.ndarray, foreground: np.ndarray, nuclei: np.ndarray,
                method: str = "propagation", regularization: float = 0.05,
                func: str = "grow_cells", distance: float = 0.0,
-               discard_edge: bool = False) -> tuple[np.ndarray, np.ndarray]:
+               discard_edge: bool = False, edge: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """(cells, cytoplasm) labels grown from `nuclei` over `foreground` (module docstring);
-    `distance` (px) is how far the "distance" method grows each nucleus."""
+    `distance` (px) is how far the "distance" method grows each nucleus; `edge` what counts
+    as the image's edge besides its border (a stitched mosaic's padding)."""
     cp = _centrosome(func)
     mask = foreground | (nuclei > 0)
     if method == "distance":
         cells = segmentation.expand_labels(nuclei, distance=float(distance))
     else:
-        top = float(np.percentile(smooth, 99.9)) if smooth.size else 0.0
-        scaled = np.clip(smooth / top, 0.0, 1.0) if top > 0 else np.zeros_like(smooth)
+        top = float(np.percentile(image, 99.9)) if image.size else 0.0
+        scaled = np.clip(image / top, 0.0, 1.0) if top > 0 else np.zeros_like(image)
         if method == "propagation":
             cells, _ = cp.propagate.propagate(scaled.astype(np.float64), nuclei, mask,
                                               float(regularization))
@@ -149,11 +152,8 @@ def grow_cells(smooth: np.ndarray, foreground: np.ndarray, nuclei: np.ndarray,
     cells = cp.cpmorphology.fill_labeled_holes(cells, mask=cells == 0).astype(np.int32)
     cells[nuclei > 0] = nuclei[nuclei > 0]  # a filled hole never takes a nucleus's pixel
     if discard_edge:
-        edge = np.unique(np.concatenate([cells[0], cells[-1], cells[:, 0], cells[:, -1]]))
-        cells[np.isin(cells, edge[edge > 0])] = 0
-        cytoplasm = np.where(nuclei > 0, 0, cells).astype(np.int32)
-    else:
-        cytoplasm = np.where(nuclei > 0, 0, cells).astype(np.int32)
+        cells[np.isin(cells, sorted(touching_edge(cells, edge)))] = 0
+    cytoplasm = np.where(nuclei > 0, 0, cells).astype(np.int32)
     return cells, cytoplasm
 
 
@@ -161,13 +161,16 @@ def _result(stack: Any, cells: np.ndarray, cytoplasm: np.ndarray) -> tuple:
     return stack, cells, cytoplasm, outlines(cells[np.newaxis])
 
 
-def _cells(func: str, smooth: np.ndarray, dtype: np.dtype, nuclei: np.ndarray,
+def _cells(func: str, smooth: np.ndarray, raw: np.ndarray, dtype: np.dtype, nuclei: np.ndarray,
            pixel_size_um: float | None, method: str, regularization: float,
            distance_um: float, discard_edge: bool, settings: dict[str, Any]
            ) -> tuple[np.ndarray, np.ndarray]:
     foreground = cell_foreground(smooth, dtype, pixel_size_um, **settings)
-    return grow_cells(smooth, foreground, nuclei, method, regularization, func,
-                      to_pixels(distance_um, pixel_size_um), discard_edge)
+    # Propagation reads the unsmoothed stain, as CellProfiler's does (the smoothing is for the
+    # threshold); dividing lines then follow the finest edges.
+    return grow_cells(raw, foreground, nuclei, method, regularization, func,
+                      to_pixels(distance_um, pixel_size_um), discard_edge,
+                      padding(raw) if discard_edge else None)
 
 
 @register(memory="numpy", category="segmentation", special_inputs=_INPUTS,
@@ -205,7 +208,7 @@ def identify_cells(
         raise ValueError(f"{func}: nuclei labels {nuclei.shape} and stack {a.shape[1:]} differ")
     plane = as_float(a[channel_index(channel, channel_names, a.shape[0], func)])
     smooth = ndi.gaussian_filter(plane, _SMOOTH_PX, mode="nearest")
-    cells, cytoplasm = _cells(func, smooth, a.dtype, nuclei, pixel_size_um, method,
+    cells, cytoplasm = _cells(func, smooth, plane, a.dtype, nuclei, pixel_size_um, method,
                               regularization, distance_um, discard_edge, settings)
     return _result(stack, cells, cytoplasm)
 
@@ -236,6 +239,8 @@ def identify_cells_torch(
                          f"{tuple(x.shape[1:])} differ")
     k = channel_index(channel, channel_names, x.shape[0], func)
     smooth = _torch.gaussian(x[k:k + 1], _SMOOTH_PX)[0].cpu().numpy()
-    cells, cytoplasm = _cells(func, smooth, _torch.numpy_dtype(x.dtype), nuclei, pixel_size_um,
-                              method, regularization, distance_um, discard_edge, settings)
+    raw = _torch.as_float(x[k]).detach().cpu().numpy()
+    cells, cytoplasm = _cells(func, smooth, raw, _torch.numpy_dtype(x.dtype), nuclei,
+                              pixel_size_um, method, regularization, distance_um, discard_edge,
+                              settings)
     return _result(stack, cells, cytoplasm)

@@ -11,8 +11,9 @@ size):
   distance), so an elongated object's ridge does not split it; the clump is divided by a
   watershed of the same surface;
 - objects whose area is outside the circle areas of the min and max diameters are dropped;
-- `discard_edge` drops objects touching the image edge (or `edge`, e.g. the padding around
-  a stitched mosaic): cut-off objects bias shape and intensity features.
+- `discard_edge` drops objects touching the image edge, or the padding around a stitched
+  mosaic (`padding`: runs of exact zeros from the image border, where the tiles' jitter left
+  no pixels): cut-off objects bias shape and intensity features.
 
 The work runs object by object in each object's bounding box (objects cover a few per cent of
 a mosaic), and a component too small to hold two objects of the minimum size is never split.
@@ -28,11 +29,26 @@ from ._lazy import ndi
 
 Declump = Literal["shape", "intensity", "none"]
 DECLUMP: tuple[str, ...] = ("shape", "intensity", "none")
-_TIE_SIGMA = 1.0  # px: smoothing of the distance transform, so a ridge has one maximum
+_TIE_SIGMA = 0.5  # px: smoothing of the distance transform, breaking ties of its plateaus
 
 
 def circle_area(diameter: float) -> float:
     return float(np.pi * diameter * diameter / 4.0)
+
+
+def padding(image: np.ndarray) -> np.ndarray | None:
+    """Pixels of exact zero reached from the image border along their row or column without
+    crossing a non-zero pixel (None when there are none): where a stitched mosaic has no
+    tile, i.e. also the edge of what was imaged."""
+    zero = image == 0
+    if not (zero[0].any() or zero[-1].any() or zero[:, 0].any() or zero[:, -1].any()):
+        return None
+    out = np.zeros(image.shape, bool)
+    for axis in (0, 1):
+        lead = np.logical_and.accumulate(zero, axis=axis)
+        trail = np.flip(np.logical_and.accumulate(np.flip(zero, axis), axis=axis), axis)
+        out |= lead | trail
+    return out if out.any() else None
 
 
 def primary_objects(
@@ -48,7 +64,7 @@ def primary_objects(
     max_area = circle_area(max_diameter) if max_diameter > 0 else np.inf
     sizes = np.bincount(components.ravel(), minlength=count + 1)
     labels = np.zeros(components.shape, np.int32)
-    touching = _edge_labels(components, edge) if discard_edge else set()
+    touching = touching_edge(components, edge) if discard_edge else set()
     suppress = max(1, int(round(min_diameter / 1.5)))
     sigma = max(min_diameter / 3.5, 0.5)
     n = 0
@@ -72,8 +88,8 @@ def primary_objects(
     return labels
 
 
-def _edge_labels(components: np.ndarray, edge: np.ndarray | None) -> set[int]:
-    """Components touching the image border or the `edge` mask (candidates for discarding)."""
+def touching_edge(components: np.ndarray, edge: np.ndarray | None) -> set[int]:
+    """Labels touching the image border or the `edge` mask (e.g. `padding`)."""
     border = np.concatenate([components[0], components[-1], components[:, 0],
                              components[:, -1]])
     found = set(np.unique(border).tolist())

@@ -32,7 +32,7 @@ from ._arrays import as_float, as_stack
 from ._lazy import ndi
 from ._params import NonNegativeFloat, PositiveFloat
 from ._torch import Tensor
-from .declump import DECLUMP, Declump, primary_objects
+from .declump import DECLUMP, Declump, padding, primary_objects
 from .outlines import TracedOnRead, outlines
 from .thresholds import (
     ThresholdMethod,
@@ -71,12 +71,13 @@ def _check(func: str, min_d: float, max_d: float, method: str, strategy: str,
 
 
 def label_nuclei(
-    smooth: np.ndarray, dtype: np.dtype, pixel_size_um: float | None, min_diameter_um: float,
-    max_diameter_um: float, threshold_method: str, threshold_log: bool,
+    smooth: np.ndarray, raws: np.ndarray, dtype: np.dtype, pixel_size_um: float | None,
+    min_diameter_um: float, max_diameter_um: float, threshold_method: str, threshold_log: bool,
     threshold_strategy: str, adaptive_window_um: float, threshold_correction: float,
     threshold_min: float, threshold_max: float, declump: str, discard_edge: bool,
 ) -> np.ndarray:
-    """Labels (N, Y, X) of a smoothed stack, unique over the stack (module docstring)."""
+    """Labels (N, Y, X) of a smoothed stack, unique over the stack (module docstring);
+    `raws` the unsmoothed planes (where a mosaic's padding is exactly 0)."""
     labels = np.empty(smooth.shape, np.int32)
     offset = 0
     for k, plane in enumerate(smooth):
@@ -84,8 +85,10 @@ def label_nuclei(
             plane, threshold_method, threshold_log, threshold_strategy,
             int(round(to_pixels(adaptive_window_um, pixel_size_um))), threshold_correction,
             threshold_min, threshold_max, full_scale(dtype, plane))
+        edge = padding(raws[k]) if discard_edge else None
         lab = primary_objects(plane > cut, plane, to_pixels(min_diameter_um, pixel_size_um),
-                              to_pixels(max_diameter_um, pixel_size_um), declump, discard_edge)
+                              to_pixels(max_diameter_um, pixel_size_um), declump, discard_edge,
+                              edge)
         if offset:  # ids unique over the stack: one ROI list serves all planes
             lab[lab > 0] += offset
         labels[k] = lab
@@ -119,7 +122,7 @@ def segment_nuclei(
            threshold_correction, threshold_min, threshold_max, declump, pixel_size_um)
     raw = as_stack(stack, func)
     smooth = ndi.gaussian_filter(as_float(raw), (0, _SMOOTH_PX, _SMOOTH_PX), mode="nearest")
-    labels = label_nuclei(smooth, raw.dtype, pixel_size_um, min_diameter_um, max_diameter_um,
+    labels = label_nuclei(smooth, raw, raw.dtype, pixel_size_um, min_diameter_um, max_diameter_um,
                           threshold_method, threshold_log, threshold_strategy,
                           adaptive_window_um, threshold_correction, threshold_min,
                           threshold_max, declump, discard_edge)
@@ -145,7 +148,8 @@ def segment_nuclei_torch(
     x = stack if stack.ndim == 3 else stack.unsqueeze(0)
     dtype = _torch.numpy_dtype(x.dtype)
     smooth = _torch.gaussian(x, _SMOOTH_PX).cpu().numpy()
-    labels = label_nuclei(smooth, dtype, pixel_size_um, min_diameter_um, max_diameter_um,
+    raws = x.detach().cpu().numpy() if discard_edge else smooth
+    labels = label_nuclei(smooth, raws, dtype, pixel_size_um, min_diameter_um, max_diameter_um,
                           threshold_method, threshold_log, threshold_strategy,
                           adaptive_window_um, threshold_correction, threshold_min,
                           threshold_max, declump, discard_edge)
