@@ -154,3 +154,44 @@ def test_pycytominer_runs_on_the_tables_as_they_are(run) -> None:
         kept = [c for c in selected.columns if c.startswith(f"{compartment}_")]
         assert 0 < len(kept) < len(features)
         assert not any("_Parent_" in c or "_Children_" in c for c in kept)  # blocklisted
+
+
+@pytest.mark.slow
+def test_features_are_cp_measures_on_the_stored_image_and_labels(run) -> None:
+    """What plate.zarr holds (the uint16 field, cropped of its padding, and the cells' labels)
+    measured by cp-measure called directly gives the table's CellProfiler columns."""
+    from cp_measure.bulk import get_core_measurements
+
+    from napari_hcs.engine.functions.library._profile_columns import (
+        channel_column,
+        shape_column,
+    )
+
+    _, out = run
+    well = WELLS[1]
+    group = zarr.open_group(str(out / "plate.zarr" / well[0] / str(int(well[1:])) / "0"),
+                            mode="r")
+    stored = np.asarray(group["0"])
+    shape = stored.shape[-2:]
+    field = stored.reshape(-1, *shape)
+    labels = np.asarray(group["labels/cells_labels/0"]).reshape(shape)
+    rows, cols = np.nonzero(field.any(axis=0))  # the padding is zeros at the bottom/right
+    field, labels = field[:, :rows.max() + 1, :cols.max() + 1], labels[:rows.max() + 1,
+                                                                      :cols.max() + 1]
+    assert field.dtype == np.uint16
+    table = pd.read_parquet(out / "tables" / "cells.parquet")
+    table = table[table["well"] == well].set_index("label")
+    ids = np.unique(labels)[1:]
+    assert table.index.sort_values().tolist() == ids.tolist()
+    core = get_core_measurements()
+    expected = {shape_column(k): v for k, v in
+                core["sizeshape"](labels, None, calculate_advanced=False).items()}
+    for channel, pixels in zip(("1", "2"), field / 65535.0, strict=True):
+        for group_name, kwargs in (("intensity", {}), ("granularity", {}),
+                                   ("radial_distribution", {}), ("texture", {"scale": 3})):
+            for key, values in core[group_name](labels, pixels, **kwargs).items():
+                if (column := channel_column(key, channel)) is not None:
+                    expected[column] = values
+    for column, values in expected.items():
+        np.testing.assert_allclose(table.loc[ids, f"Cells_{column}"], values, rtol=1e-6,
+                                   atol=1e-9, equal_nan=True, err_msg=column)

@@ -3,10 +3,12 @@
 Run it headless with `napari-hcs run profile_cells PLATE --out results` (needs the profiling
 extra: `pip install 'napari-hcs[profiles]'`), or load it in the Pipeline dock. Channel "1" is
 the nuclei stain (DAPI / Hoechst), channel "2" a cytoplasm or membrane stain (the sample
-plate's second channel). Writes, besides plate.zarr with nuclei, cell and cytoplasm labels:
-`tables/qc.parquet` (per-site image quality), `tables/nuclei.parquet`, `cells.parquet`,
-`cytoplasm.parquet` (CellProfiler features per object) and `tables/wells.parquet` (counts,
-medians and MADs per well); docs/outputs.md lists their columns.
+plate's second channel). Writes, besides plate.zarr with nuclei, cell and cytoplasm labels,
+tables in CellProfiler's layout (pycytominer reads them as they are): `tables/qc.parquet`
+(per-site image quality), `tables/nuclei.parquet`, `cells.parquet`, `cytoplasm.parquet`
+(CellProfiler features per object: JUMP's feature set), `tables/image.parquet` (per site:
+counts and quality) and `tables/wells.parquet` (counts, medians and MADs per well);
+docs/outputs.md lists their columns.
 """
 
 from napari_hcs.engine.functions.library.aggregate import aggregate_profiles
@@ -43,7 +45,8 @@ pipeline = Pipeline(
         Step(func=(identify_cells, {"channel": "2", "method": "propagation",
                                     "threshold_method": "otsu3_foreground"}), name="cells",
              variable_components=("channel",)),
-        # All channels together: features of nuclei, cells and cytoplasm in every channel.
+        # All channels together: features of nuclei, cells and cytoplasm in every channel
+        # (JUMP's set; costes=True adds Costes, groups=... chooses others).
         Step(func=(measure_profiles, {"texture_scales": [3, 5, 10]}), name="features",
              variable_components=("channel",)),
         Step(func=aggregate_profiles, name="wells", variable_components=("channel",)),

@@ -187,6 +187,8 @@ def test_features_are_those_of_the_stored_image(objects: dict) -> None:
     assert np.array_equal(as_stored(stack), np.rint(stack))
     unit = np.full((2, 4, 4), 0.25, np.float32)  # a normalised 0..1 image stays float
     assert as_stored(unit) is unit
+    mixed = np.stack([np.full((4, 4), 300.5), np.full((4, 4), 0.25)])  # so does its stack
+    assert as_stored(mixed) is mixed
     _, _, float_cells, _ = measure_profiles(stack, objects["nuclei"], objects["cells"],
                                             objects["cytoplasm"], list(CHANNELS),
                                             groups=("intensity",))

@@ -125,9 +125,10 @@ def write_parquet(frame: Any, target: Path) -> None:
     atomic_write(target, lambda tmp: pq.write_table(table, tmp))
 
 
-def merge_tables(out: Path, wells: Iterable[str], parts_dir: str,
-                 tables_dir: str) -> dict[str, Path]:
-    """Concatenate the per-well parts of `wells` into `tables/<name>.parquet` (atomically)."""
+def merged_tables(out: Path, wells: Iterable[str], parts_dir: str) -> dict[str, Any]:
+    """The run's final tables: the per-well parts of `wells` concatenated per name (wells in
+    plate order), with `ImageNumber` where the tables have sites (`profile_tables`). What
+    `merge_tables` writes as Parquet; a writer of other formats takes them from here."""
     import pandas as pd
 
     parts = FileManager(out, disk_dir=parts_dir)
@@ -139,8 +140,14 @@ def merge_tables(out: Path, wells: Iterable[str], parts_dir: str,
     for name, frames in sorted(by_name.items()):
         merged[name] = pd.concat(frames, ignore_index=True)
         merged[name].attrs = _merged_attrs(frames)
+    return number_images(merged)
+
+
+def merge_tables(out: Path, wells: Iterable[str], parts_dir: str,
+                 tables_dir: str) -> dict[str, Path]:
+    """Write `merged_tables` as `tables/<name>.parquet` (atomically)."""
     written = {}
-    for name, table in number_images(merged).items():
+    for name, table in merged_tables(out, wells, parts_dir).items():
         target = out / tables_dir / f"{name}.parquet"
         write_parquet(table, target)
         written[name] = target

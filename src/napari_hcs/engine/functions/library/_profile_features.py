@@ -4,9 +4,10 @@ cp-measure (the CellProfiler team's extraction of CellProfiler's Measure* module
 every feature; this module feeds it and shares what does not depend on the object set or the
 channel: the granularity image work once per channel for all object sets (`_granularity`),
 the radial geometry once per object set for all channels (`_radial`). cp-measure's numba
-kernels (intensity, texture, Feret) run when numba is installed (they cache their compiled
-code on disk: `cache=True`). Names are cp-measure's (`AreaShape_Area`, `Intensity_*`, ...);
-`_profile_columns` turns them into CellProfiler's export names.
+kernels for texture and Feret diameters run when numba is installed (they cache their compiled
+code on disk: `cache=True`); its intensity kernel is not used (`cp_measure_functions`). Names
+are cp-measure's (`AreaShape_Area`, `Intensity_*`, ...); `_profile_columns` turns them into
+CellProfiler's export names.
 """
 
 from __future__ import annotations
@@ -64,12 +65,17 @@ def cp_measure_functions() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     except ImportError as exc:
         raise ImportError(f"CellProfiler features need cp-measure: {INSTALL}") from exc
     previous = cp_measure._ACCELERATOR
+    reference = get_core_measurements(sanitize=False)  # the default (numpy) backend
     cp_measure.set_accelerator("numba" if HAS_NUMBA else None)
     try:
         core = get_core_measurements(sanitize=False)
         correlation = get_correlation_measurements(sanitize=False)
     finally:
         cp_measure.set_accelerator(previous)
+    # cp-measure 0.3's numba intensity kernel differs from its reference on whole-count images
+    # (MassDisplacement by up to 6e-4 relative, the MaxIntensity location among tied pixels)
+    # and is no faster there: the reference's, as CellProfiler computes it.
+    core["intensity"] = reference["intensity"]
     from cp_measure.core.measurecolocalization import get_correlation_overlap
 
     yield core, {**correlation, "overlap": get_correlation_overlap}

@@ -63,6 +63,8 @@ _INPUTS = (*(special for _, special in OBJECTS.values()), "channel_names")
 GrayLevels = Annotated[int, Interval(ge=2, le=256)]
 #: the largest value of a float image that is still read as counts of a 16-bit plate
 _COUNTS_MAX = 65535.0
+#: a float channel within +-this is a rescaled image, not counts (`executor/fitting.py`)
+_COUNTS_LIMIT = 16.0
 
 
 def object_features(labels: np.ndarray, images: dict[str, np.ndarray], **options: object
@@ -78,14 +80,19 @@ def object_features(labels: np.ndarray, images: dict[str, np.ndarray], **options
 
 def as_stored(stack: np.ndarray) -> np.ndarray:
     """A float stack in counts rounded to whole counts, as `executor/fitting.py` stores it for
-    a 16-bit plate (every value finite, within 0..65535, and beyond 16 or whole); other stacks
-    as they are."""
+    a 16-bit plate (every value finite and rounding into 0..65535, every channel beyond +-16 or
+    whole already); other stacks as they are."""
     a = np.asarray(stack)
-    if a.dtype.kind != "f" or not a.size or not np.isfinite(a).all():
+    if a.dtype.kind != "f" or not a.size:
         return a
-    low, high = float(a.min()), float(a.max())
-    counts = max(abs(low), abs(high)) > 16 or bool(np.all(a == np.round(a)))
-    return np.rint(a) if low >= 0 and high <= _COUNTS_MAX and counts else a
+    for channel in a:
+        lo, hi = float(channel.min()), float(channel.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)) or np.rint(lo) < 0 \
+                or np.rint(hi) > _COUNTS_MAX:
+            return a
+        if max(-lo, hi) <= _COUNTS_LIMIT and not np.array_equal(channel, np.rint(channel)):
+            return a
+    return np.rint(a)
 
 
 def _names(channel_names: Sequence[str] | None, n: int, func: str) -> list[str]:
