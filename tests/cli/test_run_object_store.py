@@ -138,3 +138,23 @@ def test_a_held_prefix_and_resume_are_refused(s3, plate, tmp_path, monkeypatch, 
                  "--resume", "--no-progress"]) != 0
     assert "--resume needs a local output folder" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_an_ome_zarr_plate_on_the_store_is_an_input(s3, tmp_path, capsys):
+    zarr_spec = SampleSpec(wells=("A01",), grid=(2, 2), tile=(64, 64), nuclei_per_tile=4.0)
+    local = write_sample_plate(tmp_path / "plate.zarr", "zarr", zarr_spec)  # NGFF 0.5
+    s3.put(str(local), "results/inputs/plate.zarr", recursive=True)
+    url = "s3://results/inputs/plate.zarr"
+    assert main(["info", url]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["format"] == "zarr" and info["wells"] == ["A01"] and info["sites"] == [1, 2, 3, 4]
+    out = tmp_path / "out"
+    assert main(["run", "stitch_segment", url, "--out", str(out), "--no-progress"]) == 0
+    from napari_hcs.engine.plate import open_plate
+    from napari_hcs.engine.vfs import omezarr
+
+    local_reader = open_plate(local)
+    mosaic = omezarr.read_field(out / "plate.zarr", "A01", 0)
+    assert mosaic.shape[0] == 2 and mosaic.shape[1] > 64  # stitched from the bucket's tiles
+    key = local_reader.layout.keys("A01")[0]
+    np.testing.assert_array_equal(open_plate(url).read(key), local_reader.read(key))
