@@ -78,13 +78,23 @@ def plate(tmp_path_factory) -> Path:
     return write_sample_plate(tmp_path_factory.mktemp("s3") / "plate", "imagexpress", SPEC)
 
 
-def test_run_writes_the_plate_tables_and_run_json_to_the_bucket(s3, plate, tmp_path,
-                                                                 monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)  # a mistaken local "s3:" folder would appear here
+@pytest.fixture(scope="module")
+def s3_run(s3, plate, tmp_path_factory) -> str:
+    """`napari-hcs run stitch_segment PLATE --out s3://results/screen1`, from an empty folder."""
     url = "s3://results/screen1"
-    assert main(["run", "stitch_segment", str(plate), "--out", url, "--no-progress"]) == 0
-    assert "2 wells ok" in capsys.readouterr().err
-    assert not list(tmp_path.iterdir())
+    cwd = tmp_path_factory.mktemp("cwd")
+    before = os.getcwd()
+    os.chdir(cwd)  # a mistaken local "s3:" folder would appear here
+    try:
+        assert main(["run", "stitch_segment", str(plate), "--out", url, "--no-progress"]) == 0
+    finally:
+        os.chdir(before)
+    assert not list(cwd.iterdir())
+    return url
+
+
+def test_run_writes_the_plate_tables_and_run_json_to_the_bucket(s3, s3_run):
+    url = s3_run
     s3.invalidate_cache()
     names = set(s3.ls("results/screen1"))
     assert {"results/screen1/plate.zarr", "results/screen1/tables",
@@ -113,6 +123,18 @@ def test_run_writes_the_plate_tables_and_run_json_to_the_bucket(s3, plate, tmp_p
 
     hcs = HCS.from_zarr(zarr.open_group(f"{url}/plate.zarr", mode="r"))
     assert [w.path for w in hcs.ome_attributes.plate.wells] == ["A/1", "B/2"]
+
+
+def test_the_bucket_plate_opens_in_a_napari_viewer(s3_run, make_napari_viewer):
+    from napari_hcs.napari.results.output_layers import plate_zarr_layers
+
+    viewer = make_napari_viewer()
+    for data, kwargs, kind in plate_zarr_layers(f"{s3_run}/plate.zarr"):
+        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    kinds = [type(layer).__name__ for layer in viewer.layers]
+    assert kinds.count("Image") == 2 and "Labels" in kinds, kinds
+    image = viewer.layers[0]
+    assert image.multiscale and np.asarray(image.data[-1]).any()  # pixels from the bucket
 
 
 def test_a_scheme_we_cannot_write_is_one_error_before_any_work(tmp_path, monkeypatch, capsys):
