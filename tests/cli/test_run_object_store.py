@@ -180,3 +180,12 @@ def test_an_ome_zarr_plate_on_the_store_is_an_input(s3, tmp_path, capsys):
     assert mosaic.shape[0] == 2 and mosaic.shape[1] > 64  # stitched from the bucket's tiles
     key = local_reader.layout.keys("A01")[0]
     np.testing.assert_array_equal(open_plate(url).read(key), local_reader.read(key))
+
+
+def test_a_file_url_is_the_local_folder(plate, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", "stitch_segment", str(plate), "--out", f"file://{out}", "--wells", "A01",
+                 "--no-progress"]) == 0
+    assert (out / "plate.zarr" / "zarr.json").is_file() and (out / "run.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no folder named "file:"
