@@ -55,7 +55,7 @@ def test_run_command_writes_outputs(plate, pipeline_file, tmp_path):
     assert run["options"]["workers"] == 2
     assert {e["status"] for e in run["wells"].values()} == {"ok"}
     # Mosaic = field 0 with the nuclei labels; tables with the key columns first.
-    from ome_zarr_models.v04.hcs import HCS
+    from ome_zarr_models.v05.hcs import HCS
 
     HCS.from_zarr(zarr.open_group(str(out / "plate.zarr"), mode="r"))
     assert (out / "plate.zarr" / "B" / "2" / "0" / "labels" / "nuclei_labels").is_dir()

@@ -78,13 +78,23 @@ def plate(tmp_path_factory) -> Path:
     return write_sample_plate(tmp_path_factory.mktemp("s3") / "plate", "imagexpress", SPEC)
 
 
-def test_run_writes_the_plate_tables_and_run_json_to_the_bucket(s3, plate, tmp_path,
-                                                                 monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)  # a mistaken local "s3:" folder would appear here
+@pytest.fixture(scope="module")
+def s3_run(s3, plate, tmp_path_factory) -> str:
+    """`napari-hcs run stitch_segment PLATE --out s3://results/screen1`, from an empty folder."""
     url = "s3://results/screen1"
-    assert main(["run", "stitch_segment", str(plate), "--out", url, "--no-progress"]) == 0
-    assert "2 wells ok" in capsys.readouterr().err
-    assert not list(tmp_path.iterdir())
+    cwd = tmp_path_factory.mktemp("cwd")
+    before = os.getcwd()
+    os.chdir(cwd)  # a mistaken local "s3:" folder would appear here
+    try:
+        assert main(["run", "stitch_segment", str(plate), "--out", url, "--no-progress"]) == 0
+    finally:
+        os.chdir(before)
+    assert not list(cwd.iterdir())
+    return url
+
+
+def test_run_writes_the_plate_tables_and_run_json_to_the_bucket(s3, s3_run):
+    url = s3_run
     s3.invalidate_cache()
     names = set(s3.ls("results/screen1"))
     assert {"results/screen1/plate.zarr", "results/screen1/tables",
@@ -115,6 +125,18 @@ def test_run_writes_the_plate_tables_and_run_json_to_the_bucket(s3, plate, tmp_p
     assert [w.path for w in hcs.ome_attributes.plate.wells] == ["A/1", "B/2"]
 
 
+def test_the_bucket_plate_opens_in_a_napari_viewer(s3_run, make_napari_viewer):
+    from napari_hcs.napari.results.output_layers import plate_zarr_layers
+
+    viewer = make_napari_viewer()
+    for data, kwargs, kind in plate_zarr_layers(f"{s3_run}/plate.zarr"):
+        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    kinds = [type(layer).__name__ for layer in viewer.layers]
+    assert kinds.count("Image") == 2 and "Labels" in kinds, kinds
+    image = viewer.layers[0]
+    assert image.multiscale and np.asarray(image.data[-1]).any()  # pixels from the bucket
+
+
 def test_a_scheme_we_cannot_write_is_one_error_before_any_work(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     plate = tmp_path / "nowhere"  # not even read: the output is checked first
@@ -138,3 +160,32 @@ def test_a_held_prefix_and_resume_are_refused(s3, plate, tmp_path, monkeypatch, 
                  "--resume", "--no-progress"]) != 0
     assert "--resume needs a local output folder" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_an_ome_zarr_plate_on_the_store_is_an_input(s3, tmp_path, capsys):
+    zarr_spec = SampleSpec(wells=("A01",), grid=(2, 2), tile=(64, 64), nuclei_per_tile=4.0)
+    local = write_sample_plate(tmp_path / "plate.zarr", "zarr", zarr_spec)  # NGFF 0.5
+    s3.put(str(local), "results/inputs/plate.zarr", recursive=True)
+    url = "s3://results/inputs/plate.zarr"
+    assert main(["info", url]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["format"] == "zarr" and info["wells"] == ["A01"] and info["sites"] == [1, 2, 3, 4]
+    out = tmp_path / "out"
+    assert main(["run", "stitch_segment", url, "--out", str(out), "--no-progress"]) == 0
+    from napari_hcs.engine.plate import open_plate
+    from napari_hcs.engine.vfs import omezarr
+
+    local_reader = open_plate(local)
+    mosaic = omezarr.read_field(out / "plate.zarr", "A01", 0)
+    assert mosaic.shape[0] == 2 and mosaic.shape[1] > 64  # stitched from the bucket's tiles
+    key = local_reader.layout.keys("A01")[0]
+    np.testing.assert_array_equal(open_plate(url).read(key), local_reader.read(key))
+
+
+def test_a_file_url_is_the_local_folder(plate, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", "stitch_segment", str(plate), "--out", f"file://{out}", "--wells", "A01",
+                 "--no-progress"]) == 0
+    assert (out / "plate.zarr" / "zarr.json").is_file() and (out / "run.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no folder named "file:"

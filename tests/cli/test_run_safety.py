@@ -258,7 +258,7 @@ def test_a_rerun_replaces_our_outputs_and_keeps_everything_else(tmp_path, plate)
 # -- one run per output folder -----------------------------------------------------------------
 
 def test_a_second_run_into_a_busy_folder_is_refused_naming_the_holder(tmp_path, plate):
-    from ome_zarr_models.v04.hcs import HCS
+    from ome_zarr_models.v05.hcs import HCS
 
     gate, out = tmp_path / "gate", tmp_path / "out"
     first = Cli(str(_pipeline(tmp_path / "p.py", gate=gate)), str(plate), "--out", str(out))
@@ -410,9 +410,10 @@ def test_a_phenix_index_contradicting_the_files_is_an_error(tmp_path, templates,
 def test_an_ome_zarr_plate_with_absurd_metadata_is_an_error(tmp_path, templates, capsys):
     plate = tmp_path / "plate.zarr"
     shutil.copytree(templates["zarr"], plate)
-    attrs_file = plate / ".zattrs"
+    attrs_file = plate / "zarr.json"  # NGFF 0.5: the plate under "ome"
     attrs = json.loads(attrs_file.read_text())
-    attrs["plate"]["wells"] = attrs["plate"]["wells"] * 2000
+    ome = attrs["attributes"]["ome"]
+    ome["plate"]["wells"] = ome["plate"]["wells"] * 2000
     attrs_file.write_text(json.dumps(attrs))
     assert main(["info", str(plate)]) == 2
     assert "number of wells is 8000, outside 1..3456" in capsys.readouterr().err

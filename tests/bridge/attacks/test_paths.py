@@ -141,17 +141,18 @@ def test_a_phenix_index_whose_first_url_leaves_the_roots_is_refused_at_submit(cl
 @pytest.mark.parametrize("target", ["chunk", "well metadata"])
 def test_zarr_links_that_leave_the_roots_are_refused(client, arena, target):
     plate = write_sample_plate(fresh(arena, "zarr") / "plate.zarr", "zarr", spec())
-    planted = plate / "A" / "2" / ("0/0/0.0.0" if target == "chunk" else ".zattrs")
+    # NGFF 0.5: field 0, level 0, its first shard; the well's zarr.json
+    planted = plate / "A" / "2" / ("0/0/c/0/0/0" if target == "chunk" else "zarr.json")
     planted.unlink()
     planted.symlink_to(arena.outside / ("secret.tif" if target == "chunk" else "secret.txt"))
     if target == "well metadata":  # read while opening the plate: the submit is refused
         with pytest.raises(ServerError) as info:
             client.submit(IDENTITY, plate, plate.parent / "out")
-        return outside_refused(str(info.value), ".zattrs")
+        return outside_refused(str(info.value), "zarr.json")
     status, received = run_and_collect(client, plate, plate.parent / "out")
     assert status["wells"] == {"A01": "ok", "A02": "failed"}
     error = next(m.header["error"] for m in received if m.kind == "status" and m.well == "A02")
-    outside_refused(error, "0.0.0")
+    outside_refused(error, "c/0/0/0")
     return None
 
 

@@ -47,7 +47,7 @@ def test_truncated_missing_and_wrong_shape(plate, plate_template, tmp_path):
     assert "is 32 x 48 pixels, but the plate's images are 64 x 64" in status["B01"][1]
     assert tree_hash(plate) == before  # the input plate is never written
     # Only complete wells are in the plate; the bad wells' images never appear.
-    plate_attrs = json.loads((out / "plate.zarr" / ".zattrs").read_text())["plate"]
+    plate_attrs = _plate_attrs(out)
     assert [w["path"] for w in plate_attrs["wells"]] == ["B/2"]
 
     for path in (truncated, missing, odd):  # fix the input, then resume
@@ -56,7 +56,7 @@ def test_truncated_missing_and_wrong_shape(plate, plate_template, tmp_path):
     assert resumed.all_ok and resumed.skipped == ["B02"]
     assert sorted(resumed.ok) == ["A01", "A02", "B01"]
     assert {s for s, _ in _statuses(out).values()} == {"ok"}
-    plate_attrs = json.loads((out / "plate.zarr" / ".zattrs").read_text())["plate"]
+    plate_attrs = _plate_attrs(out)
     assert len(plate_attrs["wells"]) == 4
 
 
@@ -144,7 +144,7 @@ def test_full_disk_then_resume(plate, tmp_path, tmpfs):
         assert any("could not update run.json" in w for w in report.warnings)
     # No half-written field anywhere: failed writes left no temporary folders behind.
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
-    plate_attrs = json.loads((out / "plate.zarr" / ".zattrs").read_text())["plate"]
+    plate_attrs = _plate_attrs(out)
     if report.warnings:  # the disk was too full even for the final plate metadata
         assert "--resume" in report.warnings[0]
     else:
@@ -152,7 +152,7 @@ def test_full_disk_then_resume(plate, tmp_path, tmpfs):
     shutil.rmtree(filler)
     resumed = run_plans(plans, out, resume=True)
     assert resumed.all_ok and resumed.skipped == ["A01"] and not resumed.warnings
-    plate_attrs = json.loads((out / "plate.zarr" / ".zattrs").read_text())["plate"]
+    plate_attrs = _plate_attrs(out)
     assert len(plate_attrs["wells"]) == 4
 
 
@@ -173,3 +173,9 @@ def test_slightly_truncated_tiff_is_refused_not_read_as_zeros(plate, tmp_path):
     report = run_plans(plans, tmp_path / "out")
     assert report.ok == ["A01"]
     assert "truncated image" in report.failed["B01"] and str(damaged) in report.failed["B01"]
+
+
+def _plate_attrs(out):
+    """plate.zarr's NGFF `plate` (0.5, the default: under "ome" in zarr.json)."""
+    return json.loads((out / "plate.zarr" / "zarr.json").read_text())["attributes"]["ome"][
+        "plate"]

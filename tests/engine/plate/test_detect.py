@@ -29,5 +29,10 @@ def test_missing_path_and_file(tmp_path):
 
 
 def test_url_plates_come_from_entry_points():
-    with pytest.raises(PlateError, match=r"no plate source for s3:// URLs \(installed: omero\)"):
-        detect_format("s3://bucket/plate")
+    with pytest.raises(PlateError, match=r"no plate source for ftp:// URLs \(installed: omero\)"):
+        detect_format("ftp://host/plate")
+    # Object stores are built in: an OME-Zarr plate there is read through fsspec.
+    from napari_hcs.engine.plate import open_plate
+    from napari_hcs.engine.plate.omezarr_url import ObjectStoreOmeZarrReader
+
+    assert isinstance(open_plate("s3://bucket/plate.zarr"), ObjectStoreOmeZarrReader)

@@ -114,15 +114,15 @@ def test_absurd_phenix_values(plates, tmp_path, tag, value, message):
 
 
 def test_absurd_ome_zarr_metadata(plates, tmp_path):
-    plate = _copy(plates, "zarr", tmp_path)
-    attrs = json.loads((plate / ".zattrs").read_text())
+    plate = _copy(plates, "zarr", tmp_path)  # NGFF 0.5: zarr.json, the plate under "ome"
+    attrs = json.loads((plate / "zarr.json").read_text())
     broken = json.loads(json.dumps(attrs))
-    broken["plate"]["wells"][0]["path"] = "A1"
-    (plate / ".zattrs").write_text(json.dumps(broken))
+    broken["attributes"]["ome"]["plate"]["wells"][0]["path"] = "A1"
+    (plate / "zarr.json").write_text(json.dumps(broken))
     with pytest.raises(PlateError, match=r"wells\[0\]\.path is 'A1'; expected ROW/COLUMN"):
         _ = open_plate(plate).layout
-    (plate / ".zattrs").write_text(json.dumps(attrs))
-    array = plate / "A" / "1" / "0" / "0" / ".zarray"
+    (plate / "zarr.json").write_text(json.dumps(attrs))
+    array = plate / "A" / "1" / "0" / "0" / "zarr.json"
     meta = json.loads(array.read_text())
     meta["shape"] = [500, *meta["shape"][1:]]  # claims 500 channels (metadata only)
     array.write_text(json.dumps(meta))

@@ -13,7 +13,7 @@ from typing import Any
 from ..compiler.plan import WellPlan
 from ..roots import AllowedRoots
 from ..vfs import omezarr
-from ..vfs.location import is_remote
+from ..vfs.location import is_remote, local_path
 from .backend import Backend, get_backend
 from .events import ProgressEvent, RunReport, WellResult
 from .fingerprint import check_resume, recorded_root, run_fingerprint
@@ -61,7 +61,9 @@ def run_plans(
     """
     plan_list = list(plans.values()) if isinstance(plans, Mapping) else list(plans)
     remote: RemoteOutput | None = None
-    if output_dir is not None and is_remote(output_dir) and plan_list:
+    if output_dir is not None and not is_remote(output_dir):
+        output_dir = local_path(output_dir)  # `file:///data/out` is the folder /data/out
+    elif output_dir is not None and plan_list:
         # Object storage (`s3://`): plate.zarr there, the bookkeeping in a local staging folder.
         remote = RemoteOutput(str(output_dir), resume=resume,
                               confined=AllowedRoots(plan_list[0].roots).confined)

@@ -71,11 +71,19 @@ def open_plate(path: str | Path, *, roots: AllowedRoots = UNCONFINED) -> PlateRe
     return reader
 
 
+#: fsspec object stores an OME-Zarr plate may be read from (`omezarr_url`).
+OBJECT_STORES = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")
+
+
 def _url_reader(path: str | Path) -> type[PlateReader] | None:
     """The reader class for a URL plate (`omero://...`, or `omero:/...` after Path), else None."""
     scheme, sep, _ = str(path).partition(":/")
     if not sep or len(scheme) < 2:  # "C:/..." on Windows is a drive, not a scheme
         return None
+    if scheme.lower() in OBJECT_STORES:  # an OME-Zarr plate on object storage
+        from .omezarr_url import ObjectStoreOmeZarrReader
+
+        return ObjectStoreOmeZarrReader
     found = entry_points(group=URL_READER_GROUP, name=scheme)
     if not found:
         known = sorted(ep.name for ep in entry_points(group=URL_READER_GROUP))

@@ -95,10 +95,14 @@ class OmeZarrReader(PlateReader):
         except (OSError, ValueError, PlateError):
             return False
 
+    def _attrs(self, group: Path) -> dict:
+        """The NGFF attributes of `group` (a subclass reads them from elsewhere)."""
+        return read_attrs(group, self.roots)
+
     @cached_property
     def plate(self) -> dict:
         try:
-            plate = read_attrs(self.root, self.roots).get("plate")
+            plate = self._attrs(self.root).get("plate")
         except (OSError, ValueError) as exc:
             raise PlateError(f"cannot read OME-Zarr metadata of {self.root}: {exc}") from exc
         if not isinstance(plate, dict) or not plate.get("wells"):
@@ -141,7 +145,7 @@ class OmeZarrReader(PlateReader):
     def _fields(self) -> dict[str, list[str]]:
         fields = {}
         for well, path in self.well_paths.items():
-            images = read_attrs(self.root / path, self.roots).get("well", {}).get("images", [])
+            images = self._attrs(self.root / path).get("well", {}).get("images", [])
             limits.count(len(images), "number of fields (well.images)", self.root / path,
                          limits.MAX_SITES, minimum=0)
             fields[well] = [img["path"] for img in images]
@@ -158,7 +162,7 @@ class OmeZarrReader(PlateReader):
         return self.root / self.well_paths[well] / fields[site - 1]
 
     def _multiscale(self, group: Path) -> dict:
-        multiscales = read_attrs(group, self.roots).get("multiscales")
+        multiscales = self._attrs(group).get("multiscales")
         if not multiscales:
             raise PlateError(f"missing image: {group} has no OME-Zarr multiscales metadata")
         return multiscales[0]
@@ -180,7 +184,7 @@ class OmeZarrReader(PlateReader):
         if "y" not in size or "x" not in size:
             raise PlateError(f"{source}: axes {axes} have no y and x")
         channels = tuple(str(i + 1) for i in range(size.get("c", 1)))
-        omero = read_attrs(first, self.roots).get("omero", {}).get("channels", [])
+        omero = self._attrs(first).get("omero", {}).get("channels", [])
         names = {
             ch: str(o["label"]) for ch, o in zip(channels, omero, strict=False) if "label" in o
         }

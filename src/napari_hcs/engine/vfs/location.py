@@ -46,6 +46,11 @@ def is_remote(target: str | Path) -> bool:
     return url_scheme(target) not in (None, "file")
 
 
+def local_path(target: str | Path) -> Path:
+    """The local path of a path or `file://` URL (`file:///data/out` -> `/data/out`)."""
+    return Path(str(target).partition("://")[2]) if url_scheme(target) == "file" else Path(target)
+
+
 def check_writable(target: str | Path) -> None:
     """Refuse (ValueError, one line) a URL the writer cannot write, before any work."""
     scheme = url_scheme(target)
@@ -73,7 +78,7 @@ def open_folder(target: str | Path | LocalFolder | RemoteFolder) -> LocalFolder 
     if scheme is None:
         return LocalFolder(Path(target))
     if scheme == "file":
-        return LocalFolder(Path(str(target).partition("://")[2]))
+        return LocalFolder(local_path(target))
     check_writable(target)
     from fsspec.core import url_to_fs
 
