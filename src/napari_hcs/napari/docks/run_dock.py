@@ -1,6 +1,6 @@
 """The Run dock: compile, run in a thread worker, cancel; results arrive as layers on the plate
 view. Preview one site (`run_preview`), receive a stream, run on a remote server
-(`run_dock_remote`), browse the measurement tables.
+(`run_dock_remote`).
 
 Engine calls only: `compile_pipeline` and `run_plans` (in a napari `thread_worker`, so the GUI
 never waits). The run's results go from the worker thread straight to the `ResultSink`, which
@@ -72,8 +72,7 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         self._init_preview()
         self._lay_out()
 
-        links = [(self.session.measurements_changed, self._tables_changed),
-                 (self.session.config_changed, lambda _: self._config_changed()),
+        links = [(self.session.config_changed, lambda _: self._config_changed()),
                  (self.sink.shown, lambda well, _: self._well_shown(well))]
         for signal, slot in links:
             signal.connect(slot)
@@ -300,25 +299,6 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
             self.receiver.stop()
             self.receiver = None
             self._say("Stream receiver stopped.")
-
-    # -- tables -------------------------------------------------------------------------------
-    def _tables_changed(self, frame: Any) -> None:
-        """`frame` (one table) changed: refresh the list, and the view if it shows `frame`
-        (the view is a model over the frame: swapping it costs nothing per row)."""
-        current = self.table_choice.currentText()
-        names = list(self.session.measurements)
-        if names != [self.table_choice.itemText(i) for i in range(self.table_choice.count())]:
-            self.table_choice.blockSignals(True)
-            self.table_choice.clear()
-            self.table_choice.addItems(names)
-            self.table_choice.setCurrentText(current if current in names else names[0])
-            self.table_choice.blockSignals(False)
-        shown = self.table_choice.currentText()
-        if shown != current or self.session.measurements.get(shown) is frame:
-            self._show_table(shown)
-
-    def _show_table(self, name: str) -> None:
-        self.table.show_frame(self.session.measurements.get(name))
 
     def _say(self, text: str) -> None:
         self._said = None
