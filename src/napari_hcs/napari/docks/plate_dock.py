@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 
 from ..plate_view.navigation import PlateNavigator, frame_wells, go_to_well
 from ..plate_view.well_colours import RUN_STATUS, colourings, values_of
+from ..results.output_arrival import settle
 from ..session import session_for
 from .scrolling import scrolling
 from .well_grid import WellGrid
@@ -106,6 +107,8 @@ class PlateDock(QWidget):
 
     def _layer_inserted(self, event: Any) -> None:
         self.session.adopt_layer(event.value)
+        self.features_worker = settle(self.viewer, event.value,
+                                      lambda fn: QTimer.singleShot(0, fn))
 
     def _plate_changed(self, reader: Any, frame: bool = True) -> None:
         if reader is None:

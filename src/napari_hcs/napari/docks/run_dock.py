@@ -148,6 +148,7 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         if self.worker is not None:
             self._say("A run is in progress; cancel it first.")
             return None
+        self.report = None
         if self.is_remote():
             return self.start_remote()
         compiled = self.compile()
@@ -226,15 +227,19 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
 
     def _on_run_done(self, report: Any) -> None:
         self.report = report
-        for well in report.not_run:
+        self._event_handler = lambda event: None  # progress queued before the end: stale now
+        # Wells stopped between steps by a cancel are cancelled, not failed: the status line
+        # counts them as the well grid colours them.
+        stopped = [w for w, e in report.failed.items()
+                   if report.cancelled and str(e).startswith("cancelled")]
+        failed = {w: e for w, e in report.failed.items() if w not in stopped}
+        for well in [*report.not_run, *stopped]:
             self.session.set_well_state(well, "cancelled")
         if self._progress is not None:
             self._progress.update(len(report.ok) + len(report.failed))
         verdict = "cancelled" if report.cancelled else ("done" if report.all_ok else "failed")
-        self._say(f"Run {verdict}: {len(report.ok)} ok, {len(report.failed)} failed, "
-                  f"{len(report.not_run)} not run, {report.seconds:.1f} s.")
-        failed = {w: e for w, e in report.failed.items()
-                  if not (report.cancelled and str(e).startswith("cancelled"))}
+        self._say(f"Run {verdict}: {len(report.ok)} ok, {len(failed)} failed, "
+                  f"{len(report.not_run) + len(stopped)} cancelled, {report.seconds:.1f} s.")
         for well, error in failed.items():
             self.problems.addItem(f"{well}: {error}")
         if failed:
@@ -305,12 +310,15 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         self.status.setText(text)
 
     def _say_soon(self, text: str) -> None:
-        """Show progress text, coalesced to one update per STATUS_MS."""
+        """Show progress text, coalesced to one update per STATUS_MS, while a run goes on (a
+        late line must not replace the run's verdict)."""
+        if self.worker is None or self.report is not None:
+            return
         if getattr(self, "_said", None) is None:
             from qtpy.QtCore import QTimer
 
-            QTimer.singleShot(STATUS_MS, lambda: self._said is not None and self._say(
-                self._said))
+            QTimer.singleShot(STATUS_MS, lambda: self._said is not None and self.report is None
+                              and self._say(self._said))
         self._said = text
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802  (Qt's name)
