@@ -261,14 +261,18 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
 
     def _show_problems(self, problems: list[Any], source: str = "") -> None:
         self.session.set_problems(problems)
-        self.problems.addItems([str(p) for p in problems])
+        for problem in problems:  # whole, wrapped, and whole again in the tooltip
+            self.problems.addItem(str(problem))
+            self.problems.item(self.problems.count() - 1).setToolTip(str(problem))
         where = f" {source}" if source else ""
-        self._say(f"{len(problems)} problem(s){where} - fix them in the Pipeline or Config "
-                  "dock (the steps at fault are red).")
-        first = f": {problems[0]}" if problems else ""
-        more = f" (and {len(problems) - 1} more, listed in the Run dock)" if len(problems) > 1 \
-            else ""
-        show_error(f"The pipeline does not compile{where}{first}{more}")
+        self._say(f"{len(problems)} problem(s){where}, listed below - fix them in the Pipeline "
+                  "tab (the steps at fault are red) or Settings.")
+        # The notification stays short (napari cuts long ones); the list holds every word.
+        first = str(problems[0]) if problems else ""
+        first = first if len(first) <= 160 else first[:157] + "..."
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        show_error(f"The pipeline does not compile{where}: {first}{more}. All problems, in "
+                   "full: the Run tab of the napari HCS dock.")
 
     def _on_finished(self) -> None:
         if self._progress is not None:

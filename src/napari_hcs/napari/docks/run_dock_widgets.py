@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -62,7 +63,9 @@ class RunDockWidgets:
         self.status = QLabel("Compile checks the pipeline against the plate before running.")
         self.status.setWordWrap(True)
         self.problems = QListWidget()
-        self.problems.setWordWrap(True)
+        self.problems.setWordWrap(True)  # a compile problem is read in full, never elided
+        self.problems.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.problems.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.problems.setMinimumHeight(40)
         self.stream = QCheckBox("Receive stream")
         self.stream_address = QLineEdit("tcp://127.0.0.1:0")
