@@ -21,6 +21,20 @@ def test_workers_see_the_environment_set_after_the_server_started(plate, tmp_pat
     assert report.all_ok, report.failed
 
 
+def test_workers_can_run_behind_the_caller(plate, tmp_path):
+    """A GUI's run lowers its workers' priority (LocalBackend(nice=...)); the caller's stays."""
+    import os
+
+    from executor_funcs import ex_require_nice
+
+    before = os.nice(0)
+    pipeline = Pipeline([Step((ex_require_nice, {"at_least": before + 5}), name="nice")])
+    report = run_plans(compile_for(pipeline, plate), None, workers=2,
+                       backend=LocalBackend(in_process=False, nice=5))
+    assert report.all_ok, report.failed
+    assert os.nice(0) == before
+
+
 def test_the_server_preloads_what_workers_use():
     import multiprocessing as mp
 

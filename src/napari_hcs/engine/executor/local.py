@@ -41,14 +41,17 @@ class _Task:
 
 class LocalBackend:
     """`workers` processes (forked from the fork server, or spawned); `in_process=None` runs a
-    single worker in this process; `last_run`: the process starts no pool after this run."""
+    single worker in this process; `last_run`: the process starts no pool after this run;
+    `nice`: workers lower their CPU priority by this much (a GUI keeps the CPU it needs to
+    repaint while wells run on the same cores)."""
 
     name = "local"
 
     def __init__(self, in_process: bool | None = None, per_device: int | None = None,
-                 last_run: bool = False) -> None:
+                 last_run: bool = False, nice: int = 0) -> None:
         self.in_process = in_process
         self.per_device = per_device
+        self.nice = nice
         self.last_run = last_run  # the process runs nothing after: the server may leave
 
     def run(
@@ -75,7 +78,7 @@ class LocalBackend:
                     slots.release(slot)
             return
         try:
-            _PoolRun(slots, options, on_event, on_done, cancel).run(plans)
+            _PoolRun(slots, options, on_event, on_done, cancel, self.nice).run(plans)
         finally:
             if self.last_run:
                 release_worker_server()
@@ -84,8 +87,9 @@ class LocalBackend:
 class _PoolRun:
     def __init__(self, slots: DeviceSlots, options: WellOptions,
                  on_event: Callable[[ProgressEvent], None],
-                 on_done: Callable[[WellResult], None], cancel: threading.Event) -> None:
-        self.slots, self.options = slots, options
+                 on_done: Callable[[WellResult], None], cancel: threading.Event,
+                 nice: int = 0) -> None:
+        self.slots, self.options, self.nice = slots, options, nice
         self.on_event, self.on_done, self.cancel = on_event, on_done, cancel
         self.ctx = worker_context()
         self.last_step: dict[str, str] = {}
@@ -104,7 +108,8 @@ class _PoolRun:
             self.pool = ProcessPoolExecutor(
                 max_workers=self.slots.size, mp_context=self.ctx,
                 initializer=init_worker,
-                initargs=(self.events, self.worker_cancel, self.functions, dict(os.environ)),
+                initargs=(self.events, self.worker_cancel, self.functions, dict(os.environ),
+                          self.nice),
             )
 
     def _stop_pool(self) -> None:

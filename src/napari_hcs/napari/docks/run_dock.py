@@ -30,6 +30,8 @@ from .run_preview import PreviewMixin
 
 __all__ = ["LOCAL", "REMOTE", "RunDock"]
 
+#: How much lower the priority of the run's worker processes is than the viewer's.
+WORKER_NICE = 10
 #: Progress lines reach the status at most this often (a text change repaints the window).
 STATUS_MS = 300
 
@@ -177,8 +179,9 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
 
         cancel = self.cancel_event = threading.Event()
         # Worker processes even for one worker: a pipeline running in this process would hold
-        # the interpreter lock the GUI thread needs for every repaint.
-        backend = get_backend("local", in_process=False)
+        # the interpreter lock the GUI thread needs for every repaint. They run niced, so the
+        # GUI thread gets a core first when wells and repaints share the machine's cores.
+        backend = get_backend("local", in_process=False, nice=WORKER_NICE)
         relay, (workers, device) = self.relay, run_settings(self.session)
         layout = self.session.reader.layout
 
