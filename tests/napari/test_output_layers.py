@@ -12,6 +12,7 @@ import shutil
 
 import dask
 import numpy as np
+import pandas as pd
 import pytest
 import zarr
 from dask.callbacks import Callback
@@ -24,6 +25,7 @@ from napari_hcs.engine.vfs import omezarr
 from napari_hcs.napari.plate_view.geometry import PlateGeometry, plate_geometry
 from napari_hcs.napari.results.layers import base_name, image_layer_name
 from napari_hcs.napari.results.output_layers import plate_zarr_layers
+from napari_hcs.napari.session import session_for
 from napari_hcs.pipelines import path_of
 
 
@@ -103,9 +105,12 @@ def test_reopened_results_are_a_plate_view_named_like_live_results(make_napari_v
     np.testing.assert_array_equal(_cell(image.data[0], geometry, "H12"), _padded(stored[0], cell))
     np.testing.assert_array_equal(_cell(layers[1].data[0], geometry, "H12"),
                                   _padded(stored[1], cell))
-    np.testing.assert_array_equal(
-        _cell(labels.data[0], geometry, "H12"),
-        _padded(omezarr.read_labels(run96 / "plate.zarr", "H12", 0, "nuclei_labels"), cell))
+    own = omezarr.read_labels(run96 / "plate.zarr", "H12", 0, "nuclei_labels")
+    counts = pd.read_parquet(run96 / "tables" / "nuclei.parquet").groupby("well")["label"].max()
+    first = int(counts["A01"] + counts["B02"])  # ids shifted past the wells before H12
+    np.testing.assert_array_equal(_cell(labels.data[0], geometry, "H12"),
+                                  _padded(np.where(own > 0, own.astype(np.uint32) + first, 0),
+                                          cell))
     assert _cell(image.data[0], geometry, "H12").max() > 0
     assert _cell(image.data[0], geometry, "A12").max() == 0  # not imaged: an empty cell
     level1 = _cell(image.data[1], geometry, "H12", 1)  # no stored level 1: every other pixel
@@ -130,6 +135,38 @@ def test_reopened_results_overlay_the_raw_plate(make_napari_viewer, run96, plate
     np.testing.assert_allclose(
         result_wells._data_to_world(result_wells.data[h12]),
         raw_wells._data_to_world(raw_wells.data[list(raw_wells.features["well"]).index("H12")]))
+
+
+def test_reopened_output_is_whole_beside_the_raw_plate(make_napari_viewer, qtbot, run96,
+                                                      plate96):
+    """Measurements as features on the labels (label = pixel value), result channels hidden
+    over the raw plate, one wells layer."""
+    from napari_hcs.napari.docks.hcs_dock import HcsDock
+
+    viewer = make_napari_viewer()
+    dock = HcsDock(viewer)
+    qtbot.addWidget(dock)
+    viewer.open(str(plate96), plugin="napari-hcs")
+    viewer.open(str(run96), plugin="napari-hcs")
+    qtbot.wait(50)  # the duplicate wells layer leaves after its insertion
+    names = [layer.name for layer in viewer.layers]
+    assert names.count("wells") == 1 and "wells [1]" not in names, names
+    assert not viewer.layers["channel 1 (result)"].visible
+    labels = viewer.layers["nuclei"]
+    qtbot.waitUntil(lambda: len(labels.features) > 0, timeout=20_000)
+    features = labels.features
+    table = pd.read_parquet(run96 / "tables" / "nuclei.parquet")
+    assert len(features) == len(table) and features["label"].is_unique
+    assert (features["label"] == features["index"]).all()
+    assert {"well", "well_label", "area"} <= set(features.columns)
+    geometry = session_for(viewer).geometry
+    pixels = _cell(labels.data[0], geometry, "H12")
+    value = int(pixels.max())
+    row = features[features["label"] == value].iloc[0]
+    assert row["well"] == "H12"  # the pixel value finds its own object's row
+    own = omezarr.read_labels(run96 / "plate.zarr", "H12", 0, "nuclei_labels")
+    area = int((own == row["well_label"]).sum())
+    assert row["area"] == pytest.approx(area * 0.65 ** 2, rel=0.01) or row["area"] == area
 
 
 class _Computes(Callback):

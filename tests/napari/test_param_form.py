@@ -87,3 +87,18 @@ def test_dock_searches_adds_and_edits_library_functions(make_napari_viewer, qtbo
     dock.form["sigma"].value = "1.5"
     step = session_for(viewer).pipeline.steps[0]
     assert step.func == (get_function("ndimage.gaussian_filter").func, {"sigma": 1.5})
+
+
+def test_a_value_out_of_range_is_refused_next_to_its_field(qtbot):
+    """sigma > 0: a spin box allows 0, the form says why under the field and passes it on not."""
+    spec = get_function("gaussian_blur")
+    seen = []
+    form = ParameterForm(spec, {"sigma": 2.0}, seen.append)
+    form["sigma"].value = 0.0
+    assert seen == [] and "sigma" in form.problems()
+    why = form.why["sigma"]
+    assert not why.native.isHidden() and "sigma" in why.value and ">" in why.value, why.value
+    names = [w.name for w in form]
+    assert names.index("sigma_why") == names.index("sigma") + 1
+    form["sigma"].value = 1.5
+    assert seen[-1]["sigma"] == 1.5 and form.why["sigma"].native.isHidden()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from napari_hcs.engine.functions.library.filters import gaussian_blur, median_filter
 from napari_hcs.engine.pipeline import Pipeline, Step
 from napari_hcs.napari.docks.pipeline_dock import PipelineDock
+from napari_hcs.napari.docks.step_words import NO_SPLIT
 from napari_hcs.napari.session import session_for
 
 
@@ -59,7 +60,7 @@ def test_per_channel_dict_pattern(make_napari_viewer, qtbot, tiff_plate):
     dock.chain.setCurrentRow(0)
     dock.form["sigma"].value = 1.0
     assert step.func == {"1": gaussian_blur, "2": (gaussian_blur, {"sigma": 1.0})}
-    dock.group_by.setCurrentText("(none)")
+    dock.group_by.setCurrentText(NO_SPLIT)
     assert step.group_by is None and step.func == gaussian_blur
 
 

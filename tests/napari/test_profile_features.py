@@ -62,7 +62,7 @@ def test_labels_layers_carry_each_objects_features(results) -> None:
                        f"{prefix}_Intensity_MeanIntensity_DAPI",
                        f"{prefix}_Intensity_MedianIntensity_Actin"):
             for well in WELLS:
-                mine = features[features["well"] == well].set_index("label")[column]
+                mine = features[features["well"] == well].set_index("well_label")[column]
                 theirs = table[well].set_index("label")[column]
                 np.testing.assert_allclose(mine.loc[theirs.index], theirs, err_msg=column)
 
@@ -99,4 +99,5 @@ def test_a_viewer_shows_the_features_of_the_object_under_the_cursor(
     status = layer.get_status(layer.data_to_world((y, x)), world=True)
     text = status["coordinates"] if isinstance(status, dict) else str(status)
     row = layer.features[layer.features["index"] == value].iloc[0]
-    assert f"label: {int(row['label'])}" in text and "Cells_AreaShape_Area" in text
+    assert int(row["label"]) == value and row["well"] in WELLS
+    assert f"label: {value}" in text and "Cells_AreaShape_Area" in text  # label = pixel value

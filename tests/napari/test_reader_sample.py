@@ -91,3 +91,16 @@ def test_writer_round_trips_through_the_reader(make_napari_viewer, tmp_path):
     assert np.asarray(gfp[40:, :]).max() == 0 and np.asarray(gfp[:, 50:]).max() == 0
     assert int(np.asarray(viewer2.layers["nuclei"].data[0]).max()) == 1
     assert session_for(viewer2).reader is None  # an output is not a plate to run on
+
+
+def test_writer_keeps_the_pixel_size_and_its_unit(make_napari_viewer, tmp_path):
+    """An image shown at 0.65 µm is saved at 0.65 µm (scale and unit), and reopens so."""
+    viewer = make_napari_viewer()
+    image = np.arange(40 * 50, dtype=np.uint16).reshape(40, 50)
+    viewer.add_image(image, name="dapi", scale=(0.65, 0.65), units=("um", "um"))
+    viewer.add_image(image, name="gfp", scale=(650, 650), units=("nm", "nm"))
+    out = tmp_path / "saved" / "plate.zarr"
+    assert write_omezarr(str(out), [ly.as_layer_data_tuple() for ly in viewer.layers])
+    reopened = make_napari_viewer().open(str(out.parent), plugin="napari-hcs")
+    assert tuple(reopened[0].scale) == pytest.approx((0.65, 0.65))
+    assert [str(u) for u in reopened[0].units] == ["micrometer", "micrometer"]

@@ -93,6 +93,14 @@ def ex_require_env(stack: np.ndarray, name: str = "NAPARI_HCS_TEST_ENV",
 
 
 @register(category="test")
+def ex_require_nice(stack: np.ndarray, at_least: int = 1) -> np.ndarray:
+    """Fail unless the worker runs at a lower CPU priority (niceness >= `at_least`)."""
+    if os.nice(0) < at_least:
+        raise ValueError(f"worker niceness {os.nice(0)}, expected >= {at_least}")
+    return stack
+
+
+@register(category="test")
 def ex_sleep(stack: np.ndarray, seconds: float = 0.5) -> np.ndarray:
     """Wait, then pass the stack on (a well slow enough for a cancel to reach it)."""
     time.sleep(seconds)

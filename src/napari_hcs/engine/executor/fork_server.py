@@ -21,7 +21,7 @@ from .process_guard import children_ignore_sigint
 #: What a worker needs for the built-in library and for writing a well's outputs. A name that
 #: fails to import is skipped by the server (the worker then imports what it needs itself).
 PRELOAD = (
-
+    "napari_hcs.engine.executor.no_main",  # first: workers never re-run the caller's script
     "napari_hcs.engine.executor.worker",
     "napari_hcs.engine.executor.outputs",
     "napari_hcs.engine.functions.library.catalog",

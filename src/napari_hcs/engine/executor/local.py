@@ -49,14 +49,18 @@ class _Task:
 
 class LocalBackend:
     """`workers` processes (forked from the fork server, or spawned); `in_process=None` runs a
-    single worker in this process; `last_run`: the process starts no pool after this run."""
+    single worker in this process; `last_run`: the process starts no pool after this run;
+    `nice`: workers lower their CPU priority by this much (a GUI keeps the CPU it needs to
+    repaint while wells run on the same cores)."""
 
     name = "local"
 
     def __init__(self, in_process: bool | None = None, per_device: int | None = None,
-                 last_run: bool = False, limits: RunLimits | None = None) -> None:
+                 last_run: bool = False, limits: RunLimits | None = None,
+                 nice: int = 0) -> None:
         self.in_process = in_process
         self.per_device = per_device
+        self.nice = nice
         self.last_run = last_run  # the process runs nothing after: the server may leave
         self.limits = limits  # None: RunLimits() (time and cancel only; no memory cap)
 
@@ -87,7 +91,7 @@ class LocalBackend:
         if device.startswith("cuda"):  # CUDA maps far more address space than it uses
             limits = RunLimits(None, limits.well_timeout_s, limits.cancel_grace_s)
         try:
-            _PoolRun(slots, options, on_event, on_done, cancel, limits).run(plans)
+            _PoolRun(slots, options, on_event, on_done, cancel, limits, self.nice).run(plans)
         finally:
             if self.last_run:
                 release_worker_server()
@@ -97,8 +101,9 @@ class _PoolRun:
     def __init__(self, slots: DeviceSlots, options: WellOptions,
                  on_event: Callable[[ProgressEvent], None],
                  on_done: Callable[[WellResult], None], cancel: threading.Event,
-                 limits: RunLimits) -> None:
+                 limits: RunLimits, nice: int = 0) -> None:
         self.slots, self.options, self.limits = slots, options, limits
+        self.nice = nice
         self.on_event, self.on_done, self.cancel = on_event, on_done, cancel
         self.ctx = worker_context()
         self.last_step: dict[str, str] = {}
@@ -121,7 +126,7 @@ class _PoolRun:
                 max_workers=self.slots.size, mp_context=self.ctx,
                 initializer=init_worker,
                 initargs=(self.events, self.worker_cancel, self.functions, dict(os.environ),
-                          self.limits.max_memory_bytes),
+                          self.limits.max_memory_bytes, self.nice),
             )
 
     def _stop_pool(self) -> None:

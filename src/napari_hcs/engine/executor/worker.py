@@ -53,9 +53,14 @@ def warm(functions: Iterable[str]) -> None:
 
 def init_worker(events: Any, cancel: Any, functions: tuple[str, ...] = (),
                 environ: Mapping[str, str] | None = None,
-                max_memory: int | None = None) -> None:
+                max_memory: int | None = None, nice: int = 0) -> None:
     global _EVENTS, _CANCEL, _MEMORY
     follow_parent()  # exit when the parent dies; Ctrl-C is the parent's to handle
+    if nice > 0 and hasattr(os, "nice"):  # behind the GUI that started the run
+        try:
+            os.nice(nice)
+        except OSError:  # not allowed here: run at the parent's priority
+            pass
     if environ is not None:  # the parent's environment now (a fork server holds an older one)
         os.environ.clear()
         os.environ.update(environ)

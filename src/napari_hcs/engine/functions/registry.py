@@ -193,6 +193,11 @@ def get_function(name: str) -> FunctionSpec:
                 for part in attr.split("."):
                     obj = getattr(obj, part)
             except (ImportError, AttributeError) as exc:
+                if module in ("__main__", "__mp_main__"):  # see executor/no_main.py
+                    raise RegistryError(
+                        f"function {name!r} is defined in the script that started the run; "
+                        "worker processes do not run that script: move the function to a "
+                        "module and import it") from None
                 raise RegistryError(f"cannot import function {name!r}: {exc}") from None
         if name in _BY_QUALNAME:
             return _BY_QUALNAME[name]

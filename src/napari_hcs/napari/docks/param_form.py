@@ -18,9 +18,9 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from magicgui.widgets import Container, LineEdit, create_widget
+from magicgui.widgets import Container, Label, LineEdit, create_widget
 
-from ...engine.compiler import bounds
+from ...engine.compiler import bounds, type_mismatch
 from ...engine.functions.registry import FunctionSpec, Parameter
 
 _SIMPLE = (bool, int, float, str)
@@ -111,23 +111,61 @@ def _value(widget: Any) -> Any:
     return widget.value
 
 
+#: How a refused value's reason looks under its field.
+WHY_STYLE = "color: #ff6b5e;"
+
+
 class ParameterForm(Container):
-    """One widget per parameter; `on_change(kwargs)` gets every parameter's current value."""
+    """One widget per parameter, each with a line under it saying why a value is refused;
+    `on_change(kwargs)` gets every parameter's current value while all of them fit (a spin box
+    holds a value its range allows but the annotation may not: `sigma > 0` and 0 typed)."""
 
     def __init__(self, spec: FunctionSpec, kwargs: dict[str, Any],
                  on_change: Callable[[dict[str, Any]], None]) -> None:
         super().__init__(labels=True)
         self.spec = spec
         self._on_change = on_change
+        self.why: dict[str, Label] = {}
         for param in spec.parameters:
             self.append(_widget(param, kwargs.get(param.name, param.default)))
         self.tooltip = spec.summary
-        self.changed.connect(lambda _: self._on_change(self.values()))
+        self.changed.connect(lambda _: self._changed())
+
+    def _changed(self) -> None:
+        if not self.problems():
+            self._on_change(self.values())
+
+    def problems(self) -> dict[str, str]:
+        """Parameter -> why its value is refused (shown under the field)."""
+        values, found = self.values(), {}
+        for param in self.spec.parameters:
+            why = None
+            if param.name in values and param.annotation is not inspect.Parameter.empty:
+                why = type_mismatch(values[param.name], param.annotation)
+            if why:
+                found[param.name] = why
+            self._show_why(param.name, why)
+        return found
+
+    def _show_why(self, name: str, why: str | None) -> None:
+        """The reason in red under the field (made the first time one is needed)."""
+        label = self.why.get(name)
+        if label is None:
+            if not why:
+                return
+            label = self.why[name] = Label(name=f"{name}_why", label="")
+            label.native.setStyleSheet(WHY_STYLE)
+            label.native.setWordWrap(True)
+            self.insert(self.index(self[name]) + 1, label)
+        label.value = f"{name} {why}" if why else ""
+        label.visible = bool(why)
 
     def values(self) -> dict[str, Any]:
         """Current values; required parameters left empty are omitted (the compiler says so)."""
         out = {}
         for widget in self:
+            if widget in self.why.values():
+                continue
             value = _value(widget)
             if value is not inspect.Parameter.empty:
                 out[widget.name] = value

@@ -39,11 +39,12 @@ from ...engine.functions.registry import (
 from ...engine.plate.model import COMPONENTS
 from .. import pipeline_edit as edit
 from ..session import session_for
+from . import step_words as words
 from .param_form import ParameterForm
 from .pipeline_files import PipelineFiles
 from .scrolling import scrolling_tabs
 
-_NO_GROUP = "(one chain for all)"
+_NO_GROUP = words.ALL_IMAGES
 _SEARCH_HINT = "search functions (name, category, description)"
 _LOADING_HINT = "search functions (listing the libraries' functions, once per installation...)"
 
@@ -68,9 +69,11 @@ class PipelineDock(QWidget):
         self.functions = QListWidget()
         self.functions.setMinimumHeight(90)
         self.functions.itemDoubleClicked.connect(lambda _: self.add_step())
-        add = QPushButton("Add step")
+        add = QPushButton(words.ADD_STEP[0])
+        add.setToolTip(words.ADD_STEP[1])
         add.clicked.connect(lambda: self.add_step())
-        chain = QPushButton("Chain into step")
+        chain = QPushButton(words.ADD_TO_STEP[0])
+        chain.setToolTip(words.ADD_TO_STEP[1])
         chain.clicked.connect(lambda: self.chain_function())
 
         # Steps.
@@ -86,10 +89,9 @@ class PipelineDock(QWidget):
         self.step_name.setPlaceholderText("(function names)")
         self.step_name.editingFinished.connect(self._name_edited)
         self.stack = QLineEdit()
-        self.stack.setToolTip("components stacked into one call, comma-separated (e.g. site)")
         self.stack.editingFinished.connect(self._stack_edited)
         self.group_by = QComboBox()
-        self.group_by.addItems(["(none)", *[c for c in COMPONENTS if c != "well"]])
+        self.group_by.addItems([words.NO_SPLIT, *[c for c in COMPONENTS if c != "well"]])
         self.group_by.currentTextChanged.connect(self._group_by_edited)
         self.group = QComboBox()
         self.group.currentTextChanged.connect(lambda _: self._show_chain())
@@ -99,7 +101,7 @@ class PipelineDock(QWidget):
         self.chain = QListWidget()
         self.chain.setMaximumHeight(70)
         self.chain.currentRowChanged.connect(lambda _: self._show_form())
-        remove_call = QPushButton("Remove call")
+        remove_call = QPushButton(words.REMOVE_FUNCTION)
         remove_call.clicked.connect(self._remove_call)
         self.problems = QLabel()
         self.problems.setWordWrap(True)
@@ -121,15 +123,20 @@ class PipelineDock(QWidget):
         column.addLayout(_row(up, down, remove))
         box = QGroupBox("Step")
         form = QFormLayout(box)
-        form.addRow("name", self.step_name)
-        form.addRow("stack", self.stack)
-        form.addRow("group by", self.group_by)
-        form.addRow("group", _row(self.group, self.new_group))
-        form.addRow("chain", self.chain)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        for key, field in (("name", self.step_name), ("stack", self.stack),
+                           ("group_by", self.group_by), ("group", _row(self.group,
+                                                                       self.new_group)),
+                           ("chain", self.chain)):
+            label = QLabel(words.STEP_FIELDS[key][0])
+            label.setToolTip(words.STEP_FIELDS[key][1])
+            if isinstance(field, QWidget):
+                field.setToolTip(words.STEP_FIELDS[key][1])
+            form.addRow(label, field)
         form.addRow("", remove_call)
         form.addRow(self.problems)
         column.addWidget(box)
-        params = QGroupBox("Parameters of the selected call")
+        params = QGroupBox("Settings of the selected function")
         params.setLayout(self.params)
         column.addWidget(params, 1)
 
@@ -269,7 +276,7 @@ class PipelineDock(QWidget):
             w.blockSignals(True)
         self.step_name.setText(step.name or "" if step else "")
         self.stack.setText(", ".join(step.variable_components) if step else "")
-        self.group_by.setCurrentText(step.group_by or "(none)" if step else "(none)")
+        self.group_by.setCurrentText(step.group_by or words.NO_SPLIT if step else words.NO_SPLIT)
         for w in (self.step_name, self.stack, self.group_by):
             w.blockSignals(False)
         self.group.blockSignals(True)
@@ -298,7 +305,7 @@ class PipelineDock(QWidget):
         step = self.current_step()
         if step is None:
             return
-        component = None if text == "(none)" else text
+        component = None if text == words.NO_SPLIT else text
         reader = self.session.reader
         keys = [str(v) for v in reader.layout.values(component)] if reader and component else None
         edit.set_group_by(step, component, keys)

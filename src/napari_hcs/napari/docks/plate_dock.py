@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 
 from ..plate_view.navigation import PlateNavigator, frame_wells, go_to_well
 from ..plate_view.well_colours import RUN_STATUS, colourings, values_of
+from ..results.output_arrival import settle
 from ..session import session_for
 from .scrolling import scrolling
 from .well_grid import WellGrid
@@ -57,17 +58,22 @@ class PlateDock(QWidget):
         self.colour_by.addItem(RUN_STATUS)
         self.colour_by.currentTextChanged.connect(lambda _: self.recolour())
 
+        self.legend = QLabel(self.grid.legend())
+        self.legend.setWordWrap(True)
+        self.legend.setToolTip("well colours while colouring by run status")
+
         top = QHBoxLayout()
-        top.addWidget(self.title, 1)
         top.addWidget(open_button)
+        top.addWidget(self.site)
         options = QHBoxLayout()
-        options.addWidget(self.site)
         options.addWidget(QLabel("colour by"))
         options.addWidget(self.colour_by, 1)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
         layout.addLayout(top)
         layout.addWidget(scroll, 1)
         layout.addLayout(options)
+        layout.addWidget(self.legend)
 
         links = [(self.session.plate_changed, self._plate_changed),
                  (self.session.selection_changed, self._selection_changed),
@@ -101,6 +107,8 @@ class PlateDock(QWidget):
 
     def _layer_inserted(self, event: Any) -> None:
         self.session.adopt_layer(event.value)
+        self.features_worker = settle(self.viewer, event.value,
+                                      lambda fn: QTimer.singleShot(0, fn))
 
     def _plate_changed(self, reader: Any, frame: bool = True) -> None:
         if reader is None:
@@ -166,6 +174,7 @@ class PlateDock(QWidget):
 
     def recolour(self) -> None:
         choice = self.colour_by.currentText()
+        self.legend.setVisible(choice == RUN_STATUS or not choice)
         if choice == RUN_STATUS or not choice:
             self.grid.reset_colours()
             self.grid.colour_by_state(self.session.well_states, self.session.well_errors)

@@ -1,6 +1,6 @@
 """The Run dock: compile, run in a thread worker, cancel; results arrive as layers on the plate
 view. Preview one site (`run_preview`), receive a stream, run on a remote server
-(`run_dock_remote`), browse the measurement tables.
+(`run_dock_remote`).
 
 Engine calls only: `compile_pipeline` and `run_plans` (in a napari `thread_worker`, so the GUI
 never waits). The run's results go from the worker thread straight to the `ResultSink`, which
@@ -30,6 +30,8 @@ from .run_preview import PreviewMixin
 
 __all__ = ["LOCAL", "REMOTE", "RunDock"]
 
+#: How much lower the priority of the run's worker processes is than the viewer's.
+WORKER_NICE = 10
 #: Progress lines reach the status at most this often (a text change repaints the window).
 STATUS_MS = 300
 
@@ -72,8 +74,7 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         self._init_preview()
         self._lay_out()
 
-        links = [(self.session.measurements_changed, self._tables_changed),
-                 (self.session.config_changed, lambda _: self._config_changed()),
+        links = [(self.session.config_changed, lambda _: self._config_changed()),
                  (self.sink.shown, lambda well, _: self._well_shown(well))]
         for signal, slot in links:
             signal.connect(slot)
@@ -149,6 +150,7 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         if self.worker is not None:
             self._say("A run is in progress; cancel it first.")
             return None
+        self.report = None
         if self.is_remote():
             return self.start_remote()
         compiled = self.compile()
@@ -177,8 +179,9 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
 
         cancel = self.cancel_event = threading.Event()
         # Worker processes even for one worker: a pipeline running in this process would hold
-        # the interpreter lock the GUI thread needs for every repaint.
-        backend = get_backend("local", in_process=False)
+        # the interpreter lock the GUI thread needs for every repaint. They run niced, so the
+        # GUI thread gets a core first when wells and repaints share the machine's cores.
+        backend = get_backend("local", in_process=False, nice=WORKER_NICE)
         relay, (workers, device) = self.relay, run_settings(self.session)
         layout = self.session.reader.layout
 
@@ -227,15 +230,19 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
 
     def _on_run_done(self, report: Any) -> None:
         self.report = report
-        for well in report.not_run:
+        self._event_handler = lambda event: None  # progress queued before the end: stale now
+        # Wells stopped between steps by a cancel are cancelled, not failed: the status line
+        # counts them as the well grid colours them.
+        stopped = [w for w, e in report.failed.items()
+                   if report.cancelled and str(e).startswith("cancelled")]
+        failed = {w: e for w, e in report.failed.items() if w not in stopped}
+        for well in [*report.not_run, *stopped]:
             self.session.set_well_state(well, "cancelled")
         if self._progress is not None:
             self._progress.update(len(report.ok) + len(report.failed))
         verdict = "cancelled" if report.cancelled else ("done" if report.all_ok else "failed")
-        self._say(f"Run {verdict}: {len(report.ok)} ok, {len(report.failed)} failed, "
-                  f"{len(report.not_run)} not run, {report.seconds:.1f} s.")
-        failed = {w: e for w, e in report.failed.items()
-                  if not (report.cancelled and str(e).startswith("cancelled"))}
+        self._say(f"Run {verdict}: {len(report.ok)} ok, {len(failed)} failed, "
+                  f"{len(report.not_run) + len(stopped)} cancelled, {report.seconds:.1f} s.")
         for well, error in failed.items():
             self.problems.addItem(f"{well}: {error}")
         if failed:
@@ -257,14 +264,18 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
 
     def _show_problems(self, problems: list[Any], source: str = "") -> None:
         self.session.set_problems(problems)
-        self.problems.addItems([str(p) for p in problems])
+        for problem in problems:  # whole, wrapped, and whole again in the tooltip
+            self.problems.addItem(str(problem))
+            self.problems.item(self.problems.count() - 1).setToolTip(str(problem))
         where = f" {source}" if source else ""
-        self._say(f"{len(problems)} problem(s){where} - fix them in the Pipeline or Config "
-                  "dock (the steps at fault are red).")
-        first = f": {problems[0]}" if problems else ""
-        more = f" (and {len(problems) - 1} more, listed in the Run dock)" if len(problems) > 1 \
-            else ""
-        show_error(f"The pipeline does not compile{where}{first}{more}")
+        self._say(f"{len(problems)} problem(s){where}, listed below - fix them in the Pipeline "
+                  "tab (the steps at fault are red) or Settings.")
+        # The notification stays short (napari cuts long ones); the list holds every word.
+        first = str(problems[0]) if problems else ""
+        first = first if len(first) <= 160 else first[:157] + "..."
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        show_error(f"The pipeline does not compile{where}: {first}{more}. All problems, in "
+                   "full: the Run tab of the napari HCS dock.")
 
     def _on_finished(self) -> None:
         if self._progress is not None:
@@ -301,36 +312,20 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
             self.receiver = None
             self._say("Stream receiver stopped.")
 
-    # -- tables -------------------------------------------------------------------------------
-    def _tables_changed(self, frame: Any) -> None:
-        """`frame` (one table) changed: refresh the list, and the view if it shows `frame`
-        (the view is a model over the frame: swapping it costs nothing per row)."""
-        current = self.table_choice.currentText()
-        names = list(self.session.measurements)
-        if names != [self.table_choice.itemText(i) for i in range(self.table_choice.count())]:
-            self.table_choice.blockSignals(True)
-            self.table_choice.clear()
-            self.table_choice.addItems(names)
-            self.table_choice.setCurrentText(current if current in names else names[0])
-            self.table_choice.blockSignals(False)
-        shown = self.table_choice.currentText()
-        if shown != current or self.session.measurements.get(shown) is frame:
-            self._show_table(shown)
-
-    def _show_table(self, name: str) -> None:
-        self.table.show_frame(self.session.measurements.get(name))
-
     def _say(self, text: str) -> None:
         self._said = None
         self.status.setText(text)
 
     def _say_soon(self, text: str) -> None:
-        """Show progress text, coalesced to one update per STATUS_MS."""
+        """Show progress text, coalesced to one update per STATUS_MS, while a run goes on (a
+        late line must not replace the run's verdict)."""
+        if self.worker is None or self.report is not None:
+            return
         if getattr(self, "_said", None) is None:
             from qtpy.QtCore import QTimer
 
-            QTimer.singleShot(STATUS_MS, lambda: self._said is not None and self._say(
-                self._said))
+            QTimer.singleShot(STATUS_MS, lambda: self._said is not None and self.report is None
+                              and self._say(self._said))
         self._said = text
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802  (Qt's name)

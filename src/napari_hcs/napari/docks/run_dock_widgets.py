@@ -1,18 +1,21 @@
-"""The Run dock's widgets and how they are laid out: small enough for a 1366 x 768 screen.
+"""The Run dock's widgets and how they are laid out: narrow and short enough for the HCS dock
+on a 1366 x 768 screen.
 
-Three tabs (run, measurements, elsewhere: a stream or a server) inside a scroll area, so the
-dock asks for about 300 px of height whatever it shows; long problems wrap and the problem list
-scrolls.
+Two tabs (run; elsewhere: a stream or a server) inside scroll areas, so the dock asks for
+about 300 px of height whatever it shows; the buttons come first (two to a row), long problems
+wrap and the problem list scrolls. The measurement tables are the Results tab's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -25,7 +28,6 @@ from qtpy.QtWidgets import (
 
 from ...engine.memory.devices import available_devices
 from .scrolling import scrolling_tabs
-from .table_view import MeasurementTable
 
 
 class RunDockWidgets:
@@ -61,11 +63,10 @@ class RunDockWidgets:
         self.status = QLabel("Compile checks the pipeline against the plate before running.")
         self.status.setWordWrap(True)
         self.problems = QListWidget()
-        self.problems.setWordWrap(True)
+        self.problems.setWordWrap(True)  # a compile problem is read in full, never elided
+        self.problems.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.problems.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.problems.setMinimumHeight(40)
-        self.table_choice = QComboBox()
-        self.table_choice.currentTextChanged.connect(self._show_table)
-        self.table = MeasurementTable()
         self.stream = QCheckBox("Receive stream")
         self.stream_address = QLineEdit("tcp://127.0.0.1:0")
         self.stream_address.setToolTip(
@@ -76,23 +77,20 @@ class RunDockWidgets:
     def _lay_out(self: Any) -> None:
         run = QWidget()
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow("wells", self.wells)
         form.addRow("workers", self.workers)
         form.addRow("device", self.device)
         form.addRow("output", self.output)
-        buttons = QHBoxLayout()
-        for b in (self.compile_button, self.run_button, self.cancel_button, self.preview_button):
-            buttons.addWidget(b)
+        buttons = QGridLayout()
+        for i, b in enumerate((self.compile_button, self.run_button, self.cancel_button,
+                               self.preview_button)):
+            buttons.addWidget(b, i // 2, i % 2)
         column = QVBoxLayout(run)
-        column.addLayout(form)
         column.addLayout(buttons)
         column.addWidget(self.status)
+        column.addLayout(form)
         column.addWidget(self.problems, 1)
-
-        tables = QWidget()
-        column = QVBoxLayout(tables)
-        column.addWidget(self.table_choice)
-        column.addWidget(self.table, 1)
 
         elsewhere = QWidget()
         form = QFormLayout(elsewhere)
@@ -104,7 +102,7 @@ class RunDockWidgets:
         stream.addWidget(self.stream_address, 1)
         form.addRow(stream)
 
-        self.tabs = scrolling_tabs([(run, "Run"), (tables, "Measurements"), (elsewhere, "Remote")])
+        self.tabs = scrolling_tabs([(run, "Run"), (elsewhere, "Remote")])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)

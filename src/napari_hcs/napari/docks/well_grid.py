@@ -11,11 +11,11 @@ from ...engine.plate.wells import format_well, row_letters
 
 #: Well colours by run state (see `session.WELL_STATES`).
 STATE_COLOURS: dict[str, str] = {
-    "queued": "#8a8a8a",
+    "queued": "#9a9a9a",  # light grey: waiting its turn
     "running": "#e0a000",
     "ok": "#2e9e44",
     "failed": "#d0342c",
-    "cancelled": "#555555",
+    "cancelled": "#6a4c93",  # violet: told apart from queued at a glance
 }
 PRESENT = "#3a6ea5"
 ABSENT = "#262930"
@@ -38,14 +38,16 @@ class WellGrid(QWidget):
         """Rebuild the grid; wells not in `wells` are drawn but disabled."""
         while self._layout.count():
             item = self._layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget()
+            if widget is not None:  # off screen now, not at the next event loop's turn
+                widget.hide()
+                widget.deleteLater()
         self.buttons.clear()
         self.present = set(wells)
         self.selected = None
         # From 96 wells on, buttons are small and unlabelled: the row letters and column numbers
         # around the grid name them, and so does each tooltip.
-        small = columns > 12
+        small = columns >= 12  # a 96-well grid fits a 240 px dock
         labelled = rows * columns <= 24
         fixed, free = QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred
         for c in range(columns):  # headers keep their text's size; the wells take the rest
@@ -59,7 +61,7 @@ class WellGrid(QWidget):
                 button.setProperty("hcs_well", well)
                 button.setEnabled(well in self.present)
                 button.setMinimumSize(12 if small else 20, 12 if small else 16)
-                button.setMaximumSize(96, 56)  # a 4-well sample should not fill the dock
+                button.setMaximumSize(96, 28 if small else 56)  # a 4-well plate: not the dock
                 button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
                 button.clicked.connect(lambda _=False, w=well: self._clicked(w))
                 self.buttons[well] = button
@@ -101,6 +103,11 @@ class WellGrid(QWidget):
     def colour(self, well: str) -> str | None:
         button = self.buttons.get(well)
         return None if button is None else button.property("hcs_colour")
+
+    def legend(self) -> str:
+        """Rich text naming each run-state colour (shown under the grid)."""
+        return "  ".join(f'<span style="color:{colour}">&#9632;</span>&nbsp;{state}'
+                         for state, colour in STATE_COLOURS.items())
 
     def reset_colours(self) -> None:
         for well in self.buttons:

@@ -2,7 +2,9 @@
 
 No Qt: the viewer's camera and mouse callbacks are napari models. The Plate dock calls
 `go_to_well` when a well is clicked in its grid; `PlateNavigator` makes a double-click on the
-canvas select the well and site under the cursor and move there.
+canvas select the well and site under the cursor and move there. `PlateFramer` keeps what was
+framed framed when the canvas changes size (a dock appears) and sizes the well names to the
+wells on screen.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ def frame_box(viewer: Any, box: tuple[float, float, float, float],
     center[-2:] = [(top + bottom) / 2, (left + right) / 2]
     camera.center = tuple(center)
     camera.zoom = zoom
+    framer = _FRAMERS.get(viewer)
+    if framer is not None:
+        framer.remember(box)
 
 
 def go_to_well(viewer: Any, geometry: PlateGeometry, well: str) -> None:
@@ -47,6 +52,18 @@ def frame_wells(viewer: Any, geometry: PlateGeometry, wells: Iterable[str]) -> N
     if boxes:
         frame_box(viewer, (min(b[0] for b in boxes), min(b[1] for b in boxes),
                            max(b[2] for b in boxes), max(b[3] for b in boxes)))
+
+
+def cursor_text(session: Any, y: float, x: float) -> str:
+    """`B03, site 2` for the plate view's world point (y, x); blank off the plate's wells."""
+    geometry, reader = session.geometry, session.reader
+    if geometry is None or reader is None:
+        return " "
+    well = geometry.world_to_well(y, x)
+    if well is None or well not in reader.layout.wells:
+        return " "
+    site = site_at(reader, geometry, well, y, x)
+    return well if site is None else f"{well}, site {site}"
 
 
 def site_at(reader: Any, geometry: PlateGeometry, well: str, y: float, x: float) -> int | None:
@@ -89,3 +106,72 @@ class PlateNavigator:
         site = site_at(session.reader, session.geometry, well, y, x)
         session.select(well, site if site is not None else session.site)
         go_to_well(viewer, session.geometry, well)
+
+
+#: Well names' text size on screen (points): this fraction of a well's width on screen,
+#: within these bounds.
+NAME_FRACTION = 0.12
+NAME_SIZES = (7, 28)
+
+
+class PlateFramer:
+    """Frames again what was framed when the canvas changes size (a dock took its width, the
+    window was resized) as long as the camera was not moved since; sizes well names to wells."""
+
+    def __init__(self, viewer: Any, session: Any) -> None:
+        self._viewer = weakref.ref(viewer)
+        self.session = session
+        self.box: tuple[float, float, float, float] | None = None
+        self._camera: tuple[tuple[float, ...], float] | None = None
+        self._name_size = 0
+        viewer.canvas.events.size.connect(lambda _: self.reframe(moved_ok=False))
+        viewer.camera.events.zoom.connect(lambda _: self.size_names())
+        viewer.layers.events.inserted.connect(lambda _: self.size_names(force=True))
+
+    @classmethod
+    def install(cls, viewer: Any, session: Any) -> PlateFramer:
+        framer = _FRAMERS.get(viewer)
+        if framer is None:
+            framer = _FRAMERS[viewer] = cls(viewer, session)
+        return framer
+
+    def _state(self, viewer: Any) -> tuple[tuple[float, ...], float]:
+        camera = camera_of(viewer)
+        return tuple(round(float(c), 6) for c in camera.center), round(float(camera.zoom), 9)
+
+    def remember(self, box: tuple[float, float, float, float]) -> None:
+        viewer = self._viewer()
+        if viewer is not None:
+            self.box, self._camera = box, self._state(viewer)
+
+    def reframe(self, moved_ok: bool = True) -> None:
+        """Frame the remembered box again (the acquired wells when none is): always when
+        `moved_ok`, else only while the camera is where the last framing put it."""
+        viewer, geometry = self._viewer(), self.session.geometry
+        if viewer is None or geometry is None:
+            return
+        if self.box is None:
+            if moved_ok:
+                frame_wells(viewer, geometry, self.session.reader.layout.wells)
+            return
+        if moved_ok or self._state(viewer) == self._camera:
+            frame_box(viewer, self.box)
+
+    def size_names(self, force: bool = False) -> None:
+        """Well names a fraction of a well's width on screen (napari's text size is in screen
+        points, whatever the zoom)."""
+        viewer, geometry = self._viewer(), self.session.geometry
+        if viewer is None or geometry is None:
+            return
+        on_screen = geometry.pitch[1] * geometry.scale[1] * float(camera_of(viewer).zoom)
+        size = int(min(max(on_screen * NAME_FRACTION, NAME_SIZES[0]), NAME_SIZES[1]))
+        if size == self._name_size and not force:
+            return
+        self._name_size = size
+        for layer in viewer.layers:
+            text = getattr(layer, "text", None)
+            if text is not None and getattr(text.string, "format", None) == "{well}":
+                layer.text.size = size
+
+
+_FRAMERS: weakref.WeakKeyDictionary[Any, PlateFramer] = weakref.WeakKeyDictionary()

@@ -203,11 +203,16 @@ def table_for(base: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | N
 
 def object_features(well: str, first_id: int, ids: np.ndarray,
                     table: pd.DataFrame | None) -> pd.DataFrame:
-    """Rows for a labels layer's `features`: `index` (the id shown on the plate view), `well`,
-    `label` (the well's own id) and the matching row of the well's measurement table."""
+    """Rows for a labels layer's `features`: `index` and `label` (both the pixel value on the
+    plate view, unique over the plate, so plugins matching features on `label` find the right
+    object), `well`, `well_label` (the well's own id: the `label` of the run's tables) and the
+    matching row of the well's measurement table."""
     ids = np.asarray(ids, dtype=np.int64)
-    rows = pd.DataFrame({"index": ids + first_id, "well": well, "label": ids})
+    rows = pd.DataFrame({"index": ids + first_id, "label": ids + first_id, "well": well,
+                         "well_label": ids})
     if table is not None and "label" in table.columns:
-        extra = table.drop(columns=[c for c in ("well", "index") if c in table.columns])
-        rows = rows.merge(extra.drop_duplicates("label"), on="label", how="left")
+        extra = table.drop(columns=[c for c in ("well", "index", "well_label")
+                                    if c in table.columns])
+        extra = extra.drop_duplicates("label").rename(columns={"label": "well_label"})
+        rows = rows.merge(extra, on="well_label", how="left")
     return rows

@@ -5,8 +5,10 @@ channel (`DAPI (result)`), one labels layer per label image (`nuclei`), and a `w
 naming the wells, every well at its cell of the plate frame (`output_canvas`), so they overlay
 the raw plate opened from the input folder. Layers are in physical units (`scale` = the pixel
 size, `units` micrometer) and lazy: opening reads metadata only, napari reads the pixels it
-draws. The first field of each well is shown: a run writes one (its stitched well). Unlike
-live results, label ids are each well's own (shifting them would mean reading every well).
+draws. The first field of each well is shown: a run writes one (its stitched well). Where
+the run wrote a table for a label image (`tables/nuclei.parquet`), ids are shifted to the live
+results' plate-unique ones (lazily, from the table's counts) and the table becomes the layer's
+`features` once read off the GUI thread (`output_tables`); without one, ids are each well's own.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..plate_view.layers import (
 )
 from .layers import base_name, image_layer_name
 from .output_canvas import output_geometry, plate_levels
+from .output_tables import OutputTables, shift_levels
 from .output_zarr import OutputWell, ome, read_output_plate
 
 
@@ -78,22 +81,30 @@ def plate_zarr_layers(path: str | Path) -> list[LayerData]:
             "metadata": {META_KEY: {**meta, "result": "image", "name": name,
                                     "channel": channel}},
         }, "image"))
+    tables = OutputTables(path)
     for label in plate.label_names:
-        layers.append(_labels_layer(label, wells, geometry, lead_shape, common, meta))
+        layers.append(_labels_layer(label, wells, geometry, lead_shape, common, meta, tables))
     layers.append(well_names_layer(names, geometry, {META_KEY: {**meta, "wells_layer": True}}))
     return layers
 
 
 def _labels_layer(label: str, wells: list[OutputWell], geometry: PlateGeometry,
                   lead_shape: tuple[int, ...], common: dict[str, Any],
-                  meta: dict[str, Any]) -> LayerData:
+                  meta: dict[str, Any], tables: OutputTables) -> LayerData:
     """One label image of every well that has it (the others' cells stay empty)."""
+    name = base_name(label)
     having = [(w.row, w.column, w.labels[label]) for w in wells if label in w.labels]
     dtype = having[0][2][0][1].dtype
-    name = base_name(label)
+    order = [w.name for w in wells if label in w.labels]
+    if tables.path_for(name) is not None:  # plate-unique ids, as live results have them
+        by_cell = {(w.row, w.column): w.name for w in wells}
+        having = [(r, c, shift_levels(levels, tables, name, by_cell[(r, c)], order))
+                  for r, c, levels in having]
+        dtype = np.uint32
     return (plate_levels(geometry, having, lead_shape, dtype), {
         "name": name,
         "opacity": 0.5,
         **common,
-        "metadata": {META_KEY: {**meta, "result": "labels", "name": name}},
+        "metadata": {META_KEY: {**meta, "result": "labels", "name": name,
+                                "label_wells": order}, "hcs_tables": tables},
     }, "labels")
