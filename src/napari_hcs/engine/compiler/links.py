@@ -106,7 +106,7 @@ def plate_provided_values(layout: PlateLayout, names: set[str]) -> tuple[tuple[s
     `stage_positions` has one `(y, x)` row per site in `layout.sites` order, which is the stack
     order of a step whose `variable_components` is `("site",)`.
     `channel_names` lists the channel names in `layout.channels` order, `site_ids` the sites
-    in `layout.sites` order.
+    in `layout.sites` order, `pixel_size_um` the plate's (None when unknown).
     """
     values: dict[str, Any] = {}
     if "stage_positions" in names:
@@ -119,4 +119,6 @@ def plate_provided_values(layout: PlateLayout, names: set[str]) -> tuple[tuple[s
         values["channel_names"] = tuple(layout.channel_names.get(c, c) for c in layout.channels)
     if "site_ids" in names:
         values["site_ids"] = tuple(int(s) for s in layout.sites)
+    if "pixel_size_um" in names:
+        values["pixel_size_um"] = layout.pixel_size_um
     return tuple(sorted(values.items()))

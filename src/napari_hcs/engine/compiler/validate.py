@@ -184,9 +184,26 @@ def check_call(spec: FunctionSpec, kwargs: dict[str, Any]) -> list[tuple[str, st
         mismatch = type_mismatch(value, param.annotation)
         if mismatch:
             found.append((key, f"{spec.name}: {key!r} {mismatch}"))
+            continue
+        found += _explained(spec, param.annotation, key, value)
     for param in spec.parameters:
         if param.required and param.name not in kwargs:
             found.append((param.name, f"{spec.name} needs a value for {param.name!r}"))
+        elif param.name not in kwargs:
+            found += _explained(spec, param.annotation, param.name, param.default)
+    return found
+
+
+def _explained(spec: FunctionSpec, annotation: Any, key: str, value: Any
+               ) -> list[tuple[str, str]]:
+    """What a constraint that knows more than a bound (e.g. `ClassifierFile`: the file exists,
+    is regular, small enough and well formed) says is wrong with `value`."""
+    found = []
+    for constraint in _constraints(annotation):
+        explain = getattr(constraint, "problem", None)
+        message = explain(value) if callable(explain) else None
+        if message:
+            found.append((key, f"{spec.name}: {message}"))
     return found
 
 

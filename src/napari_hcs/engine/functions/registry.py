@@ -31,6 +31,7 @@ PLATE_PROVIDED: dict[str, str] = {
     "stage_positions": "(N, 2) float array: nominal (y, x) pixel position of each stacked tile",
     "channel_names": "list of channel names, one per stacked image",
     "site_ids": "list of site numbers (1-based, the plate's), one per stacked image",
+    "pixel_size_um": "the plate's pixel size in micrometres (None when the plate has none)",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
