@@ -39,7 +39,7 @@ from ..results.features import (
 )
 from ..results.heatmap import HEATMAP_LAYER, heatmap_image, heatmap_kwargs
 from ..results.hover import hover_choice, set_hover_choice
-from ..results.object_colours import colour_objects
+from ..results.object_colours import colour_objects, labels_colormap
 from ..session import session_for
 from .classifier_box import ClassifierBox
 from .colour_key import ColourKeyView
@@ -222,18 +222,23 @@ class ResultsPanel(QWidget):
             return
         frame = layer.features
         geometry = self.geometry()
-        self._submit("objects", lambda: (frame, ObjectLookup.build(frame, geometry)),
-                     self._objects_ready)
+        session = self.session
 
-    def _objects_ready(self, result: tuple[pd.DataFrame, ObjectLookup]) -> None:
-        self.frame, self.lookup = result
-        names = feature_names(self.frame)
+        def work() -> tuple[pd.DataFrame, ObjectLookup, list[str], pd.DataFrame]:
+            names = feature_names(frame)
+            chosen = hover_choice(session) or default_hover(names)
+            table = frame[hover_order(list(frame.columns), chosen)]  # a copy: not here
+            return frame, ObjectLookup.build(frame, geometry), names, table
+
+        self._submit("objects", work, self._objects_ready)
+
+    def _objects_ready(self, result: tuple) -> None:
+        self.frame, self.lookup, names, table = result
         self.picker.set_names(names)
         if not hover_choice(self.session):
             set_hover_choice(self.session, default_hover(names))
         self._show_hover_list()
-        self.table.show_frame(self.frame[hover_order(list(self.frame.columns),
-                                                     hover_choice(self.session))])
+        self.table.show_frame(table)
         self._replot()
 
     def geometry(self) -> Any:
@@ -253,17 +258,19 @@ class ResultsPanel(QWidget):
         frame, layer = self.frame, self.layer
         if feature is None or frame is None or feature not in frame.columns:
             return
-        self._submit("colours", lambda: colour_objects(frame["index"].to_numpy(),
-                                                       frame[feature], feature),
-                     lambda colours: self._set_colours(layer, colours))
+        dtype = np.dtype(layer.data[0].dtype if layer.multiscale else layer.data.dtype)
 
-    def _set_colours(self, layer: Any, colours: Any) -> None:
-        from napari.utils.colormaps import DirectLabelColormap
+        def work() -> tuple[Any, Any]:
+            colours = colour_objects(frame["index"].to_numpy(), frame[feature], feature)
+            return colours.key, labels_colormap(colours, dtype)
 
+        self._submit("colours", work, lambda result: self._set_colours(layer, *result))
+
+    def _set_colours(self, layer: Any, key: Any, colormap: Any) -> None:
         if self._original_colormap is None:
             self._original_colormap = layer.colormap
-        layer.colormap = DirectLabelColormap(color_dict=colours.colours)
-        self.key.show_key(colours.key)
+        layer.colormap = colormap
+        self.key.show_key(key)
 
     def plain_colours(self) -> None:
         if self.layer is not None and self._original_colormap is not None:

@@ -81,7 +81,26 @@ def colour_objects(ids: np.ndarray, values: pd.Series, title: str,
 
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
     lo, hi = robust_limits(numbers)
-    rgba = ensure_colormap(COLORMAP).map(np.clip((numbers - lo) / (hi - lo), 0, 1))
+    # 256 levels: few distinct colours keep napari's label texture 8/16-bit however many
+    # objects there are (and its colour lookup small).
+    levels = np.round(np.clip((numbers - lo) / (hi - lo), 0, 1) * 255) / 255
+    rgba = ensure_colormap(COLORMAP).map(np.nan_to_num(levels))
     rgba[~np.isfinite(numbers)] = MISSING
     colours.update(zip(ids.tolist(), map(tuple, rgba.tolist()), strict=True))
     return ObjectColours(colours, ColourKey(title, limits=(lo, hi)))
+
+
+def labels_colormap(colours: ObjectColours, dtype: np.dtype) -> object:
+    """napari's `DirectLabelColormap` of `colours`, with its lookup for `dtype` labels built
+    now (call off the GUI thread): napari builds that lookup, and compiles its kernel, the
+    first time it draws the layer, which for 100,000 objects held the GUI thread for 6 s."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    colormap = DirectLabelColormap(color_dict=colours.colours)
+    try:  # napari's internals; without them napari builds the lookup itself when drawing
+        from napari.utils.colormaps.colormap import _cast_labels_data_to_texture_dtype_direct
+
+        _cast_labels_data_to_texture_dtype_direct(np.zeros((2, 2), dtype), colormap)
+    except (ImportError, AttributeError, TypeError):
+        pass
+    return colormap
