@@ -84,8 +84,10 @@ class FeaturePlot(QWidget):
         drawn = np.arange(len(self.x))
         if len(drawn) > DRAWN_POINTS:
             drawn = np.sort(np.random.default_rng(0).choice(drawn, DRAWN_POINTS, replace=False))
-        self.ax.scatter(self.x[drawn], self.y[drawn], s=3, c="#5b9bd5", linewidths=0,
-                        rasterized=True)
+        # Markers of one line (Agg's draw_markers), not a scatter collection: 50,000 points
+        # draw several times faster.
+        self.ax.plot(self.x[drawn], self.y[drawn], linestyle="none", marker=".",
+                     markersize=2, color="#5b9bd5", rasterized=True)
         self._selector = LassoSelector(self.ax, self._lassoed, useblit=True,
                                        props={"color": "#ffd700"})
         self.canvas.draw_idle()

@@ -60,8 +60,21 @@ from .table_view import MeasurementTable
 if TYPE_CHECKING:
     import napari.viewer
 
+#: Table selections hold at most this many runs of consecutive rows (Qt stores each).
+MAX_RANGES = 20_000
 #: A burst of feature updates (a live run sends them every 2 s) is read once, after this.
 RELOAD_MS = 500
+
+
+def row_runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """Sorted rows as (first, last) runs of consecutive rows."""
+    rows = np.unique(np.asarray(rows, np.int64))
+    if not rows.size:
+        return []
+    breaks = np.flatnonzero(np.diff(rows) != 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [rows.size - 1]])
+    return list(zip(rows[starts].tolist(), rows[ends].tolist(), strict=True))
 
 
 class ResultsPanel(QWidget):
@@ -290,9 +303,16 @@ class ResultsPanel(QWidget):
 
         title = f"{feature} (median per well)"
         kwargs = heatmap_kwargs(geometry, title, image)
-        if HEATMAP_LAYER in self.viewer.layers:
-            self.viewer.layers.remove(HEATMAP_LAYER)  # another grid or feature: a new layer
-        self.viewer.add_layer(Image(image, **kwargs))
+        layer = self.viewer.layers[HEATMAP_LAYER] if HEATMAP_LAYER in self.viewer.layers else None
+        if layer is not None and layer.data.shape == image.shape and tuple(layer.scale) == tuple(
+                kwargs["scale"]):  # another feature: new values (a new layer costs ~1 s)
+            layer.data = image
+            layer.contrast_limits = kwargs["contrast_limits"]
+            layer.metadata = kwargs["metadata"]
+        else:
+            if layer is not None:
+                self.viewer.layers.remove(layer)
+            self.viewer.add_layer(Image(image, **kwargs))
         from ..results.object_colours import ColourKey
 
         self.key.show_key(ColourKey(title, limits=kwargs["contrast_limits"]))
@@ -350,9 +370,9 @@ class ResultsPanel(QWidget):
         model = self.table.selectionModel()
         chosen = QItemSelection()
         columns = max(0, self.table.model_.columnCount() - 1)
-        for row in self.selection[:5000].tolist():  # a Qt range per row: bounded
-            chosen.select(self.table.model_.index(row, 0),
-                          self.table.model_.index(row, columns))
+        for first, last in row_runs(self.selection)[:MAX_RANGES]:  # one Qt range per run
+            chosen.select(self.table.model_.index(first, 0),
+                          self.table.model_.index(last, columns))
         flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
                  | QItemSelectionModel.SelectionFlag.Rows)
         model.select(chosen, flags)
