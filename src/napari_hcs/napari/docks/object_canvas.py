@@ -77,15 +77,17 @@ def ids_are_plate_unique(layer: Any) -> bool:
     return layer.metadata.get(META_KEY, {}).get("format") != "output"
 
 
-def show_marks(viewer: Any, positions: np.ndarray, scale: float) -> Any:
-    """Ring marks at `positions` (world); the layer is created once and reused."""
+def show_marks(viewer: Any, positions: np.ndarray, scale: float,
+               units: tuple[str, str] = ("pixel", "pixel")) -> Any:
+    """Ring marks at `positions` (world, in `units`); the layer is created once, then
+    reused."""
     points = positions[np.isfinite(positions).all(axis=1)] if len(positions) else positions
     points = np.asarray(points, float).reshape(-1, 2)
     if SELECTION_LAYER in viewer.layers:
         layer = viewer.layers[SELECTION_LAYER]
         layer.data = points
         return layer
-    return viewer.add_points(points, name=SELECTION_LAYER, size=MARK_PX * scale,
+    return viewer.add_points(points, name=SELECTION_LAYER, size=MARK_PX * scale, units=units,
                              face_color="transparent", border_color="#ffd700",
                              border_width=0.15, metadata={META_KEY: {"selection": True}})
 

@@ -146,8 +146,9 @@ class ResultsPanel(QWidget):
         self.classify = ClassifierBox(lambda: self.frame, self._classified)
         layout = QVBoxLayout(self)
         layout.addWidget(self.objects)
-        layout.addWidget(scrolling_tabs([(explore, "Features"), (plots, "Plot and table"),
-                                         (self.classify, "Classify")]), 1)
+        self.tabs = scrolling_tabs([(explore, "Features"), (plots, "Plot and table"),
+                                    (self.classify, "Classify")])
+        layout.addWidget(self.tabs, 1)
 
         self._reload = QTimer(self)
         self._reload.setSingleShot(True)
@@ -363,9 +364,10 @@ class ResultsPanel(QWidget):
         """Select objects (rows of the table): marks on the canvas, rows in the table,
         points in the plot."""
         self.selection = np.asarray(rows, np.int64)
-        if self.lookup is not None and self.geometry() is not None:
-            show_marks(self.viewer, self.lookup.positions[self.selection],
-                       self.geometry().scale[0])
+        geometry = self.geometry()
+        if self.lookup is not None and geometry is not None:
+            show_marks(self.viewer, self.lookup.positions[self.selection], geometry.scale[0],
+                       geometry.units)
         self.plot.show_selection(self.selection)
         model = self.table.selectionModel()
         chosen = QItemSelection()

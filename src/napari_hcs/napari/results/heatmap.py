@@ -53,7 +53,7 @@ def heatmap_kwargs(geometry: PlateGeometry, title: str, image: np.ndarray) -> di
     py, px = geometry.pitch[0] * sy, geometry.pitch[1] * sx
     return {"name": HEATMAP_LAYER, "scale": (py, px),
             "translate": ((py - sy) / 2, (px - sx) / 2), "units": geometry.units,
-            "colormap": "viridis", "opacity": 0.45, "interpolation2d": "nearest",
+            "colormap": "viridis", "opacity": 0.5, "interpolation2d": "nearest",
             "contrast_limits": heatmap_limits(image), "blending": "translucent",
             "metadata": {META_KEY: {"heatmap": title}}}
 
