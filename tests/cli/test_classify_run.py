@@ -55,6 +55,9 @@ def test_a_trained_classifier_runs_as_a_step_and_counts_classes_per_well(tmp_pat
 
     # Every nucleus has one class, keyed like the nuclei table; the classes are the ones
     # the same classifier gives the measured (micrometre) table: units agree.
+    assert per_object.columns.tolist() == ["plate", "well", "field", "label_image", "label",
+                                           "class"]
+    assert (per_object["label_image"].str.endswith("/labels/nuclei_labels")).all()
     keys = ["well", "label"]
     merged = nuclei.merge(per_object[[*keys, "class"]], on=keys, validate="one_to_one")
     assert len(merged) == len(nuclei) == len(measured)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from qtpy.QtCore import QItemSelection, QItemSelectionModel, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -37,9 +37,9 @@ from ..results.features import (
     hover_text,
     well_medians,
 )
-from ..results.heatmap import HEATMAP_LAYER, heatmap_image, heatmap_kwargs
+from ..results.heatmap import heatmap_image, show_heatmap_layer
 from ..results.hover import hover_choice, set_hover_choice
-from ..results.object_colours import colour_objects, labels_colormap
+from ..results.object_colours import ColourKey, colour_objects, labels_colormap
 from ..session import session_for
 from .classifier_box import ClassifierBox
 from .colour_key import ColourKeyView
@@ -60,21 +60,8 @@ from .table_view import MeasurementTable
 if TYPE_CHECKING:
     import napari.viewer
 
-#: Table selections hold at most this many runs of consecutive rows (Qt stores each).
-MAX_RANGES = 20_000
 #: A burst of feature updates (a live run sends them every 2 s) is read once, after this.
 RELOAD_MS = 500
-
-
-def row_runs(rows: np.ndarray) -> list[tuple[int, int]]:
-    """Sorted rows as (first, last) runs of consecutive rows."""
-    rows = np.unique(np.asarray(rows, np.int64))
-    if not rows.size:
-        return []
-    breaks = np.flatnonzero(np.diff(rows) != 1)
-    starts = np.concatenate([[0], breaks + 1])
-    ends = np.concatenate([breaks, [rows.size - 1]])
-    return list(zip(rows[starts].tolist(), rows[ends].tolist(), strict=True))
 
 
 class ResultsPanel(QWidget):
@@ -272,6 +259,10 @@ class ResultsPanel(QWidget):
         frame, layer = self.frame, self.layer
         if feature is None or frame is None or feature not in frame.columns:
             return
+        if "index" not in frame.columns or not frame["index"].is_unique:
+            self.hovered.setText("Objects of different wells share label values here (a "
+                                 "reopened output): colour them from a live run's layer.")
+            return
         dtype = np.dtype(layer.data[0].dtype if layer.multiscale else layer.data.dtype)
 
         def work() -> tuple[Any, Any]:
@@ -300,23 +291,9 @@ class ResultsPanel(QWidget):
                      lambda image: self._set_heatmap(geometry, feature, image))
 
     def _set_heatmap(self, geometry: Any, feature: str, image: np.ndarray) -> None:
-        from napari.layers import Image
-
         title = f"{feature} (median per well)"
-        kwargs = heatmap_kwargs(geometry, title, image)
-        layer = self.viewer.layers[HEATMAP_LAYER] if HEATMAP_LAYER in self.viewer.layers else None
-        if layer is not None and layer.data.shape == image.shape and tuple(layer.scale) == tuple(
-                kwargs["scale"]):  # another feature: new values (a new layer costs ~1 s)
-            layer.data = image
-            layer.contrast_limits = kwargs["contrast_limits"]
-            layer.metadata = kwargs["metadata"]
-        else:
-            if layer is not None:
-                self.viewer.layers.remove(layer)
-            self.viewer.add_layer(Image(image, **kwargs))
-        from ..results.object_colours import ColourKey
-
-        self.key.show_key(ColourKey(title, limits=kwargs["contrast_limits"]))
+        layer = show_heatmap_layer(self.viewer, geometry, title, image)
+        self.key.show_key(ColourKey(title, limits=tuple(layer.contrast_limits)))
 
     # -- hover ---------------------------------------------------------------------------------
     def toggle_hover(self, feature: str | None) -> None:
@@ -369,17 +346,7 @@ class ResultsPanel(QWidget):
             show_marks(self.viewer, self.lookup.positions[self.selection], geometry.scale[0],
                        geometry.units)
         self.plot.show_selection(self.selection)
-        model = self.table.selectionModel()
-        chosen = QItemSelection()
-        columns = max(0, self.table.model_.columnCount() - 1)
-        for first, last in row_runs(self.selection)[:MAX_RANGES]:  # one Qt range per run
-            chosen.select(self.table.model_.index(first, 0),
-                          self.table.model_.index(last, columns))
-        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
-                 | QItemSelectionModel.SelectionFlag.Rows)
-        model.select(chosen, flags)
-        if scroll and len(self.selection):
-            self.table.scrollTo(self.table.model_.index(int(self.selection[0]), 0))
+        self.table.select_rows(self.selection, scroll=scroll)
 
     def go_to_row(self, row: int) -> None:
         """A table row was clicked: select its object and centre the camera on it."""

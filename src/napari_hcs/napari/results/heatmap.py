@@ -61,3 +61,22 @@ def heatmap_kwargs(geometry: PlateGeometry, title: str, image: np.ndarray) -> di
 def value_at_well(image: np.ndarray, well: str) -> float:
     row, col = parse_well(well)
     return float(image[row, col])
+
+
+def show_heatmap_layer(viewer: Any, geometry: PlateGeometry, title: str,
+                       image: np.ndarray) -> Any:
+    """Show `image` as the viewer's heatmap layer: its data replaced when the grid is the
+    same (creating a layer costs the GUI thread ~1 s under software OpenGL), else a new one."""
+    from napari.layers import Image
+
+    kwargs = heatmap_kwargs(geometry, title, image)
+    layer = viewer.layers[HEATMAP_LAYER] if HEATMAP_LAYER in viewer.layers else None
+    if layer is not None and layer.data.shape == image.shape and tuple(layer.scale) == tuple(
+            kwargs["scale"]):
+        layer.data = image
+        layer.contrast_limits = kwargs["contrast_limits"]
+        layer.metadata = kwargs["metadata"]
+        return layer
+    if layer is not None:
+        viewer.layers.remove(layer)
+    return viewer.add_layer(Image(image, **kwargs))

@@ -57,6 +57,9 @@ def classify_table(table: Table, classifier: ObjectClassifier, func: str, object
                          "another pipeline's measurements?)") from None
     per_object = pd.DataFrame({"label": table["label"].to_numpy(np.int64),
                                "class": pd.Series(classes, dtype=object).astype(str)})
+    # The same label image as the measured objects: the run's table links to it
+    # (`label_image`), like the objects' own table.
+    per_object.attrs["labels"] = table.attrs.get("labels", f"{objects}_labels")
     counts = class_counts(classes, classifier.classes)
     per_well = pd.DataFrame([{f"Count_{k}": float(v) for k, v in counts.items()}])
     return per_object, per_well
