@@ -13,12 +13,13 @@ import pytest
 
 from napari_hcs.engine.classify import ClassifierError, ObjectClassifier, class_counts
 from napari_hcs.engine.classify.model import MAX_BYTES
-from napari_hcs.engine.compiler import CompileError, compile_pipeline
+from napari_hcs.engine.compiler import CompileError, check_call, compile_pipeline
 from napari_hcs.engine.functions.library.classify import classify_nuclei, classify_table
 from napari_hcs.engine.functions.library.measure import measure_nuclei
 from napari_hcs.engine.pipeline import Pipeline, Step
 from napari_hcs.engine.plate import open_plate
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
+from napari_hcs.engine.roots import UNCONFINED, AllowedRoots
 
 
 def _objects(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -111,13 +112,13 @@ def plate(tmp_path_factory):
 
 
 def test_compile_checks_the_classifier_file(plate, tmp_path) -> None:
-    def compile_with(path: str) -> str:
+    def compile_with(path: str, roots: AllowedRoots = UNCONFINED) -> str:
         pipeline = Pipeline([
             Step(measure_nuclei, name="measure", variable_components=("channel",)),
             Step((classify_nuclei, {"classifier": path}), name="classes",
                  variable_components=("channel",))])
         with pytest.raises(CompileError) as info:
-            compile_pipeline(pipeline, open_plate(plate))
+            compile_pipeline(pipeline, open_plate(plate, roots=roots))
         return "\n".join(str(p) for p in info.value.problems if p.step_name == "classes")
 
     message = compile_with(str(tmp_path / "none.json"))
@@ -127,3 +128,11 @@ def test_compile_checks_the_classifier_file(plate, tmp_path) -> None:
     table, classes = _objects(30)
     good = ObjectClassifier.from_rows(table, classes).save(tmp_path / "good.json")
     assert compile_with(str(good)) == ""  # only the missing labels producer is left
+    # A run driven from the network (the server's roots) reads no classifier elsewhere.
+    confined = AllowedRoots.of([plate.parent])
+    assert "outside the allowed roots" in compile_with(str(good), confined)
+    inside = ObjectClassifier.from_rows(table, classes).save(plate.parent / "c.json")
+    assert compile_with(str(inside), confined) == ""
+    # A pipeline document (what arrives from the wire) is checked without touching files.
+    spec = classify_nuclei.__hcs_spec__
+    assert check_call(spec, {"classifier": "/etc/passwd"}) == []

@@ -261,10 +261,20 @@ def class_counts(classes: Sequence[str], known: Sequence[str]) -> dict[str, int]
 @dataclass(frozen=True)
 class ClassifierFile(at.BaseMetadata):
     """`Annotated[str, ClassifierFile()]`: the value names a classifier file. The compiler
-    asks `problem(value)` (`compiler.validate`), so a missing, oversized or malformed file is
+    asks `problem(value, roots)` (`compiler.validate`), so a missing, oversized or malformed file is
     reported, naming the step and parameter, before anything runs."""
 
-    def problem(self, value: Any) -> str | None:
+    def problem(self, value: Any, roots: Any = None) -> str | None:
+        """Why `value` is no usable classifier file; `roots` (`engine.roots.AllowedRoots`) is
+        where a run driven from the network may read: a path resolving elsewhere is refused
+        before anything is opened."""
+        if roots is not None and getattr(roots, "confined", False) and value:
+            from ..roots import OutsideRootsError
+
+            try:
+                roots.check(value, "read")
+            except OutsideRootsError as exc:
+                return f"classifier file: {exc}"
         found = classifier_file_problem(value)
         if found is None:
             try:

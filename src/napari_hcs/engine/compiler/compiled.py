@@ -93,7 +93,7 @@ def compile_pipeline(
     chosen = select_wells(layout, wells, problems)
     steps = resolve_steps(pipeline, global_config, problems)
     validate_config(pipeline, global_config, problems)
-    validate_kwargs(steps, problems)
+    validate_kwargs(steps, problems, plate_reader.roots)
     validate_group_keys(steps, layout, problems)
     unresolved = frozenset(range(len(pipeline.steps))) - {rs.index for rs in steps}
     links, from_plate = link_special_inputs(steps, layout, problems, unresolved)
