@@ -61,6 +61,17 @@ class ObjectLookup:
         return int(found) if found >= 0 else None
 
 
+def layer_geometry(info: dict[str, Any], session: Any) -> Any:
+    """The plate frame a result layer lies in: its output's (reading plate.zarr's metadata,
+    so: in a worker), else the open plate's."""
+    if info.get("format") == "output" and info.get("root"):
+        from ..results.output_canvas import output_geometry
+        from ..results.output_zarr import read_output_plate
+
+        return output_geometry(read_output_plate(info["root"]))
+    return session.geometry
+
+
 def label_value(layer: Any, world: tuple[float, ...]) -> int:
     """The labels layer's value at a world position (0 outside or on background)."""
     value = layer.get_value(world, world=True)

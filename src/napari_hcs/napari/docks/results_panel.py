@@ -14,6 +14,7 @@ Results tab of the HCS dock: `ResultsPanel(viewer, parent=None)`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..plate_view.layers import META_KEY
 from ..results.features import (
     default_hover,
     feature_names,
@@ -52,6 +54,7 @@ from .object_canvas import (
     click_callback,
     ids_are_plate_unique,
     label_value,
+    layer_geometry,
     show_marks,
 )
 from .scrolling import scrolling_tabs
@@ -59,6 +62,8 @@ from .table_view import MeasurementTable
 
 if TYPE_CHECKING:
     import napari.viewer
+
+log = logging.getLogger(__name__)
 
 #: A burst of feature updates (a live run sends them every 2 s) is read once, after this.
 RELOAD_MS = 500
@@ -76,6 +81,7 @@ class ResultsPanel(QWidget):
         self.selection = np.zeros(0, np.int64)
         self.axes: list[str | None] = [None, None]
         self._jobs: dict[str, int] = {}
+        self._geometry: Any = None  # the layer's plate frame, found with its objects
         self._original_colormap: Any = None
 
         self.objects = QComboBox()
@@ -164,12 +170,23 @@ class ResultsPanel(QWidget):
 
         def finished(result: Any) -> None:
             self._running -= 1
-            if self._jobs.get(job) == ticket:
+            if isinstance(result, Exception):
+                self.hovered.setText(f"Could not {job.replace('_', ' ')}: {result}")
+            elif self._jobs.get(job) == ticket:
                 done(result)
 
         finish = on_main_thread(finished)
-        threading.Thread(target=lambda: finish(work()), name=f"napari-hcs {job}",
-                         daemon=True).start()
+
+        def target() -> None:
+            try:
+                result = work()
+            except Exception as exc:  # shown, and the panel stays usable
+                log.exception("Results panel: %s failed", job)
+                finish(exc)
+                return
+            finish(result)
+
+        threading.Thread(target=target, name=f"napari-hcs {job}", daemon=True).start()
 
     @property
     def idle(self) -> bool:
@@ -222,19 +239,20 @@ class ResultsPanel(QWidget):
             self.table.show_frame(None)
             return
         frame = layer.features
-        geometry = self.geometry()
+        info = layer.metadata.get(META_KEY, {})
         session = self.session
 
-        def work() -> tuple[pd.DataFrame, ObjectLookup, list[str], pd.DataFrame]:
+        def work() -> tuple:
+            geometry = layer_geometry(info, session)
             names = feature_names(frame)
             chosen = hover_choice(session) or default_hover(names)
             table = frame[hover_order(list(frame.columns), chosen)]  # a copy: not here
-            return frame, ObjectLookup.build(frame, geometry), names, table
+            return frame, ObjectLookup.build(frame, geometry), names, table, geometry
 
-        self._submit("objects", work, self._objects_ready)
+        self._submit("read_objects", work, self._objects_ready)
 
     def _objects_ready(self, result: tuple) -> None:
-        self.frame, self.lookup, names, table = result
+        self.frame, self.lookup, names, table, self._geometry = result
         self.picker.set_names(names)
         if not hover_choice(self.session):
             set_hover_choice(self.session, default_hover(names))
@@ -243,16 +261,8 @@ class ResultsPanel(QWidget):
         self._replot()
 
     def geometry(self) -> Any:
-        """The plate frame the layer lies in (the open plate's, or its output's)."""
-        from ..plate_view.layers import META_KEY
-
-        info = self.layer.metadata.get(META_KEY, {}) if self.layer is not None else {}
-        if info.get("format") == "output" and info.get("root"):
-            from ..results.output_canvas import output_geometry
-            from ..results.output_zarr import read_output_plate
-
-            return output_geometry(read_output_plate(info["root"]))
-        return self.session.geometry
+        """The plate frame of the layer's objects (read with them, in the worker)."""
+        return self._geometry
 
     # -- colours and heatmap -------------------------------------------------------------------
     def colour_by(self, feature: str | None) -> None:
@@ -323,7 +333,7 @@ class ResultsPanel(QWidget):
         layer, lookup = self.layer, self.lookup
         if layer is None or lookup is None or not layer.visible:
             return None
-        geometry = self.geometry() if not ids_are_plate_unique(layer) else None
+        geometry = self._geometry if not ids_are_plate_unique(layer) else None
         well = geometry.world_to_well(*world[-2:]) if geometry is not None else None
         return lookup.row(label_value(layer, world), well, ids_are_plate_unique(layer))
 
