@@ -16,6 +16,7 @@ from napari_hcs.engine.classify.model import MAX_BYTES
 from napari_hcs.engine.compiler import CompileError, check_call, compile_pipeline
 from napari_hcs.engine.functions.library.classify import classify_nuclei, classify_table
 from napari_hcs.engine.functions.library.measure import measure_nuclei
+from napari_hcs.engine.functions.library.segmentation import segment_nuclei
 from napari_hcs.engine.pipeline import Pipeline, Step
 from napari_hcs.engine.plate import open_plate
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
@@ -114,25 +115,38 @@ def plate(tmp_path_factory):
 def test_compile_checks_the_classifier_file(plate, tmp_path) -> None:
     def compile_with(path: str, roots: AllowedRoots = UNCONFINED) -> str:
         pipeline = Pipeline([
+            Step({"1": segment_nuclei}, name="segment", group_by="channel",
+                 variable_components=("site",)),
             Step(measure_nuclei, name="measure", variable_components=("channel",)),
             Step((classify_nuclei, {"classifier": path}), name="classes",
                  variable_components=("channel",))])
-        with pytest.raises(CompileError) as info:
+        try:
             compile_pipeline(pipeline, open_plate(plate, roots=roots))
-        return "\n".join(str(p) for p in info.value.problems if p.step_name == "classes")
+        except CompileError as error:
+            return "\n".join(str(p) for p in error.problems)
+        return ""
 
     message = compile_with(str(tmp_path / "none.json"))
-    assert "step 2 'classes', parameter 'classifier'" in message and "does not exist" in message
+    assert "step 3 'classes', parameter 'classifier'" in message and "does not exist" in message
     (tmp_path / "bad.json").write_text("[]")
     assert "not a napari-hcs classifier file" in compile_with(str(tmp_path / "bad.json"))
     table, classes = _objects(30)
-    good = ObjectClassifier.from_rows(table, classes).save(tmp_path / "good.json")
-    assert compile_with(str(good)) == ""  # only the missing labels producer is left
+    # The sample plate's channels are "1" and "2": measure_nuclei makes mean_1 and mean_2.
+    measured = table.rename(columns={"mean_DAPI": "mean_1"})
+    good = ObjectClassifier.from_rows(measured, classes).save(tmp_path / "good.json")
+    assert compile_with(str(good)) == ""
     # A run driven from the network (the server's roots) reads no classifier elsewhere.
     confined = AllowedRoots.of([plate.parent])
     assert "outside the allowed roots" in compile_with(str(good), confined)
-    inside = ObjectClassifier.from_rows(table, classes).save(plate.parent / "c.json")
+    inside = ObjectClassifier.from_rows(measured, classes).save(plate.parent / "c.json")
     assert compile_with(str(inside), confined) == ""
+    # The features the classifier needs against the columns measure_nuclei will make
+    # (mean_<channel> of this plate's channels): a classifier of another pipeline is refused.
+    other = ObjectClassifier.from_rows(table.rename(columns={"area": "AreaShape_Area"}),
+                                       classes).save(tmp_path / "other.json")
+    message = compile_with(str(other))
+    assert "AreaShape_Area, mean_DAPI are not in the 'nuclei' table" in message
+    assert "made by step 2 'measure'" in message
     # A pipeline document (what arrives from the wire) is checked without touching files.
     spec = classify_nuclei.__hcs_spec__
     assert check_call(spec, {"classifier": "/etc/passwd"}) == []

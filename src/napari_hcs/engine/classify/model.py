@@ -282,3 +282,15 @@ class ClassifierFile(at.BaseMetadata):
             except ClassifierError as exc:
                 return str(exc)
         return found
+
+    def missing_columns(self, value: Any, columns: list[str], table: str) -> str | None:
+        """Which of the classifier's features the linked table will lack (compile time)."""
+        try:
+            missing = ObjectClassifier.load(value).missing(columns)
+        except ClassifierError:
+            return None  # `problem` reported it
+        if not missing:
+            return None
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        return (f"the classifier's features {', '.join(missing[:5])}{more} are not in the "
+                f"{table!r} table (was it trained on another pipeline's measurements?)")
