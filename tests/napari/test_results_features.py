@@ -104,3 +104,18 @@ def test_clicked_classes_train_and_count_per_well() -> None:
         assert row["Count_big"] == (group["class"] == "big").sum()
     # The classifier's classes only (unused names in the class list are not counted).
     assert sorted(counts.columns) == ["Count_big", "Count_small", "well"]
+
+
+def test_a_long_choice_list_is_searchable(qtbot) -> None:
+    from qtpy.QtWidgets import QComboBox
+
+    from napari_hcs.napari.docks.scrolling import searchable
+
+    combo = searchable(QComboBox())
+    qtbot.addWidget(combo)
+    names = [f"wells: Median_Cells_Feature_{i}_{c}" for i in range(2000) for c in ("DAPI", "Actin")]
+    combo.addItems(["run status", *names])
+    completer = combo.completer()
+    completer.setCompletionPrefix("feature_1999_actin")
+    assert completer.completionCount() == 1
+    assert completer.currentCompletion() == "wells: Median_Cells_Feature_1999_Actin"

@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 from ..plate_view.navigation import PlateNavigator, frame_wells, go_to_well
 from ..plate_view.well_colours import RUN_STATUS, colourings, values_of
 from ..session import session_for
-from .scrolling import scrolling
+from .scrolling import scrolling, searchable
 from .well_grid import WellGrid
 
 
@@ -55,6 +55,7 @@ class PlateDock(QWidget):
         self.site.valueChanged.connect(lambda s: self.session.select(self.session.well, s))
         self.colour_by = QComboBox()
         self.colour_by.addItem(RUN_STATUS)
+        searchable(self.colour_by)  # a profile offers thousands of choices
         self.colour_by.currentTextChanged.connect(lambda _: self.recolour())
 
         top = QHBoxLayout()
@@ -171,4 +172,6 @@ class PlateDock(QWidget):
             self.grid.colour_by_state(self.session.well_states, self.session.well_errors)
             return
         source = colourings(self.session).get(choice)
-        self.grid.colour_by_values(values_of(source) if source is not None else {})
+        if source is None:  # a name being typed (the list is searchable): keep the colours
+            return
+        self.grid.colour_by_values(values_of(source))
