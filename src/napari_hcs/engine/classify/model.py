@@ -51,7 +51,8 @@ def feature_columns(table: Any) -> list[str]:
     import pandas as pd
 
     return [str(c) for c in table.columns if str(c) not in KEY_COLUMNS
-            and not str(c).startswith(("class", "Location_"))
+            and not str(c).startswith(("class", "Location_", "Parent_", "Children_",
+                                       "Number_", "ObjectNumber"))
             and pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(
                 table[c])]
 

@@ -8,6 +8,7 @@ few hundred clicked objects over 100,000 objects never blocks the GUI thread.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,8 @@ from qtpy.QtWidgets import (
 from ...engine.classify import ClassifierError, ObjectClassifier
 from ..results.annotations import ClassAnnotations, classify_frame
 from .layer_refresh import on_main_thread
+
+log = logging.getLogger(__name__)
 
 
 class ClassifierBox(QWidget):
@@ -137,6 +140,9 @@ class ClassifierBox(QWidget):
             try:
                 result: Any = work()
             except (ClassifierError, ValueError) as exc:
+                result = exc
+            except Exception as exc:  # shown; the box stays usable
+                log.exception("classifier: training or classifying failed")
                 result = exc
             done(result)
 
