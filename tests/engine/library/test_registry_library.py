@@ -9,8 +9,10 @@ from napari_hcs.engine.functions.registry import get_function, list_functions
 
 #: Measurements defined by CellProfiler's CPU code (cp-measure, centrosome) or table
 #: arithmetic: a GPU rewrite would no longer be that reference, and they are not where time
-#: goes on a GPU run (docs/functions.md, "Phenotypic profiles").
-CPU_ONLY = {"measure_profiles", "aggregate_profiles", "measure_image_quality"}
+#: goes on a GPU run (docs/functions.md, "Phenotypic profiles"). Classifying objects is a
+#: scikit-learn random forest over a table (docs/functions.md, "Object classes").
+CPU_ONLY = {"measure_profiles", "aggregate_profiles", "measure_image_quality",
+            "classify_nuclei", "classify_cells"}
 
 
 def test_every_library_function_has_a_torch_twin() -> None:

@@ -4,7 +4,8 @@ The phases run in order, each adding to one problem list, so a user sees all the
 in one message before anything runs:
 1. resolve patterns, components and devices (`resolve`);
 2. check keyword arguments, configuration values and dict-pattern keys (`validate`);
-3. link special inputs to producers (`links`);
+3. link special inputs to producers (`links`), and check parameters that need a linked
+   table's columns against what its producer says it makes (`table_columns`);
 4. check memory types against devices (`devices`);
 5. build the frozen plans, sharing the step plans across wells (`build`), with the plate-wide
    output plan (shape, dtype, pixel size of plate.zarr; `output`).
@@ -29,6 +30,7 @@ from .parameter_bounds import image_side
 from .plan import OutputPlan, StepPlan, WellPlan
 from .problems import CompileError, ProblemList
 from .resolve import resolve_steps
+from .table_columns import check_table_columns
 from .validate import validate_config, validate_group_keys, validate_kwargs
 
 
@@ -95,11 +97,13 @@ def compile_pipeline(
     chosen = select_wells(layout, wells, problems)
     steps = resolve_steps(pipeline, global_config, problems)
     validate_config(pipeline, global_config, problems)
-    validate_kwargs(steps, problems, image_side(layout.shape, layout.site_positions))
+    validate_kwargs(steps, problems, image_side(layout.shape, layout.site_positions),
+                    plate_reader.roots)
     check_functions(steps, plate_reader, problems)
     validate_group_keys(steps, layout, problems)
     unresolved = frozenset(range(len(pipeline.steps))) - {rs.index for rs in steps}
     links, from_plate = link_special_inputs(steps, layout, problems, unresolved)
+    check_table_columns(steps, links, layout, problems)
     check_devices(steps, problems, check_available=check_available_devices)
     check_requirements(steps, problems)
     if problems:

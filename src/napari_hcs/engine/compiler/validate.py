@@ -23,6 +23,7 @@ from ..functions.registry import FunctionSpec
 from ..pipeline.config import FIELD_TYPES, GlobalConfig
 from ..pipeline.step import Pipeline
 from ..plate.model import PlateLayout
+from ..roots import UNCONFINED, AllowedRoots
 from .parameter_bounds import check_bounds
 from .problems import ProblemList
 from .resolve import ResolvedStep
@@ -183,8 +184,13 @@ def bounds(annotation: Any) -> tuple[float | None, float | None]:
     return low, high
 
 
-def check_call(spec: FunctionSpec, kwargs: dict[str, Any]) -> list[tuple[str, str]]:
-    """`(parameter, message)` for every way `kwargs` does not fit `spec`'s signature."""
+def check_call(spec: FunctionSpec, kwargs: dict[str, Any],
+               roots: AllowedRoots | None = None) -> list[tuple[str, str]]:
+    """`(parameter, message)` for every way `kwargs` does not fit `spec`'s signature.
+
+    With `roots` (the compiler passes the plate reader's), constraints that look at files
+    (`problem(value, roots)`, e.g. `ClassifierFile`) are asked too, confined to the roots;
+    without, nothing on disk is touched (a pipeline document arriving from the wire)."""
     found = []
     names = [p.name for p in spec.parameters]
     for key, value in kwargs.items():
@@ -201,21 +207,40 @@ def check_call(spec: FunctionSpec, kwargs: dict[str, Any]) -> list[tuple[str, st
         mismatch = type_mismatch(value, param.annotation)
         if mismatch:
             found.append((key, f"{spec.name}: {key!r} {mismatch}"))
+            continue
+        found += _explained(spec, param.annotation, key, value, roots)
     for param in spec.parameters:
         if param.required and param.name not in kwargs:
             found.append((param.name, f"{spec.name} needs a value for {param.name!r}"))
+        elif param.name not in kwargs:
+            found += _explained(spec, param.annotation, param.name, param.default, roots)
+    return found
+
+
+def _explained(spec: FunctionSpec, annotation: Any, key: str, value: Any,
+               roots: AllowedRoots | None) -> list[tuple[str, str]]:
+    """What a constraint that knows more than a bound (e.g. `ClassifierFile`: the file is under
+    the roots, exists, is regular, small enough and well formed) says is wrong with `value`."""
+    if roots is None:
+        return []
+    found = []
+    for constraint in _constraints(annotation):
+        explain = getattr(constraint, "problem", None)
+        message = explain(value, roots) if callable(explain) else None
+        if message:
+            found.append((key, f"{spec.name}: {message}"))
     return found
 
 
 def validate_kwargs(steps: list[ResolvedStep], problems: ProblemList,
-                    image_side: int | None = None) -> None:
-    """Every step's keyword arguments against its functions' signatures, then the size-like
-    ones against the image the step sees (`parameter_bounds`; `image_side`: its longest
-    side in pixels, None when unknown)."""
+                    image_side: int | None = None, roots: AllowedRoots | None = None) -> None:
+    """Every step's keyword arguments against its functions' signatures and constraints, then
+    the size-like ones against the image the step sees (`parameter_bounds`; `image_side`: its
+    longest side in pixels, None when unknown)."""
     for rs in steps:
         for chain in rs.groups.values():
             for spec, kwargs in chain:
-                wrong = check_call(spec, kwargs)
+                wrong = check_call(spec, kwargs, roots or UNCONFINED)
                 typed = {k: v for k, v in kwargs.items() if k not in {p for p, _ in wrong}}
                 for parameter, message in wrong + check_bounds(spec.name, typed, image_side):
                     problems.add(message, step_index=rs.index, step_name=rs.name,

@@ -27,7 +27,7 @@ from ..plate_view.navigation import PlateNavigator, frame_wells, go_to_well
 from ..plate_view.well_colours import RUN_STATUS, colourings, values_of
 from ..results.output_arrival import settle
 from ..session import session_for
-from .scrolling import scrolling
+from .scrolling import scrolling, searchable
 from .well_grid import WellGrid
 
 
@@ -56,6 +56,7 @@ class PlateDock(QWidget):
         self.site.valueChanged.connect(lambda s: self.session.select(self.session.well, s))
         self.colour_by = QComboBox()
         self.colour_by.addItem(RUN_STATUS)
+        searchable(self.colour_by)  # a profile offers thousands of choices
         self.colour_by.currentTextChanged.connect(lambda _: self.recolour())
 
         self.legend = QLabel(self.grid.legend())
@@ -180,4 +181,6 @@ class PlateDock(QWidget):
             self.grid.colour_by_state(self.session.well_states, self.session.well_errors)
             return
         source = colourings(self.session).get(choice)
-        self.grid.colour_by_values(values_of(source) if source is not None else {})
+        if source is None:  # a name being typed (the list is searchable): keep the colours
+            return
+        self.grid.colour_by_values(values_of(source))

@@ -1,10 +1,12 @@
-"""Docks that fit a small screen: pages in scroll areas, several pages as tabs."""
+"""Docks that fit a small screen: pages in scroll areas, several pages as tabs, long choice
+lists one can type into."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qtpy.QtWidgets import QScrollArea, QTabWidget, QWidget
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QComboBox, QCompleter, QScrollArea, QTabWidget, QWidget
 
 
 def scrolling(page: QWidget) -> QScrollArea:
@@ -21,3 +23,16 @@ def scrolling_tabs(pages: Sequence[tuple[QWidget, str]]) -> QTabWidget:
     for page, title in pages:
         tabs.addTab(scrolling(page), title)
     return tabs
+
+
+def searchable(combo: QComboBox) -> QComboBox:
+    """Let one type into `combo`: the popup lists the choices containing what is typed (any
+    case), so one of thousands (a profile's per-well features) is a few keystrokes away."""
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    completer = combo.completer() or QCompleter(combo.model(), combo)
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    combo.setCompleter(completer)
+    return combo

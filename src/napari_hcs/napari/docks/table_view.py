@@ -8,9 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
+from qtpy.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, Qt
 from qtpy.QtWidgets import QTableView
+
+#: A selection holds at most this many runs of consecutive rows (Qt stores each).
+MAX_RANGES = 20_000
+
+
+def row_runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """Rows as sorted (first, last) runs of consecutive rows."""
+    rows = np.unique(np.asarray(rows, np.int64))
+    if not rows.size:
+        return []
+    breaks = np.flatnonzero(np.diff(rows) != 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [rows.size - 1]])
+    return list(zip(rows[starts].tolist(), rows[ends].tolist(), strict=True))
 
 
 class FrameModel(QAbstractTableModel):
@@ -56,3 +71,15 @@ class MeasurementTable(QTableView):
 
     def rowCount(self) -> int:  # noqa: N802  (the old QTableWidget's name, kept for callers)
         return self.model_.rowCount()
+
+    def select_rows(self, rows: np.ndarray, scroll: bool = True) -> None:
+        """Select whole rows (one Qt range per run of consecutive rows), and show the first."""
+        chosen = QItemSelection()
+        last_column = max(0, self.model_.columnCount() - 1)
+        for first, last in row_runs(rows)[:MAX_RANGES]:
+            chosen.select(self.model_.index(first, 0), self.model_.index(last, last_column))
+        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
+                 | QItemSelectionModel.SelectionFlag.Rows)
+        self.selectionModel().select(chosen, flags)
+        if scroll and len(rows):
+            self.scrollTo(self.model_.index(int(np.min(rows)), 0))

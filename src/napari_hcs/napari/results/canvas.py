@@ -27,6 +27,7 @@ from ..plate_view.geometry import PlateGeometry, grid_holding
 from ..plate_view.layers import META_KEY, channel_colormap
 from ..plate_view.loader import pyramid_blocks
 from ..plate_view.tiled_pyramid import BlockStore, TiledPyramid
+from .features import default_hover, hover_order
 from .layers import (
     WellParts,
     image_layer_name,
@@ -94,6 +95,8 @@ class ResultCanvas:
         self._objects: dict[tuple[str, str], np.ndarray] = {}  # (base, well) -> ids present
         self._tables: dict[str, dict[str, pd.DataFrame]] = {}  # table -> well -> rows
         self._features: dict[str, dict[str, pd.DataFrame]] = {}  # base -> well -> rows
+        #: The features hover shows (`results.hover`): they come first in `features`.
+        self.hover: Callable[[], list[str]] = list
 
     # -- geometry ---------------------------------------------------------------------------------
     def set_geometry(self, geometry: PlateGeometry | None) -> None:
@@ -233,6 +236,10 @@ class ResultCanvas:
         per_well = self._features.setdefault(base, {})
         per_well[well] = object_features(well, first, ids, table_for(base, tables))
         frame = pd.concat(per_well.values(), ignore_index=True)
+        columns = list(frame.columns)
+        ordered = hover_order(columns, self.hover() or default_hover(columns))
+        if ordered != columns:
+            frame = frame[ordered]
         for name in (base, outlines_layer_name(base)):
             if name in self.pyramids:
                 update.features[name] = frame

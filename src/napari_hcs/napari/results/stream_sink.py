@@ -21,6 +21,7 @@ from psygnal import Signal
 
 from ..plate_view.layers import META_KEY, channel_colormap, channel_label
 from .canvas import CanvasUpdate, LayerSpec, ResultCanvas, ResultConverter
+from .hover import hover_choice
 from .layers import WellParts, base_name, message_parts, outlines_layer_name, result_parts
 
 #: Features (measurements per object) reach the labels layers at most this often.
@@ -69,6 +70,7 @@ class ResultSink:
         self._features_scheduled = False
         self._to_create: deque[LayerSpec] = deque()  # prepared, one per event-loop turn
         self.canvas = ResultCanvas(getattr(session, "geometry", None))
+        self.canvas.hover = lambda: hover_choice(session)
         self.converter = ResultConverter(self.canvas, on_main_thread(self._apply))
         session.plate_changed.connect(lambda _: self.canvas.set_geometry(session.geometry))
         _warm_up_labels()

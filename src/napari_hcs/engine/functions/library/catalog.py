@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (imported to register their functions)
     assembly,
     background,
     cells,
+    classify,
     filters,
     illumination,
     measure,

@@ -147,3 +147,15 @@ def measure_nuclei_torch(
                                                                               strict=True)}
     ids = np.nonzero(sums["n"][1:])[0] + 1
     return stack, _table(ids, sums, means, lab.cpu().numpy().astype(np.int64))
+
+
+def _nuclei_columns(kwargs: dict, channel_names: Sequence[str]) -> dict[str, list[str]]:
+    """The `nuclei` table's columns on a plate with these channels (the compiler checks a
+    classifier's features against them, `compiler.table_columns`)."""
+    del kwargs  # no parameter changes the columns
+    means = [f"mean_{name}" for name in channel_names]
+    return {"nuclei": [*COLUMNS[:4], *means, *COLUMNS[4:]]}
+
+
+measure_nuclei.table_columns = _nuclei_columns  # type: ignore[attr-defined]
+measure_nuclei_torch.table_columns = _nuclei_columns  # type: ignore[attr-defined]
