@@ -6,7 +6,8 @@ Runs the shipped `stitch_segment` on twelve wells of a 96-well sample plate from
 then, in the Results panel: nuclei coloured by area (colour bar), the median area per well as
 the plate heatmap, a scatter plot of area against the nuclear stain with the large nuclei
 selected (yellow marks on the canvas, rows in the table), and the camera on one well; and the
-plate with the heatmap (`docs/images/results_heatmap.png`).
+plate with the heatmap (`docs/images/results_heatmap.png`); and nuclei clicked into two size
+classes, trained and classified (`docs/images/results_classify.png`).
 """
 
 from __future__ import annotations
@@ -72,6 +73,24 @@ def main() -> None:
     _settle(3)
     QApplication.processEvents()
     viewer.screenshot(str(OUT / "results_panel.png"), canvas_only=False)
+
+    # Classes: a few clicked nuclei of each size, trained, every nucleus classified.
+    box = panel.classify
+    box.annotations.classes = ["small", "large"]
+    box._show_classes(select="small")
+    box.annotating.setChecked(True)
+    low, high = np.percentile(area, (30, 70))
+    for name, rows in (("small", np.flatnonzero(area < low)[:12]),
+                       ("large", np.flatnonzero(area > high)[:12])):
+        box._show_classes(select=name)
+        for row in rows:
+            panel._clicked(tuple(panel.lookup.positions[row]))
+    box.train_button.click()
+    _wait(lambda: panel.idle)
+    panel.select_rows(np.zeros(0, int))
+    panel.tabs.setCurrentIndex(2)
+    _settle(2)
+    viewer.screenshot(str(OUT / "results_classify.png"), canvas_only=False)
     viewer.close()
 
 

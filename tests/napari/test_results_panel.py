@@ -177,3 +177,27 @@ def test_objects_clicked_into_classes_are_learned_and_counted_per_well(panel, qt
     path = box.save(tmp_path / "classes.json")
     loaded = ObjectClassifier.load(path)
     assert (loaded.predict(classified) == classified["class"].astype(str).to_numpy()).all()
+
+
+def test_hover_shows_the_chosen_features_before_the_table_keys(make_napari_viewer,
+                                                              qtbot) -> None:
+    """A reopened output's tables start with plate, field, label_image: napari's status line
+    was cut before any feature. The panel puts the chosen features first."""
+    viewer = make_napari_viewer()
+    labels = np.zeros((20, 20), np.uint32)
+    labels[2:6, 2:6], labels[10:15, 10:15] = 1, 2
+    features = pd.DataFrame({"index": [1, 2], "plate": "p", "well": "A01", "field": 0,
+                             "label_image": "A/1/0/labels/nuclei_labels", "label": [1, 2],
+                             "area": [16.0, 25.0], "mean_DAPI": [3.0, 4.0]})
+    layer = viewer.add_labels(labels, name="nuclei", features=features)
+    panel = ResultsPanel(viewer)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.frame is not None and panel.idle, timeout=20_000)
+    assert list(layer.features.columns[:5]) == ["index", "well", "label", "area", "mean_DAPI"]
+    status = layer.get_status((12, 12), world=True)["coordinates"]
+    assert status.split("; ", 1)[1].startswith("well: A01, label: 2, area: 25")
+    panel.picker.choose("mean_DAPI")
+    panel.toggle_hover("mean_DAPI")  # out of the hover set
+    qtbot.waitUntil(lambda: panel.idle, timeout=20_000)
+    assert "mean_DAPI" not in panel.hover_list.text()
+    assert list(layer.features.columns[:4]) == ["index", "well", "label", "area"]

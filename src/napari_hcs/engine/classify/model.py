@@ -284,8 +284,11 @@ class ClassifierFile(at.BaseMetadata):
                 return str(exc)
         return found
 
-    def missing_columns(self, value: Any, columns: list[str], table: str) -> str | None:
+    def missing_columns(self, value: Any, columns: list[str], table: str,
+                        roots: Any = None) -> str | None:
         """Which of the classifier's features the linked table will lack (compile time)."""
+        if self.problem(value, roots):
+            return None  # reported by `problem`; nothing outside the roots is read
         try:
             missing = ObjectClassifier.load(value).missing(columns)
         except ClassifierError:

@@ -103,7 +103,7 @@ def compile_pipeline(
     validate_group_keys(steps, layout, problems)
     unresolved = frozenset(range(len(pipeline.steps))) - {rs.index for rs in steps}
     links, from_plate = link_special_inputs(steps, layout, problems, unresolved)
-    check_table_columns(steps, links, layout, problems)
+    check_table_columns(steps, links, layout, problems, plate_reader.roots)
     check_devices(steps, problems, check_available=check_available_devices)
     check_requirements(steps, problems)
     if problems:

@@ -3,7 +3,7 @@
 A function that makes tables may say which columns they will have (`table_columns(kwargs,
 channel_names) -> {output name: [column, ...]}`, an attribute of the function: e.g.
 `measure_nuclei`, whose columns follow from the plate's channels). A parameter constraint that
-needs columns (`missing_columns(value, columns, table) -> message or None`, e.g.
+needs columns (`missing_columns(value, columns, table, roots) -> message or None`, e.g.
 `ClassifierFile`: the classifier's features) is then asked, for every table special input of
 its function, with the columns that input's producer will make. Producers that cannot say
 (their columns depend on the data) are skipped: the function checks at run time.
@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..plate.model import PlateLayout
+from ..roots import AllowedRoots
 from .problems import ProblemList
 from .resolve import ResolvedStep
 from .validate import _constraints
@@ -29,7 +30,9 @@ def _producer_columns(name: str, producer: ResolvedStep, channels: list[str]) ->
 
 
 def check_table_columns(steps: list[ResolvedStep], links: dict[int, tuple[tuple[str, int], ...]],
-                        layout: PlateLayout, problems: ProblemList) -> None:
+                        layout: PlateLayout, problems: ProblemList, roots: AllowedRoots) -> None:
+    """Ask every column-needing constraint (see the module docstring); `roots` confine any
+    file a constraint reads, as in `validate.check_call`."""
     by_index = {rs.index: rs for rs in steps}
     channels = [str(layout.channel_names.get(c, c)) for c in layout.channels]
     for rs in steps:
@@ -47,7 +50,7 @@ def check_table_columns(steps: list[ResolvedStep], links: dict[int, tuple[tuple[
                         if columns is None:
                             continue
                         for check in checks:
-                            message = check.missing_columns(value, list(columns), name)
+                            message = check.missing_columns(value, list(columns), name, roots)
                             if message:
                                 problems.add(f"{spec.name}: {message} (made by step "
                                              f"{producer.index + 1} {producer.name!r})",

@@ -72,6 +72,14 @@ def layer_geometry(info: dict[str, Any], session: Any) -> Any:
     return session.geometry
 
 
+def object_layers(viewer: Any) -> list[Any]:
+    """The labels layers whose features describe objects of wells (a `well` column)."""
+    from napari.layers import Labels
+
+    return [layer for layer in viewer.layers if isinstance(layer, Labels)
+            and "well" in layer.features.columns]
+
+
 def label_value(layer: Any, world: tuple[float, ...]) -> int:
     """The labels layer's value at a world position (0 outside or on background)."""
     value = layer.get_value(world, world=True)

@@ -55,6 +55,7 @@ from .object_canvas import (
     ids_are_plate_unique,
     label_value,
     layer_geometry,
+    object_layers,
     show_marks,
 )
 from .scrolling import scrolling_tabs
@@ -194,14 +195,8 @@ class ResultsPanel(QWidget):
         return self._running == 0 and not self.classify.busy
 
     # -- the objects ---------------------------------------------------------------------------
-    def _labels_layers(self) -> list[Any]:
-        from napari.layers import Labels
-
-        return [layer for layer in self.viewer.layers if isinstance(layer, Labels)
-                and "well" in layer.features.columns]
-
     def _layers_changed(self, *_: Any) -> None:
-        names = [layer.name for layer in self._labels_layers()]
+        names = [layer.name for layer in object_layers(self.viewer)]
         current = self.objects.currentText()
         self.objects.blockSignals(True)
         self.objects.clear()
@@ -253,6 +248,11 @@ class ResultsPanel(QWidget):
 
     def _objects_ready(self, result: tuple) -> None:
         self.frame, self.lookup, names, table, self._geometry = result
+        if self.layer is not None and list(table.columns) != list(self.frame.columns):
+            # napari's status line lists features in column order and is cut at the window's
+            # width (a reopened output's tables start with plate, field, label_image): the
+            # chosen ones first. The same rows: the lookup stays valid.
+            self.layer.features = self.frame = table
         self.picker.set_names(names)
         if not hover_choice(self.session):
             set_hover_choice(self.session, default_hover(names))
