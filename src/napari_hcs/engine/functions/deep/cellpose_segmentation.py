@@ -28,7 +28,7 @@ import numpy as np
 from ...roots import UNCONFINED, AllowedRoots
 from ..library._params import NonNegativeFloat, NonNegativeInt, PositiveInt
 from ..library._torch import Tensor
-from ..library.segmentation import _TracedOnRead
+from ..library.outlines import TracedOnRead
 from ..registry import register
 from ..rois import Outlines
 from . import models, planes
@@ -128,7 +128,7 @@ def segment_cellpose(
         return run
 
     labels = planes.label_planes(images, segmenter, tile_size, overlap, FUNC)
-    return stack, labels, _TracedOnRead(labels)
+    return stack, labels, TracedOnRead(labels)
 
 
 segment_cellpose.__hcs_compile_check__ = compile_check  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ import numpy as np
 
 from ...roots import UNCONFINED, AllowedRoots
 from ..library._params import NonNegativeFloat, PositiveFloat, PositiveInt
-from ..library.segmentation import _TracedOnRead
+from ..library.outlines import TracedOnRead
 from ..registry import register
 from ..rois import Outlines
 from . import models, planes
@@ -145,7 +145,7 @@ def segment_stardist(
         return run
 
     labels = planes.label_planes(images, segmenter, tile_size, overlap, FUNC)
-    return stack, labels, _TracedOnRead(labels)
+    return stack, labels, TracedOnRead(labels)
 
 
 segment_stardist.__hcs_compile_check__ = compile_check  # type: ignore[attr-defined]
