@@ -25,6 +25,7 @@ from .plate_dock import PlateDock
 from .results_panel import ResultsPanel
 from .run_dock import RunDock
 from .scrolling import scrolling
+from .well_tables import MeasurementTables
 
 #: The dock's widest, as a fraction of the screen's width, and never narrower than what a
 #: 12-column well grid and a form need.
@@ -54,6 +55,8 @@ class HcsDock(QWidget):
         self.config = ConfigDock(napari_viewer)
         self.results = ResultsPanel(napari_viewer)
         self.run.tabs.insertTab(1, scrolling(self.config), "Settings")
+        self.tables = MeasurementTables(napari_viewer)
+        self.results.tabs.addTab(self.tables, "Tables")
 
         self.tabs = QTabWidget()
         self.tabs.setUsesScrollButtons(True)
