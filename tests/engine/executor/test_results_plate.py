@@ -210,7 +210,11 @@ def test_tables_live_in_each_field_as_fractal_and_ngio_keep_them(run):
         inside = pd.read_parquet(field / "tables" / "nuclei" / "table.parquet")
         pd.testing.assert_frame_equal(inside, nuclei[nuclei.well == well].reset_index(drop=True),
                                       check_dtype=False)
-        assert inside.attrs["units"]["area"] == "micrometer**2"  # polars/duckdb: the zarr attrs
+        assert inside.attrs["units"]["area"] == "micrometer**2"
+        import pyarrow.parquet as pq  # readers without pandas' metadata: the field's `unit`
+
+        schema = pq.read_schema(field / "tables" / "nuclei" / "table.parquet")
+        assert schema.field("area").metadata[b"unit"] == b"micrometer**2"
 
 
 def test_ngio_lists_and_reads_the_tables(run):

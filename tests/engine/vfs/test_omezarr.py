@@ -122,3 +122,29 @@ def test_labels_carry_a_colour_per_value(plate):
     colors = attrs["image-label"]["colors"]
     assert [c["label-value"] for c in colors] == [0, 7]
     assert colors[0]["rgba"] == [0, 0, 0, 0] and colors[1]["rgba"][3] == 255
+
+
+def test_on_an_object_store_a_field_is_complete_once_its_metadata_is_written():
+    """fsspec's in-memory store behaves as an object store: no rename, so a field is written
+    in place and counts only once its group metadata (written after its arrays) exists."""
+    import fsspec
+
+    from napari_hcs.engine.vfs.location import RemoteFolder, open_folder
+
+    root = "memory://napari-hcs-test/p.zarr"
+    fs = fsspec.filesystem("memory")
+    if fs.exists("/napari-hcs-test"):  # the in-memory store is global to the process
+        fs.rm("/napari-hcs-test", recursive=True)
+    assert isinstance(open_folder(root), RemoteFolder)
+    omezarr.create_plate(root, ["A01", "B02"], version="0.5")
+    image = np.arange(2 * 30 * 40, dtype=np.uint16).reshape(2, 30, 40)
+    omezarr.write_field(root, "A01", 0, image, storage=omezarr.Storage(chunk_size=16))
+    # An interrupted write of B02: its level array is there, its field metadata is not.
+    fs.pipe_file("/napari-hcs-test/p.zarr/B/2/0/0/zarr.json", b'{"zarr_format": 3}')
+    assert omezarr.sync_plate(root) == ["A01"]
+    np.testing.assert_array_equal(omezarr.read_field(root, "A01", 0), image)
+    omezarr.write_field(root, "A01", 1, image)
+    omezarr.prune_fields(root, "A01", 1)
+    assert not fs.exists("/napari-hcs-test/p.zarr/A/1/1")
+    group = zarr.open_group(root, mode="r")
+    assert [w["path"] for w in group.attrs["ome"]["plate"]["wells"]] == ["A/1"]

@@ -67,8 +67,9 @@ def run_plans(
         # Object storage (`s3://`): plate.zarr there, the bookkeeping in a local staging folder.
         remote = RemoteOutput(str(output_dir), resume=resume,
                               confined=AllowedRoots(plan_list[0].roots).confined)
-        output_dir, plan_list = remote.stage, remote.bind(plan_list)
     try:
+        if remote is not None:  # inside: a refusal here still releases the store's lock
+            output_dir, plan_list = remote.stage, remote.bind(plan_list)
         report = _run_plans(plan_list, output_dir, workers=workers, device=device,
                             on_event=on_event, on_result=on_result, cancel=cancel,
                             resume=resume, backend=backend, run_info=run_info,

@@ -12,10 +12,10 @@ each table a group holding `table.parquet` (that field's rows) with the attribut
 A table measured on a label image (its `label_image` column, `executor/tables.py`) is a
 `feature_table` whose `region` is that label image; any other table is a generic one (only
 `backend`, as ngio writes it). Units stay in the attributes (`units`) and in the Parquet
-file's pandas metadata. Rows without a field (a well-level table) go to field 0, the well's
-first image. Written in the worker right after the well's fields (a rewritten field takes
-its old tables with it); the table's Parquet file first and the listing last, so a listed
-table is complete.
+file (pandas' metadata, and each column's Arrow field metadata `unit`). Rows without a field
+(a well-level table) go to field 0, the well's first image. Written in the worker right after
+the well's fields (a rewritten field takes its old tables with it); the table's Parquet file
+first and the listing last, so a listed table is complete.
 """
 
 from __future__ import annotations
@@ -70,12 +70,25 @@ def table_attributes(frame: Any) -> dict[str, Any]:
     }
 
 
-def _write_table(field: Group, name: str, rows: Any) -> None:
+def _parquet_bytes(rows: Any) -> bytes:
+    """`rows` as Parquet, each unit also as its column's Arrow field metadata `unit` (for
+    readers that ignore pandas' metadata: polars, duckdb, Arrow in other languages)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(rows, preserve_index=False)  # pandas metadata: attrs, units
+    units = dict(rows.attrs.get("units") or {})
+    fields = [f.with_metadata({**(f.metadata or {}), b"unit": str(units[f.name]).encode()})
+              if f.name in units else f for f in table.schema]
     buffer = io.BytesIO()
-    rows.to_parquet(buffer, index=False)  # pandas keeps `attrs` (the units) in the file
+    pq.write_table(table.cast(pa.schema(fields, metadata=table.schema.metadata)), buffer)
+    return buffer.getvalue()
+
+
+def _write_table(field: Group, name: str, rows: Any) -> None:
     tables = field.require_group("tables")
     table = tables.require_group(name)
-    table.folder.put("table.parquet", buffer.getvalue())
+    table.folder.put("table.parquet", _parquet_bytes(rows))
     table.plain_attrs.update(table_attributes(rows))
     listed = list(tables.plain_attrs.get("tables", []))
     if name not in listed:
