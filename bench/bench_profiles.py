@@ -3,7 +3,8 @@
 `python -m bench profiles [--size 1024] [--nuclei 250] [--repeat 3] [--channels 2]` makes one
 synthetic field (the sample generator's specimen: nuclei in channel 1, cytoplasm in channel 2,
 more channels are copies of these with noise; `--size` px square, about `--nuclei` cells),
-segments nuclei and cells, then times, best and median of `--repeat`, in the same run:
+segments nuclei and cells (timed once: `segment_nuclei`, `identify_cells` against a plain
+scikit-image seeded watershed), then times, best and median of `--repeat`, in the same run:
 
 - ours: `measure_profiles` with its defaults (JUMP's feature set: no Costes, no radial
   Zernikes, no advanced shape; texture at 3, 5, 10 px) on nuclei, cells and cytoplasm;
@@ -31,6 +32,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -72,6 +74,21 @@ def _times(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
         runs.append((time.perf_counter() - t0, time.process_time() - c0))
     best = min(runs)
     return best[0], statistics.median(r[0] for r in runs), best[1]
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def _watershed_cells(stack: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
+    """The baseline for `identify_cells`: scikit-image's seeded watershed of the cell stain."""
+    from skimage import filters, segmentation
+
+    smooth = filters.gaussian(stack[1], 1.0)
+    mask = (smooth > filters.threshold_otsu(smooth)) | (nuclei > 0)
+    return segmentation.watershed(-smooth, nuclei, mask=mask)
 
 
 def _reference(groups: tuple[str, ...], label_sets: list[np.ndarray],
@@ -145,9 +162,11 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = _field(args.size, args.nuclei, args.channels)
     names = ["DNA", "Cyto", *[f"Ch{i}" for i in range(3, args.channels + 1)]]
-    _, nuclei, _ = segment_nuclei(stack[:1])
+    t_nuclei, (_, nuclei, _) = _timed(lambda: segment_nuclei(stack[:1]))
     nuclei = nuclei[0]
-    _, cells, cytoplasm, _ = identify_cells(stack[:2], nuclei, names[:2])
+    t_cells, (_, cells, cytoplasm, _) = _timed(lambda: identify_cells(stack[:2], nuclei,
+                                                                       names[:2]))
+    t_watershed, _ = _timed(lambda: _watershed_cells(stack, nuclei))
     n = int(len(np.unique(cells)) - 1)
     sets = [nuclei, cells, cytoplasm]
     images = scaled_images(np.rint(stack), names, 65535.0)
@@ -159,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"field {stack.shape} float32, {n} cells ({3 * n} objects: nuclei, cells, "
           f"cytoplasm), {args.channels} channels; {os.cpu_count()} CPUs, load average "
           f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; best and median of {args.repeat}")
+    print(f"segment_nuclei {t_nuclei:.2f} s ({n / t_nuclei:.0f} nuclei/s); identify_cells "
+          f"{t_cells:.2f} s ({n / t_cells:.0f} cells/s; a plain scikit-image seeded watershed "
+          f"{t_watershed:.2f} s)")
     print(f"{'':34} {'best s':>8} {'median s':>9} {'s/1000 cells':>13} {'CPU s/1000':>11}")
 
     def row(label: str, times: tuple[float, float, float]) -> None:

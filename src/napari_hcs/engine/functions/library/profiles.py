@@ -189,13 +189,21 @@ def _with_neighbors(table: Table, labels: np.ndarray, scales: Sequence[int | str
 def warm_up() -> None:
     """Import cp-measure and load every compiled kernel (numba's, from its disk cache; compiled
     and cached on the first call on a machine) on a tiny field: run by each worker at its start
-    (`executor/worker.py`), so that no well waits for them."""
+    (`executor/worker.py`; the Dask backend before each well: once per process here), so that
+    no well waits for them."""
+    global _WARM
+    if _WARM:
+        return
     field = np.zeros((1, 12, 12), np.float32)
     field[0, 3:9, 3:9] = 1000.0
     labels = np.zeros((12, 12), np.int32)
     labels[3:9, 3:9] = 1
     measure_profiles(np.concatenate([field, field]), labels, labels, labels, ["a", "b"],
                      texture_scales=(1,))
+    _WARM = True
+
+
+_WARM = False
 
 
 measure_profiles.warm_up = warm_up  # type: ignore[attr-defined]
