@@ -48,6 +48,9 @@ def problems(function: str, **kwargs) -> list[str]:
      "max_num_iter", f"more than the {MAX_ITERATIONS} iterations"),
     ("ndimage.binary_erosion", {"iterations": 10**9}, "iterations", "iterations a step"),
     ("cle.gaussian_blur", {"sigma_x": 1e7}, "sigma_x", "kernel half-width"),
+    ("ndimage.gaussian_filter", {"sigma": 1.0, "order": 10**9}, "order",
+     "more than the 16 allowed for a derivative"),
+    ("skimage.segmentation.slic", {"n_segments": 10**9}, "n_segments", "16384 pixels"),
     ("ndimage.gaussian_filter", {"sigma": float("inf")}, "sigma", "expected a finite number"),
 ])
 def test_a_size_like_parameter_beyond_the_image_is_refused_naming_step_and_parameter(
@@ -79,6 +82,8 @@ def test_a_footprint_larger_than_a_window_over_the_image_is_refused():
     ("skimage.restoration.denoise_tv_chambolle", {"max_num_iter": 200}),
     ("skimage.restoration.denoise_nl_means", {"sigma": 3000.0}),  # a noise level, not a length
     ("skimage.filters.median", {"footprint": [[1, 1, 1]] * 3}),
+    ("ndimage.gaussian_filter", {"sigma": 1.0, "order": 2}),
+    ("skimage.segmentation.slic", {"n_segments": 100}),
 ])
 def test_sensible_values_compile(function, kwargs):
     compile_pipeline(Pipeline([Step((function, kwargs), name="ok")]), reader())

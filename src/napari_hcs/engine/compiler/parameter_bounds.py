@@ -13,6 +13,9 @@ them consistently) with a short table of exceptions, for every registered functi
   `patch_size`, `patch_distance`): at most `WINDOW` x the longest side, plus one;
 - histogram bins (`nbins`, `bins`): at most `MAX_BINS` (one per 16-bit value);
 - iteration counts (`*iter*`, `number_of_*`): at most `MAX_ITERATIONS`;
+- derivative, spline and filter orders (`order`, `order_x`..): at most `MAX_ORDER` (a Gaussian
+  derivative of order n builds polynomials of n terms);
+- counts of regions (`n_segments`): at most the image's pixels (SLIC allocates one centre each);
 - an array parameter (a footprint, a kernel): at most a window's side squared elements.
 
 Every number of a list value is checked, and NaN or infinity is refused. The messages name
@@ -31,10 +34,12 @@ HALF_WIDTH = 2
 WINDOW = 4
 MAX_BINS = 65_536
 MAX_ITERATIONS = 10_000
+MAX_ORDER = 16
 
 _WINDOWS = frozenset({"size", "ksize", "win_size", "window_size", "kernel_size", "block_size",
                       "patch_size", "patch_distance"})
 _BINS = frozenset({"nbins", "bins"})
+_ORDERS = re.compile(r"^order(_[xyz])?$")
 _ITERATIONS = re.compile(r"(^|_)(iter|iterations|num_iter|max_iter|max_num_iter|n_iter)$"
                          r"|^number_of_")
 #: `sigma` that is a noise level in intensity units, not a length (table of exceptions).
@@ -120,8 +125,12 @@ def _rule(function: str, name: str, side: int | None, truncate: float
         return MAX_BINS, "bins a histogram may have", 1.0
     if _ITERATIONS.search(name):
         return MAX_ITERATIONS, "iterations a step may run", 1.0
+    if _ORDERS.match(name):
+        return MAX_ORDER, "allowed for a derivative, spline or filter order", 1.0
     if side is None:
         return None, "", 1.0
+    if name == "n_segments":
+        return side * side, f"pixels of an image of {side} x {side} px", 1.0
     of_image = f"pixels allowed for images of {side} px"
     if name in _WINDOWS:
         return WINDOW * side + 1, f"{of_image} (a window of {WINDOW} x the image)", 1.0

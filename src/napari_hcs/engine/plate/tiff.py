@@ -55,8 +55,9 @@ def _check_page(page: tifffile.TiffPage, path: Path, size: int) -> None:
             f"{size} bytes (re-copy the file from the microscope)"
         )
     stored, declared = sum(counts), int(page.nbytes)
-    if page.compression == 1 and stored < declared and not page.is_tiled:
-        raise PlateError(f"truncated image {path}: its strips hold {stored} bytes, its header "
+    if page.compression == 1 and stored < declared:  # (tiles are padded: never fewer)
+        part = "tiles" if page.is_tiled else "strips"
+        raise PlateError(f"truncated image {path}: its {part} hold {stored} bytes, its header "
                          f"declares {declared} bytes of pixels")
     if page.compression != 1 and declared > stored * limits.MAX_COMPRESSION_RATIO:
         raise PlateError(f"{path}: {stored} bytes of compressed pixels declare {declared} "
