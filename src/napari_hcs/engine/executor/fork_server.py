@@ -51,7 +51,7 @@ def start_worker_server() -> None:
         return
     from multiprocessing import forkserver
 
-    with children_ignore_sigint(terminate=True):  # the server and its workers, from birth
+    with children_ignore_sigint():  # the server, so its forked workers, ignore it from birth
         forkserver.ensure_running()
 
 

@@ -117,7 +117,7 @@ class _PoolRun:
         self.worker_cancel = self.ctx.Event()
         if self.cancel.is_set():
             self.worker_cancel.set()
-        with children_ignore_sigint(terminate=True):  # workers ignore Ctrl-C from birth
+        with children_ignore_sigint():  # workers ignore Ctrl-C from birth (process_guard)
             self.pool = ProcessPoolExecutor(
                 max_workers=self.slots.size, mp_context=self.ctx,
                 initializer=init_worker,
@@ -186,7 +186,7 @@ class _PoolRun:
             plan = queue.popleft()
             slot = self.slots.acquire()
             try:
-                with children_ignore_sigint(terminate=True):  # submit starts workers
+                with children_ignore_sigint():  # submit starts worker processes (on demand)
                     future = self.pool.submit(execute, plan, slot, self.options)
             except BrokenProcessPool:
                 self.slots.release(slot)

@@ -13,10 +13,6 @@
   an ignored disposition survives `exec` (a blocked signal mask does not reach a spawned
   process): so the parent ignores SIGINT for the few milliseconds in which it starts them. A
   Ctrl-C in exactly that moment is lost; the next one counts.
-- **SIGTERM** to the whole group (a service manager, a batch scheduler) is the parent's too:
-  local workers and their fork server ignore it the same way (`terminate=True`), the parent
-  cancels the run, and a step that does not return within the cancel grace has its worker
-  killed (`limits`). Dask's workers keep SIGTERM: their nanny stops them with it.
 """
 
 from __future__ import annotations
@@ -33,9 +29,8 @@ ORPHANED = 3
 
 
 @contextlib.contextmanager
-def children_ignore_sigint(terminate: bool = False) -> Iterator[None]:
-    """Ignore SIGINT (and with `terminate`, SIGTERM) in this process while it starts child
-    processes, which keep ignoring it.
+def children_ignore_sigint() -> Iterator[None]:
+    """Ignore SIGINT in this process while it starts child processes, which keep ignoring it.
 
     Only the main thread may change signal handlers; elsewhere (the napari dock, the server)
     no terminal's Ctrl-C reaches the workers, and this does nothing."""
@@ -43,24 +38,18 @@ def children_ignore_sigint(terminate: bool = False) -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    term = getattr(signal, "SIGTERM", None) if terminate else None
-    previous_term = signal.signal(term, signal.SIG_IGN) if term is not None else None
     try:
         yield
     finally:
         # None: a handler installed outside Python, which cannot be put back; use Python's.
         signal.signal(signal.SIGINT, signal.default_int_handler if previous is None
                       else previous)
-        if term is not None:
-            signal.signal(term, signal.SIG_DFL if previous_term is None else previous_term)
 
 
 def follow_parent() -> None:
-    """In a local worker: ignore SIGINT and SIGTERM; exit as soon as the parent is gone."""
+    """In a spawned worker: ignore SIGINT, and exit as soon as the parent process is gone."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # also where the parent could not
-        if hasattr(signal, "SIGTERM"):
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is None:  # not a multiprocessing child (e.g. run in-process)
         return
