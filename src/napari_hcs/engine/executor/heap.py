@@ -20,7 +20,7 @@ defaults. Nothing happens outside glibc (macOS, Windows, musl) or when the envir
 The execution server does the opposite (`return_large_blocks`, `return_freed_memory`): a burst
 of 8 MiB requests, from anyone who can reach its port, must not stay in its heap. Measured
 (`python -m bench server --flood 8`): RSS 51 -> 96 -> 51 MiB over a 1000 MiB flood, against
-47 -> 561 -> 160 MiB with glibc's defaults (bench/results/server_flood.md).
+47 -> 561 -> 160 MiB before (no admission limits, glibc defaults; bench/results/server_flood.md).
 """
 
 from __future__ import annotations
