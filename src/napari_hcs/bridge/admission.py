@@ -38,6 +38,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +96,7 @@ class Peer:
             return 0
         if len(info) < _BYTES_RECEIVED + 8:  # a kernel without the field
             return 0
-        return max(0, int.from_bytes(info[_BYTES_RECEIVED:_BYTES_RECEIVED + 8], "little")
+        return max(0, int.from_bytes(info[_BYTES_RECEIVED:_BYTES_RECEIVED + 8], sys.byteorder)
                    - self.taken)
 
     def close(self) -> None:

@@ -20,6 +20,9 @@ def serve_from_cli(args: Any) -> int:
         token = Path(args.token_file).read_text(encoding="utf-8").strip()
         if len(token) < 16:
             raise RequestError(f"{args.token_file}: the token must have at least 16 characters")
+        if not token.isascii() or not token.isprintable() or any(c in token for c in ' "\\'):
+            raise RequestError(f"{args.token_file}: the token must be printable ASCII without "
+                               "spaces, quotes or backslashes")
     else:
         token = secrets.token_urlsafe(24)
     roots = tuple(Path(r) for r in args.root) or (Path.cwd(),)

@@ -69,6 +69,7 @@ VALIDATOR_THREADS = 2
 MAX_VALIDATING = 4  # requests being checked at once; bounds their memory to 4 x 8 MiB
 POLL_MS = 20  # the longest the loop waits: connections are measured at least this often
 RECEIVE_BATCH = 16  # messages taken per turn of the loop before the rest of its work
+_TOKEN_TEXT = re.compile(r"[!#-\[\]-~]+")  # printable ASCII but space, quote and backslash
 TRIM_AFTER_S = 0.5  # quiet time after large messages before free pages go back to the system
 
 class ExecutionServer:
@@ -78,6 +79,9 @@ class ExecutionServer:
         self.config = config or ServerConfig()
         if not self.config.roots:
             raise ValueError("the server needs at least one root folder")
+        if not _TOKEN_TEXT.fullmatch(self.config.token):
+            raise ValueError("the token must be printable ASCII without quotes, backslashes or "
+                             "spaces (JSON then carries it as it is: admission looks for it)")
         self.allowed = AllowedRoots.of(self.config.roots)
         self.roots = tuple(Path(r) for r in self.allowed.paths)
         for module in self.config.allowed_modules:  # the operator's choice, at start only

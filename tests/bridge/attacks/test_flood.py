@@ -196,3 +196,13 @@ def test_idle_connections_without_the_token_are_limited(served):
     finally:
         for peer in peers:
             peer.close()
+
+
+@pytest.mark.parametrize("token", ["tökén-0123456789abcdef", 'quote"0123456789abcdef',
+                                   "space 0123456789abcdef", "back\\slash0123456789abcdef"])
+def test_tokens_json_would_escape_are_refused_at_start(tmp_path, token):
+    """Admission looks for the token's text in a big request: it must travel as it is."""
+    from napari_hcs.bridge.server import ExecutionServer, ServerConfig
+
+    with pytest.raises(ValueError, match="printable ASCII"):
+        ExecutionServer(ServerConfig(port=0, token=token, roots=(tmp_path,)))

@@ -13,9 +13,14 @@ wall and 7.1-10.9 -> 5.1-5.8 s of system time; a well after a worker's first, 1.
 system time; peak memory of a run 2.2 -> 2.6 GB (freed blocks are kept, not returned).
 
 Only the local backend's worker processes do this (they end with their run, the memory with
-them); a viewer, a server and a Dask worker (long-lived, its memory watched by Dask) keep
-glibc's defaults. Nothing happens outside glibc (macOS, Windows, musl)
-or when the environment sets `NAPARI_HCS_WORKER_HEAP=system`.
+them); a viewer and a Dask worker (long-lived, its memory watched by Dask) keep glibc's
+defaults. Nothing happens outside glibc (macOS, Windows, musl) or when the environment sets
+`NAPARI_HCS_WORKER_HEAP=system`.
+
+The execution server does the opposite (`return_large_blocks`, `return_freed_memory`): a burst
+of 8 MiB requests, from anyone who can reach its port, must not stay in its heap. Measured
+(`python -m bench server --flood 8`): RSS 51 -> 96 -> 51 MiB over a 1000 MiB flood, against
+47 -> 561 -> 160 MiB before (no admission limits, glibc defaults; bench/results/server_flood.md).
 """
 
 from __future__ import annotations

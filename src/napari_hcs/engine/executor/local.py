@@ -109,6 +109,7 @@ class _PoolRun:
         self.last_step: dict[str, str] = {}
         self.workers: dict[str, tuple[int, float]] = {}  # well -> (pid, started) while running
         self.stopped: dict[str, str] = {}  # well -> why its worker was killed here
+        self.killed = False  # this pool broke because a worker was killed here
         self.cancelled_at: float | None = None
         self.in_flight: dict[Future, _Task] = {}
         self.functions: tuple[str, ...] = ()
@@ -157,6 +158,7 @@ class _PoolRun:
                     # Every task of a broken pool fails; collect them all, then start afresh.
                     self._collect(wait(list(self.in_flight)).done, suspects, pending)
                     self.stopped.clear()
+                    self.killed = False
                     self._restart_pool()
         except BaseException:  # a second Ctrl-C (KeyboardInterrupt): abort without waiting
             self._kill_workers()
@@ -218,9 +220,10 @@ class _PoolRun:
             else:
                 continue
             self.stopped[well] = why
+            self.killed = True
             del self.workers[well]
             with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows: terminate
 
     def _collect(self, done: Any, suspects: deque[WellPlan], pending: deque[WellPlan]) -> bool:
         broken = False
@@ -237,7 +240,7 @@ class _PoolRun:
                     step = self.last_step.get(well, "reading input")
                     self._lost(_failed(well, self.stopped.pop(well), step))
                     continue
-                if self.stopped and not self.cancel.is_set():
+                if self.killed and not self.cancel.is_set():
                     pending.appendleft(task.plan)  # the pool broke by our kill, not this well
                     continue
                 if not task.solo:
