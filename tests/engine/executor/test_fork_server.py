@@ -27,4 +27,4 @@ def test_the_server_preloads_what_workers_use():
     if "forkserver" in mp.get_all_start_methods():
         assert worker_context().get_start_method() == "forkserver"
     assert "napari_hcs.engine.executor.worker" in PRELOAD
-    assert "napari_hcs.engine.functions.library" in PRELOAD
+    assert "napari_hcs.engine.functions.library.catalog" in PRELOAD  # registers the library

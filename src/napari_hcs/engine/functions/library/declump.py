@@ -29,7 +29,7 @@ from ._lazy import ndi
 
 Declump = Literal["shape", "intensity", "none"]
 DECLUMP: tuple[str, ...] = ("shape", "intensity", "none")
-_TIE_SIGMA = 0.5  # px: smoothing of the distance transform, breaking ties of its plateaus
+_TIE_SIGMA = 1.0  # px: smoothing of the distance transform, so a ridge has one maximum
 
 
 def circle_area(diameter: float) -> float:
