@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_hcs.engine.functions.library.declump import padding, primary_objects
+from napari_hcs.engine.functions.library.declump import fill_holes, padding, primary_objects
 from napari_hcs.engine.functions.library.thresholds import (
     statistics_sample,
     threshold_image,
@@ -65,3 +65,12 @@ def test_shape_declumping_splits_two_touching_discs_not_an_ellipse() -> None:
         labels = primary_objects(mask, mask.astype(float), 30.0, 0.0, "shape")
         assert labels.max() == expected
 
+
+
+def test_fill_holes_equals_scipy() -> None:
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(2)
+    for density in (0.3, 0.55, 0.7):
+        mask = ndi.binary_opening(rng.random((90, 110)) < density)
+        np.testing.assert_array_equal(fill_holes(mask), ndi.binary_fill_holes(mask))
