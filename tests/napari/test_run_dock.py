@@ -13,9 +13,9 @@ from napari_hcs.engine.pipeline import Pipeline, Step
 from napari_hcs.napari.docks.config_dock import ConfigDock
 from napari_hcs.napari.docks.pipeline_dock import PipelineDock
 from napari_hcs.napari.docks.plate_dock import PlateDock
-from napari_hcs.napari.docks.results_panel import ResultsPanel
 from napari_hcs.napari.docks.run_dock import RunDock
 from napari_hcs.napari.docks.well_grid import STATE_COLOURS
+from napari_hcs.napari.docks.well_tables import MeasurementTables
 from napari_hcs.napari.session import session_for
 
 
@@ -96,7 +96,7 @@ def test_build_run_and_see_results_on_the_plate(docks, qtbot, tmp_path):
     assert set(features["well"]) == {"A01", "B02"} and features["index"].is_unique
     assert (tmp_path / "out" / "plate.zarr").is_dir()
     assert set(session.measurements["spots_table"]["well"]) == {"A01", "B02"}
-    results = ResultsPanel(viewer)  # opened after the run: shows the tables there are
+    results = MeasurementTables(viewer)  # opened after the run: shows the tables there are
     qtbot.addWidget(results)
     assert results.table_choice.currentText() == "spots_table" and results.table.rowCount() > 0
 

@@ -12,7 +12,7 @@ PIPELINE = """\
 from napari_hcs.engine.functions.library.segmentation import segment_nuclei
 from napari_hcs.engine.pipeline import Pipeline, Step
 
-pipeline = Pipeline([Step((segment_nuclei, {"min_area": 10}), name="segment")], name="seg")
+pipeline = Pipeline([Step((segment_nuclei, {"min_diameter_um": 4.0}), name="segment")], name="seg")
 """
 
 

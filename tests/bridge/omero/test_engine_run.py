@@ -20,7 +20,7 @@ def test_open_plate_dispatches_omero_urls(seeded):
 
 def test_pipeline_run_writes_each_well_back(seeded):
     reader = open_plate(seeded.url)
-    pipeline = Pipeline([Step((segment_nuclei, {"min_area": 10}), name="segment")])
+    pipeline = Pipeline([Step((segment_nuclei, {"min_diameter_um": 4.0}), name="segment")])
     compiled = compile_pipeline(pipeline, reader)  # OMERO is the only output
     writer = OmeroResultWriter.from_url(seeded.url)
     report = run_plans(compiled.plans, None, workers=2,

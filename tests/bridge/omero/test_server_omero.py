@@ -17,7 +17,7 @@ from napari_hcs.bridge.stream import StreamReceiver
 from napari_hcs.engine.functions.library.segmentation import segment_nuclei
 from napari_hcs.engine.pipeline import Pipeline, Step
 
-PIPELINE = Pipeline([Step((segment_nuclei, {"min_area": 10}), name="segment")], name="seg")
+PIPELINE = Pipeline([Step((segment_nuclei, {"min_diameter_um": 4.0}), name="segment")], name="seg")
 TOKEN = "omero-token-0123456789"
 
 

@@ -16,7 +16,9 @@ size):
   no pixels): cut-off objects bias shape and intensity features.
 
 The work runs object by object in each object's bounding box (objects cover a few per cent of
-a mosaic), and a component too small to hold two objects of the minimum size is never split.
+a mosaic); a component too small to hold two objects of the minimum size, or nearly as round
+as the disc of its widest point (area < 1.4 pi r_max^2, where two touching discs give ~2), is
+never split.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from ._lazy import ndi
 
 Declump = Literal["shape", "intensity", "none"]
 DECLUMP: tuple[str, ...] = ("shape", "intensity", "none")
-_TIE_SIGMA = 0.5  # px: smoothing of the distance transform, breaking ties of its plateaus
+_TIE_SIGMA = 1.0  # px: smoothing of the distance transform, so a ridge has one maximum
+_ROUND = 1.4  # area / (pi r_max^2) below which a component is one object (module docstring)
 
 
 def circle_area(diameter: float) -> float:
@@ -51,12 +54,24 @@ def padding(image: np.ndarray) -> np.ndarray | None:
     return out if out.any() else None
 
 
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """`ndi.binary_fill_holes(mask)`: background regions (4-connected) that do not reach the
+    image border become foreground; one labelling instead of its iterated dilation (~5x
+    faster on a mosaic)."""
+    background, _ = ndi.label(~mask)
+    hole = np.ones(int(background.max()) + 1, bool)
+    hole[0] = False
+    for edge in (background[0], background[-1], background[:, 0], background[:, -1]):
+        hole[edge] = False
+    return mask | hole[background]
+
+
 def primary_objects(
     mask: np.ndarray, intensity: np.ndarray, min_diameter: float, max_diameter: float,
     declump: str = "shape", discard_edge: bool = False, edge: np.ndarray | None = None,
 ) -> np.ndarray:
     """Labels (Y, X) int32, numbered 1..n in scan order of their components (docstring)."""
-    filled = ndi.binary_fill_holes(mask)
+    filled = fill_holes(mask)
     components, count = ndi.label(filled, output=np.int32)
     if count == 0:
         return components
@@ -123,9 +138,14 @@ def _split(own: np.ndarray, intensity: np.ndarray, box: tuple[slice, slice], met
     from skimage.morphology import disk
     from skimage.segmentation import watershed
 
+    distance = ndi.distance_transform_edt(np.pad(own, 1))
+    # A clump of two round objects covers at least ~1.7x the disc of its widest point; an
+    # object within _ROUND of it is one object (no maxima search; an oval nucleus's ridge
+    # would otherwise split it once it is longer than the suppression distance).
+    if own.sum() < _ROUND * np.pi * float(distance.max()) ** 2:
+        return None
     if method == "shape":
-        padded = np.pad(own, 1)
-        surface = ndi.gaussian_filter(ndi.distance_transform_edt(padded), _TIE_SIGMA)[1:-1, 1:-1]
+        surface = ndi.gaussian_filter(distance, _TIE_SIGMA)[1:-1, 1:-1]
     else:
         surface = _smoothed_box(intensity, box, sigma)
     peaks = peak_local_max(surface, footprint=disk(suppress), labels=own.astype(np.int32),

@@ -1,0 +1,76 @@
+"""Thresholds, primary objects and the plate's pixel size reaching the segmentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_hcs.engine.functions.library.declump import fill_holes, padding, primary_objects
+from napari_hcs.engine.functions.library.thresholds import (
+    statistics_sample,
+    threshold_image,
+    threshold_of,
+)
+
+
+def _three_levels(rng: np.random.Generator) -> np.ndarray:
+    # Background 100, a dim "cytoplasm" class 400, bright "nuclei" 2000, with noise.
+    image = np.full((120, 120), 100.0)
+    image[20:100, 20:100] = 400.0
+    image[50:70, 50:70] = 2000.0
+    return image + rng.normal(0, 10, image.shape)
+
+
+def test_three_class_otsu_keeps_or_drops_the_middle_class() -> None:
+    image = _three_levels(np.random.default_rng(0))
+    low = threshold_of(image.ravel(), "otsu3_foreground")
+    high = threshold_of(image.ravel(), "otsu3_background")
+    assert 100 < low < 400 < high < 2000
+    for method in ("otsu", "cross_entropy", "robust_background"):
+        assert 100 < threshold_of(image.ravel(), method) < 2000, method
+    # On log intensities the threshold is read back in the image's units.
+    assert 100 < threshold_of(image.ravel(), "otsu3_foreground", log=True) < 400
+
+
+def test_correction_bounds_and_adaptive() -> None:
+    image = _three_levels(np.random.default_rng(1))
+    base = threshold_image(image, "otsu3_foreground", scale=65535.0)
+    assert threshold_image(image, "otsu3_foreground", correction=2.0,
+                           scale=65535.0) == pytest.approx(2 * base)
+    assert threshold_image(image, "otsu3_foreground", lower=0.1, scale=65535.0) == 6553.5
+    local = threshold_image(image, "otsu3_foreground", strategy="adaptive", window=40,
+                            scale=65535.0)
+    assert local.shape == image.shape
+    assert np.all(local >= 0.7 * base - 1e-6) and np.all(local <= 1.5 * base + 1e-6)
+
+
+def test_a_mosaic_padding_is_left_out_and_counts_as_edge() -> None:
+    image = _three_levels(np.random.default_rng(2))
+    padded = np.zeros((140, 140))
+    padded[:120, :120] = image  # what a stitched mosaic holds where no tile reached
+    assert statistics_sample(padded).min() > 0
+    pad = padding(padded)
+    assert pad is not None and pad[130:, :].all() and not pad[:120, :120].any()
+    mask = np.zeros(padded.shape, bool)
+    mask[10:30, 10:30] = mask[100:121, 60:80] = True  # the second touches the padding
+    labels = primary_objects(mask, padded, 5.0, 0.0, "none", discard_edge=True, edge=pad)
+    assert labels.max() == 1 and labels[20, 20] == 1
+
+
+def test_shape_declumping_splits_two_touching_discs_not_an_ellipse() -> None:
+    yy, xx = np.mgrid[:100, :160]
+    pair = ((yy - 50) ** 2 + (xx - 55) ** 2 <= 400) | ((yy - 50) ** 2 + (xx - 90) ** 2 <= 400)
+    ellipse = ((yy - 50) / 18.0) ** 2 + ((xx - 80) / 45.0) ** 2 <= 1
+    for mask, expected in ((pair, 2), (ellipse, 1)):
+        labels = primary_objects(mask, mask.astype(float), 30.0, 0.0, "shape")
+        assert labels.max() == expected
+
+
+
+def test_fill_holes_equals_scipy() -> None:
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(2)
+    for density in (0.3, 0.55, 0.7):
+        mask = ndi.binary_opening(rng.random((90, 110)) < density)
+        np.testing.assert_array_equal(fill_holes(mask), ndi.binary_fill_holes(mask))
