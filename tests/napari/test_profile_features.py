@@ -93,9 +93,14 @@ def test_a_viewer_shows_the_features_of_the_object_under_the_cursor(
                                                        for r in results), timeout=20_000)
     assert {"index", "well", "label", "Cells_AreaShape_Area"} <= set(layer.features.columns)
     # napari's status line for a pixel of a cell lists that cell's features.
-    data = np.asarray(layer.data[0] if layer.multiscale else layer.data)
+    # (a pixel of the level napari has loaded: a small cell can vanish from a coarse level)
+    level = layer.data_level if layer.multiscale else 0
+    data = np.asarray(layer.data[level] if layer.multiscale else layer.data)
     y, x = np.argwhere(data > 0)[0]
     value = int(data[y, x])
+    if layer.multiscale:
+        y, x = (int(c * f) for c, f in zip((y, x), layer.downsample_factors[level][-2:],
+                                             strict=True))
     status = layer.get_status(layer.data_to_world((y, x)), world=True)
     text = status["coordinates"] if isinstance(status, dict) else str(status)
     row = layer.features[layer.features["index"] == value].iloc[0]
