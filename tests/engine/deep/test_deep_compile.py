@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from napari_hcs.engine.compiler import CompileError, compile_pipeline
+from napari_hcs.engine.functions import registry
 from napari_hcs.engine.functions.deep import cellpose_segmentation as cp
-from napari_hcs.engine.functions.deep import models
 from napari_hcs.engine.functions.deep import stardist_segmentation as sd
 from napari_hcs.engine.functions.deep.cellpose_segmentation import segment_cellpose
 from napari_hcs.engine.functions.deep.stardist_segmentation import segment_stardist
@@ -43,21 +43,21 @@ def empty_caches(tmp_path, monkeypatch):
 @pytest.mark.parametrize(("func", "module", "extra"), [
     (segment_cellpose, "cellpose", "cellpose"), (segment_stardist, "tensorflow", "stardist")])
 def test_a_missing_package_is_one_compile_problem(func, module, extra, empty_caches, monkeypatch):
-    real = models.package_installed
-    monkeypatch.setattr(models, "package_installed", lambda m: m != module and real(m))
+    real = registry.module_installed
+    monkeypatch.setattr(registry, "module_installed", lambda m: m != module and real(m))
     found = problems(Pipeline([Step(func, name="deep", group_by="channel",
                                     variable_components=["site"])]), make_reader())
     assert len(found) == 1
     p = found[0]
     assert (p.step_index, p.step_name, p.parameter) == (0, "deep", "func")
-    assert f"pip install 'napari-hcs[{extra}]'" in p.message and module in p.message
+    assert f'pip install "napari-hcs[{extra}]"' in p.message and module in p.message
 
 
 @pytest.mark.parametrize(("func", "module"), [(segment_cellpose, "cellpose"),
                                               (segment_stardist, "stardist")])
 def test_a_missing_model_names_the_step_the_parameter_and_the_folder(func, module,
                                                                      empty_caches, monkeypatch):
-    monkeypatch.setattr(models, "package_installed", lambda m: True)
+    monkeypatch.setattr(registry, "module_installed", lambda m: True)
     step = Step((func, {"model": "my_model"}), name="nuclei")
     found = problems(Pipeline([step]), make_reader())
     assert [(p.step_name, p.parameter) for p in found] == [("nuclei", "model")]
@@ -67,7 +67,7 @@ def test_a_missing_model_names_the_step_the_parameter_and_the_folder(func, modul
 
 
 def test_lengths_in_um_need_a_calibrated_plate(empty_caches, monkeypatch):
-    monkeypatch.setattr(models, "package_installed", lambda m: True)
+    monkeypatch.setattr(registry, "module_installed", lambda m: True)
     model = empty_caches / "model.pt"
     model.write_bytes(b"w")
     step = Step((segment_cellpose, {"model": str(model), "diameter_um": 8.0}), name="cp")
@@ -77,7 +77,7 @@ def test_lengths_in_um_need_a_calibrated_plate(empty_caches, monkeypatch):
 
 
 def test_the_plate_pixel_size_is_a_plate_provided_input(empty_caches, monkeypatch):
-    monkeypatch.setattr(models, "package_installed", lambda m: True)
+    monkeypatch.setattr(registry, "module_installed", lambda m: True)
     model = empty_caches / "model.pt"
     model.write_bytes(b"w")
     reader = make_reader(pixel_size_um=0.65)
@@ -90,7 +90,7 @@ def test_the_plate_pixel_size_is_a_plate_provided_input(empty_caches, monkeypatc
 def test_a_confined_run_reads_models_only_under_its_roots(empty_caches, monkeypatch):
     """A run driven from the network (roots set) refuses a model path outside them, before
     looking at it, and a model folder with a link leading out."""
-    monkeypatch.setattr(models, "package_installed", lambda m: True)
+    monkeypatch.setattr(registry, "module_installed", lambda m: True)
     inside = empty_caches / "root"
     outside = empty_caches / "elsewhere"
     inside.mkdir()
@@ -111,7 +111,7 @@ def test_a_confined_run_reads_models_only_under_its_roots(empty_caches, monkeypa
 
 
 def test_cellpose_is_placed_on_the_steps_gpu_and_stardist_stays_numpy(empty_caches, monkeypatch):
-    monkeypatch.setattr(models, "package_installed", lambda m: True)
+    monkeypatch.setattr(registry, "module_installed", lambda m: True)
     (empty_caches / "model.pt").write_bytes(b"w")
     folder = empty_caches / "sd"
     folder.mkdir()

@@ -94,7 +94,7 @@ def test_loaded_models_are_reused_until_the_file_changes(tmp_path):
 
 @pytest.mark.skipif(models.package_installed("cellpose"), reason="cellpose is installed here")
 def test_calling_without_the_package_says_how_to_install(caches):
-    with pytest.raises(ImportError, match=r"pip install 'napari-hcs\[cellpose\]'"):
+    with pytest.raises(ImportError, match=r'pip install "napari-hcs\[cellpose\]"'):
         cp.segment_cellpose(np.zeros((1, 8, 8), np.float32))
 
 

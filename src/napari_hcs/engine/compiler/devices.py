@@ -3,8 +3,7 @@ modules a function needs (`FunctionSpec.requires`) must be installed."""
 
 from __future__ import annotations
 
-import importlib.util
-
+from ..functions import registry
 from ..memory.devices import available_devices, library_installed, memory_supported_on
 from .problems import ProblemList
 from .resolve import ResolvedStep
@@ -56,16 +55,9 @@ def check_requirements(steps: list[ResolvedStep], problems: ProblemList) -> None
         for chain in rs.groups.values():
             for spec, _ in chain:
                 for module, extra in spec.requires:
-                    if module not in missing and not _installed(module):
+                    if module not in missing and not registry.module_installed(module):
                         missing[module] = (spec.name, extra)
         for module, (name, extra) in missing.items():
-            problems.add(f'{name} needs {module}, which is not installed: '
-                         f'pip install "napari-hcs[{extra}]"', parameter="func",
+            problems.add(registry.missing_module(name, module, extra), parameter="func",
                          step_index=rs.index, step_name=rs.name)
 
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a parent package missing, or a module set to None
-        return False

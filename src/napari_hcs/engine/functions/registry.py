@@ -18,6 +18,7 @@ without importing the libraries (`external/`). Lookups and listings see both ali
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,20 @@ PLATE_PROVIDED: dict[str, str] = {
     "site_ids": "list of site numbers (1-based, the plate's), one per stacked image",
     "pixel_size_um": "the plate's pixel size in micrometres (None when its metadata has none)",
 }
+
+def module_installed(module: str) -> bool:
+    """Whether `module` can be imported, found without importing it (compiling a pipeline
+    loads neither torch, TensorFlow nor cp-measure)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a module set to None
+        return False
+
+
+def missing_module(func: str, module: str, extra: str) -> str:
+    """The one line for a function whose `requires` module is not installed."""
+    return f'{func} needs {module}, which is not installed: pip install "napari-hcs[{extra}]"'
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -63,7 +63,7 @@ def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None,
     """(parameter, message) for a missing package, a missing model or a length in µm on a plate
     without pixel size: what would make every well fail."""
     if not models.package_installed("cellpose"):
-        return [("func", models.missing_package("cellpose", FUNC, EXTRA))]
+        return []  # `requires` names the install line (compiler/devices.py)
     problems = [(parameter, f"{FUNC}: {message}") for parameter, message in models.check_model(
         kwargs.get("model", DEFAULT_MODEL), resolve_model, roots)]
     for name in ("diameter_um", "tile_overlap_um"):
@@ -86,7 +86,7 @@ def load_model(path: Path, device: Any) -> Any:
 
 
 @register(memory="torch", category="segmentation", special_inputs=("pixel_size_um",),
-          special_outputs=_OUTPUTS)
+          special_outputs=_OUTPUTS, requires={"cellpose": EXTRA})
 def segment_cellpose(
     stack: Tensor, model: str = DEFAULT_MODEL, diameter_um: NonNegativeFloat = 0.0,
     flow_threshold: NonNegativeFloat = 0.4, cellprob_threshold: float = 0.0,

@@ -16,7 +16,6 @@ the compiler reports it before a run (`compile_check`), the functions again when
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import stat
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ...roots import AllowedRoots, OutsideRootsError
+from .. import registry
 
 #: Largest model file accepted (Cellpose-SAM's weights are 1.2 GB; StarDist's a few MB).
 MAX_MODEL_BYTES = 4 << 30
@@ -40,10 +40,7 @@ class ModelNotFound(FileNotFoundError):
 def package_installed(module: str) -> bool:
     """Whether `module` can be imported, without importing it (the run's parent process does
     not load torch or TensorFlow to compile a pipeline)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
+    return registry.module_installed(module)
 
 
 def require_package(module: str, func: str, extra: str) -> None:
@@ -52,7 +49,7 @@ def require_package(module: str, func: str, extra: str) -> None:
 
 
 def missing_package(module: str, func: str, extra: str) -> str:
-    return f"{func} needs {module}, which is not installed: pip install 'napari-hcs[{extra}]'"
+    return registry.missing_module(func, module, extra)
 
 
 def is_path(value: str) -> bool:

@@ -81,9 +81,8 @@ def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None,
                   roots: AllowedRoots = UNCONFINED) -> list[tuple[str, str]]:
     """(parameter, message) for a missing package or model, or a length in µm on a plate
     without pixel size."""
-    for module in ("stardist", "tensorflow"):
-        if not models.package_installed(module):
-            return [("func", models.missing_package(module, FUNC, EXTRA))]
+    if not all(models.package_installed(m) for m in ("stardist", "tensorflow")):
+        return []  # `requires` names the install line (compiler/devices.py)
     problems = [(parameter, f"{FUNC}: {message}") for parameter, message in models.check_model(
         kwargs.get("model", DEFAULT_MODEL), resolve_model, roots, folder=True)]
     if kwargs.get("tile_overlap_um") and not pixel_size_um:
@@ -107,7 +106,7 @@ def _read_only(model: Any) -> Any:
 
 
 @register(memory="numpy", category="segmentation", special_inputs=("pixel_size_um",),
-          special_outputs=_OUTPUTS)
+          special_outputs=_OUTPUTS, requires={"stardist": EXTRA, "tensorflow": EXTRA})
 def segment_stardist(
     stack: np.ndarray, model: str = DEFAULT_MODEL, prob_thresh: NonNegativeFloat = 0.0,
     nms_thresh: NonNegativeFloat = 0.0, scale: PositiveFloat = 1.0,
