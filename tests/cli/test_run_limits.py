@@ -8,14 +8,13 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import psutil
 import pytest
+from cli_process import Cli, until
 from run_limits_funcs import rl_hog, rl_spin
 
 from napari_hcs.engine.codegen import pipeline_to_source
@@ -25,8 +24,6 @@ from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 
 SPEC = SampleSpec(wells=("A01", "A02", "B01"), grid=(1, 1), tile=(48, 48),
                   nuclei_per_tile=3.0, seed=5)
-FUNCS = Path(__file__).parent
-WAIT = 90.0  # an upper bound for anything to happen, never an expected duration
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rlimits")
 
 
@@ -45,40 +42,7 @@ def _pipeline(path: Path, *steps: Step) -> Path:
     return path
 
 
-class Cli:
-    """`napari-hcs run` in its own process and session, stderr collected."""
 
-    def __init__(self, *argv: str) -> None:
-        env = {**os.environ,
-               "PYTHONPATH": os.pathsep.join([str(FUNCS), os.environ.get("PYTHONPATH", "")])}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "napari_hcs.cli", "run", *argv, "--no-progress"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
-            start_new_session=True)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def finish(self) -> int:
-        try:
-            code = self.proc.wait(WAIT)
-        finally:
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(WAIT)
-        self._reader.join(WAIT)
-        return code
-
-
-def _until(condition, seconds: float = WAIT) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _record(out: Path) -> dict:
@@ -130,7 +94,7 @@ def test_a_cancel_ends_a_step_that_never_returns_and_writes_run_json(tmp_path, p
     out = tmp_path / "out"
     run = Cli(str(pipeline), str(plate), "--out", str(out), "--workers", "2",
               "--cancel-grace", "1")
-    _until(lambda: len(list(gate.glob("started-*"))) >= 1 or run.proc.poll() is not None)
+    until(lambda: len(list(gate.glob("started-*"))) >= 1 or run.proc.poll() is not None)
     workers = psutil.Process(run.proc.pid).children(recursive=True)
     start = time.monotonic()
     if how == "sigterm":

@@ -12,8 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import psutil
 import pytest
 import tifffile
 import zarr
+from cli_process import WAIT, Cli, until
 from run_safety_funcs import rs_gate, rs_scale
 
 from napari_hcs.cli import error_line, main
@@ -31,8 +30,6 @@ from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 
 SPEC = SampleSpec(wells=("A01", "A02", "B01", "B02"), grid=(2, 2), tile=(64, 64),
                   nuclei_per_tile=3.0, seed=3)
-FUNCS = Path(__file__).parent  # run_safety_funcs, importable by the CLI's workers
-WAIT = 120.0  # seconds: an upper bound for anything to happen, never an expected duration
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -75,58 +72,7 @@ def _run(*argv: str) -> tuple[int, list[str]]:
     return code, err.getvalue().strip().splitlines()
 
 
-class Cli:
-    """`napari-hcs run` in its own process (and session, as a terminal job), stderr collected."""
 
-    def __init__(self, *argv: str) -> None:
-        env = {**os.environ,
-               "PYTHONPATH": os.pathsep.join([str(FUNCS), os.environ.get("PYTHONPATH", "")])}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "napari_hcs.cli", "run", *argv, "--no-progress"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
-            start_new_session=True)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for_line(self, text: str) -> None:
-        _until(lambda: any(text in line for line in self.lines) or self.proc.poll() is not None)
-        assert any(text in line for line in self.lines), self.lines
-
-    def finish(self) -> int:
-        code = self.proc.wait(WAIT)
-        self._reader.join(WAIT)
-        return code
-
-    def workers(self) -> list[psutil.Process]:
-        return psutil.Process(self.proc.pid).children(recursive=True)
-
-    def pool_workers(self) -> list[psutil.Process]:
-        """The worker processes: spawned ones, or those forked from the fork server."""
-        def is_worker(process: psutil.Process) -> bool:
-            if "spawn_main" in " ".join(process.cmdline()):
-                return True
-            parent = process.parent()
-            return parent is not None and "forkserver" in " ".join(parent.cmdline())
-
-        return [c for c in self.workers() if is_worker(c)]
-
-    def kill(self) -> None:
-        """Clean-up after a failed test: the run and anything left in its session."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(WAIT)
-
-
-def _until(condition, seconds: float = WAIT) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _started(gate: Path) -> int:
@@ -263,7 +209,7 @@ def test_a_second_run_into_a_busy_folder_is_refused_naming_the_holder(tmp_path, 
     gate, out = tmp_path / "gate", tmp_path / "out"
     first = Cli(str(_pipeline(tmp_path / "p.py", gate=gate)), str(plate), "--out", str(out))
     try:
-        _until(lambda: _started(gate) >= 1)
+        until(lambda: _started(gate) >= 1)
         second = Cli(str(_pipeline(tmp_path / "q.py")), str(plate), "--out", str(out))
         assert second.finish() == 2
         assert len(second.lines) == 1, second.lines
@@ -283,7 +229,7 @@ def test_kill_9_leaves_no_worker_behind_and_no_lock(tmp_path, plate):
     pipeline = str(_pipeline(tmp_path / "p.py", gate=gate))
     run = Cli(pipeline, str(plate), "--out", str(out), "--workers", "2")
     try:
-        _until(lambda: _started(gate) >= 2)  # both workers inside a well
+        until(lambda: _started(gate) >= 2)  # both workers inside a well
         children = run.workers()
         assert len(run.pool_workers()) == 2
         assert json.loads((out / ".napari-hcs.lock").read_text())["pid"] == run.proc.pid
@@ -440,7 +386,7 @@ def test_ctrl_c_to_the_process_group_is_a_cooperative_cancel(tmp_path, plate):
     run = Cli(str(_pipeline(tmp_path / "p.py", gate=gate)), str(plate), "--out", str(out),
               "--workers", "2")
     try:
-        _until(lambda: _started(gate) >= 2)
+        until(lambda: _started(gate) >= 2)
         children = run.workers()
         os.killpg(run.proc.pid, signal.SIGINT)  # what a terminal does: the whole group
         run.wait_for_line("cancelling")
@@ -464,7 +410,7 @@ def test_a_second_ctrl_c_aborts_and_stops_the_workers(tmp_path, plate):
     run = Cli(str(_pipeline(tmp_path / "p.py", gate=gate)), str(plate), "--out", str(out),
               "--workers", "2")
     try:
-        _until(lambda: _started(gate) >= 2)
+        until(lambda: _started(gate) >= 2)
         children = run.workers()
         os.killpg(run.proc.pid, signal.SIGINT)
         run.wait_for_line("cancelling")
@@ -485,7 +431,7 @@ def test_a_killed_dask_run_leaves_no_cluster_behind(tmp_path, plate):
     run = Cli(str(_pipeline(tmp_path / "p.py", gate=gate)), str(plate), "--out", str(out),
               "--workers", "2", "--backend", "dask")
     try:
-        _until(lambda: _started(gate) >= 2)
+        until(lambda: _started(gate) >= 2)
         children = run.workers()
         assert len(children) >= 2
         os.kill(run.proc.pid, signal.SIGKILL)
