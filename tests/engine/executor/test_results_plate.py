@@ -173,7 +173,7 @@ def test_calibration_came_only_from_metaseries(run):
 
 
 #: ngio (Fractal's reader) pins pandas < 3, which this venv cannot take: it runs in a venv of its
-#: own, named by NAPARI_HCS_NGIO_PYTHON (`python -m venv V && V/bin/pip install ngio`).
+#: own, named by NAPARI_HCS_NGIO_PYTHON (`make test` makes .venv-ngio and sets it).
 _NGIO_CHECK = """
 import json, sys
 import ngio
