@@ -108,7 +108,7 @@ class PlateDock(QWidget):
     def _layer_inserted(self, event: Any) -> None:
         self.session.adopt_layer(event.value)
         self.features_worker = settle(self.viewer, event.value,
-                                      lambda fn: QTimer.singleShot(0, fn))
+                                      lambda fn: QTimer.singleShot(0, fn), self.session.set_table)
 
     def _plate_changed(self, reader: Any, frame: bool = True) -> None:
         if reader is None:
