@@ -3,9 +3,9 @@
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python docs/make_screenshots.py
 
 Writes a 96-well ImageXpress sample plate (four rows imaged, 2 x 2 sites of 192 px), opens it
-as the plate view, runs the shipped `stitch_segment` on a few wells from the Run dock, and saves
-into docs/images/: the window at plate zoom (`plate_view.png`), at one well's zoom after the run
-(`well_view.png`), and one PNG per dock.
+as the plate view, runs the shipped `stitch_segment` on a few wells from the napari HCS dock's
+Run tab, and saves into docs/images/: the window at plate zoom (`plate_view.png`), at one
+well's zoom after the run (`well_view.png`), and one PNG per tab (`plate_dock.png`, ...).
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ from qtpy.QtWidgets import QApplication
 
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 from napari_hcs.engine.plate.wells import format_well
-from napari_hcs.napari.docks.config_dock import ConfigDock
-from napari_hcs.napari.docks.pipeline_dock import PipelineDock
-from napari_hcs.napari.docks.plate_dock import PlateDock
-from napari_hcs.napari.docks.run_dock import RunDock
+from napari_hcs.napari.docks.hcs_dock import HcsDock
 from napari_hcs.napari.plate_view.loader import JOBS
 from napari_hcs.napari.session import session_for
 
@@ -51,11 +48,10 @@ def main() -> None:
                                SampleSpec(wells=wells, tile=(192, 192), nuclei_per_tile=10.0))
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1600, 900)
-    docks = {"plate": PlateDock(viewer), "pipeline": PipelineDock(viewer),
-             "config": ConfigDock(viewer), "run": RunDock(viewer)}
-    for name, widget in docks.items():
-        viewer.window.add_dock_widget(widget, name=name.capitalize(), area="right",
-                                      tabify=name in ("config", "run"))
+    hcs = HcsDock(viewer)
+    viewer.window.add_dock_widget(hcs, name="napari HCS", area="right")
+    docks = {"plate": hcs.plate, "pipeline": hcs.pipeline, "config": hcs.config,
+             "run": hcs.run, "results": hcs.results}
     docks["plate"].open_plate(plate)
     session = session_for(viewer)
     viewer.reset_view()
@@ -74,12 +70,16 @@ def main() -> None:
     docks["plate"].load_well("B03")
     _settle(3)
     viewer.screenshot(str(OUT / "well_view.png"), canvas_only=False)
+    hcs.results.table_choice.setCurrentText("nuclei")
     for name, widget in docks.items():
-        widget.parent().raise_()  # the QDockWidget's tab, so the dock is laid out and painted
-        widget.resize(440, 700)
+        page = hcs.run if name == "config" else widget  # Settings: a tab of the Run tab
+        hcs.tabs.setCurrentIndex([hcs.plate, hcs.pipeline, hcs.run, hcs.results].index(page))
+        if name == "config":
+            hcs.run.tabs.setCurrentWidget(hcs.config)
         QApplication.processEvents()
-        widget.grab().save(str(OUT / f"{name}_dock.png"))
-    docks["run"].parent().raise_()
+        hcs.grab().save(str(OUT / f"{name}_dock.png"))
+    hcs.run.tabs.setCurrentIndex(0)
+    hcs.tabs.setCurrentIndex(2)
     viewer.screenshot(str(OUT / "viewer.png"), canvas_only=False)
     print(run.status.text(), session.well_states)
     viewer.close()

@@ -139,8 +139,8 @@ def test_reopened_results_overlay_the_raw_plate(make_napari_viewer, run96, plate
 
 def test_reopened_output_is_whole_beside_the_raw_plate(make_napari_viewer, qtbot, run96,
                                                       plate96):
-    """Measurements as features on the labels (label = pixel value), result channels hidden
-    over the raw plate, one wells layer."""
+    """Measurements as features on the labels (label = pixel value) and in the Results tab,
+    result channels hidden over the raw plate, one wells layer."""
     from napari_hcs.napari.docks.hcs_dock import HcsDock
 
     viewer = make_napari_viewer()
@@ -167,6 +167,12 @@ def test_reopened_output_is_whole_beside_the_raw_plate(make_napari_viewer, qtbot
     own = omezarr.read_labels(run96 / "plate.zarr", "H12", 0, "nuclei_labels")
     area = int((own == row["well_label"]).sum())
     assert row["area"] == pytest.approx(area * 0.65 ** 2, rel=0.01) or row["area"] == area
+    # The run's tables are the Results tab's measurements too.
+    qtbot.waitUntil(lambda: "nuclei" in session_for(viewer).measurements, timeout=20_000)
+    assert len(session_for(viewer).measurements["nuclei"]) == len(table)
+    choices = [dock.results.table_choice.itemText(i)
+               for i in range(dock.results.table_choice.count())]
+    assert "nuclei" in choices and dock.results.table.rowCount() > 0
 
 
 class _Computes(Callback):

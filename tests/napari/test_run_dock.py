@@ -128,6 +128,9 @@ def test_cancel_marks_the_stopped_wells_cancelled(docks, qtbot):
     assert plate.grid.colour(stopped[0]) == STATE_COLOURS["cancelled"]
     assert "failed" not in states.values()
     assert "cancelled" in run.status.text()
+    # The status line counts what the grid shows: every stopped well as cancelled.
+    assert f"{len(report.ok)} ok, 0 failed, {len(stopped)} cancelled" in run.status.text(), \
+        run.status.text()
 
 
 def test_preview_lands_over_its_site_with_the_plates_scale(docks, qtbot):

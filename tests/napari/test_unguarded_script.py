@@ -26,4 +26,4 @@ def test_an_unguarded_script_runs_once_and_finishes(sample_plate, tmp_path):
     report = json.loads(result.read_text())
     assert report["windows"] == 1
     assert sorted(report["ok"]) == ["A01", "A02", "B01", "B02"], report
-    assert report["status"].startswith("Run done"), report
+    assert report["status"].startswith("Run done"), (report, done.stderr[-3000:])

@@ -54,7 +54,7 @@ class HcsDock(QWidget):
         self.run = RunDock(napari_viewer)
         self.config = ConfigDock(napari_viewer)
         self.results = ResultsPanel(napari_viewer)
-        self.run.tabs.insertTab(1, scrolling(self.config), "Settings")
+        self.run.tabs.insertTab(1, self.config, "Settings")  # it scrolls itself
         self.tables = MeasurementTables(napari_viewer)
         self.results.tabs.addTab(self.tables, "Tables")
 

@@ -108,8 +108,12 @@ class PlateDock(QWidget):
 
     def _layer_inserted(self, event: Any) -> None:
         self.session.adopt_layer(event.value)
-        self.features_worker = settle(self.viewer, event.value,
-                                      lambda fn: QTimer.singleShot(0, fn))
+        # A reopened output's layer: hidden over the raw plate, one wells layer, its tables
+        # read in thread workers (`output_arrival`).
+        worker = settle(self.viewer, event.value, lambda fn: QTimer.singleShot(0, fn),
+                        self.session.set_table)
+        if worker is not None:
+            self.features_worker = worker
 
     def _plate_changed(self, reader: Any, frame: bool = True) -> None:
         if reader is None:

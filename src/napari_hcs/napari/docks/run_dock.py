@@ -238,8 +238,6 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
         failed = {w: e for w, e in report.failed.items() if w not in stopped}
         for well in [*report.not_run, *stopped]:
             self.session.set_well_state(well, "cancelled")
-        if self._progress is not None:
-            self._progress.update(len(report.ok) + len(report.failed))
         verdict = "cancelled" if report.cancelled else ("done" if report.all_ok else "failed")
         self._say(f"Run {verdict}: {len(report.ok)} ok, {len(failed)} failed, "
                   f"{len(report.not_run) + len(stopped)} cancelled, {report.seconds:.1f} s.")
@@ -250,6 +248,10 @@ class RunDock(PreviewMixin, RemoteRunMixin, RunDockWidgets, QWidget):
             show_warning(f"{len(failed)} well(s) failed, e.g. {first[0]}: {first[1]}")
         for warning in report.warnings:
             show_warning(warning)
+        # Last: napari's progress bar processes pending events while it updates (the worker's
+        # `finished` among them), so the verdict is in place before anything else runs.
+        if self._progress is not None:
+            self._progress.update(len(report.ok) + len(report.failed))
 
     def _on_error(self, exc: Exception) -> None:
         """The run could not start or stopped (e.g. an output folder that cannot be written):

@@ -111,7 +111,7 @@ class PlateNavigator:
 #: Well names' text size on screen (points): this fraction of a well's width on screen,
 #: within these bounds.
 NAME_FRACTION = 0.12
-NAME_SIZES = (7, 28)
+NAME_SIZES = (7, 20)
 
 
 class PlateFramer:

@@ -4,7 +4,8 @@
   additive: raw + result would double the brightness).
 - A second `wells` layer (raw plate and output both name the wells, in the same frame) is
   dropped: one set of well names, not `wells` and `wells [1]`.
-- Its labels get their table as `features`, read in a thread worker (`output_tables`).
+- Its labels get their table as `features`, and the session every table of the run as its
+  measurements (the Results tab), both read in thread workers (`output_tables`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..plate_view.layers import META_KEY
-from .output_tables import load_features_later
+from .output_tables import load_features_later, load_tables_later
 
 
 def _info(layer: Any) -> dict[str, Any]:
@@ -29,10 +30,10 @@ def is_wells_layer(layer: Any) -> bool:
     return bool(_info(layer).get("wells_layer"))
 
 
-def settle(viewer: Any, layer: Any, later: Any) -> Any:
+def settle(viewer: Any, layer: Any, later: Any, on_table: Any = None) -> Any:
     """Arrange `layer`, just inserted; `later(fn)` runs `fn` after the insertion finished
-    (removing a layer inside its own insertion event confuses napari). Returns the features
-    worker when one started."""
+    (removing a layer inside its own insertion event confuses napari); `on_table(name, frame)`
+    receives the run's tables. Returns the features worker when one started."""
     info = _info(layer)
     if is_wells_layer(layer) and any(is_wells_layer(other) for other in viewer.layers
                                      if other is not layer):
@@ -48,6 +49,8 @@ def settle(viewer: Any, layer: Any, later: Any) -> Any:
     if info.get("result") == "image" and any(is_raw_plate(o) for o in viewer.layers):
         layer.visible = False
     if info.get("result") == "labels" and "hcs_tables" in layer.metadata:
+        if on_table is not None:
+            load_tables_later(layer.metadata["hcs_tables"], on_table)
         return load_features_later(layer, layer.metadata["hcs_tables"], info["name"],
                                    list(info.get("label_wells", ())))
     return None

@@ -52,10 +52,24 @@ class OutputTables:
         return [p for p in sorted(self.folder.glob("*.parquet"))
                 if p.is_file() and not p.is_symlink()]
 
+    def read_all(self) -> dict[str, pd.DataFrame]:
+        """Every table of the run with a `well` column, by name (`nuclei`, `wells`, ...): the
+        Results tab's measurements."""
+        frames = {}
+        for path in self._files():
+            frame = self._read_path(path)
+            if frame is not None and "well" in frame.columns:
+                frames[path.stem] = frame
+        return frames
+
     def read(self, base: str, columns: list[str] | None = None) -> pd.DataFrame | None:
         path = self.path_for(base)
         if path is None:
             return None
+        frame = self._read_path(path, columns)
+        return frame if frame is not None and {"well", "label"} <= set(frame.columns) else None
+
+    def _read_path(self, path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
         size = path.stat().st_size
         if size > MAX_TABLE_BYTES:
             log.warning("%s: %d bytes, more than %d: not loaded as features", path, size,
@@ -68,7 +82,7 @@ class OutputTables:
         except Exception as exc:  # a damaged table: the labels still show, without features
             log.warning("%s: cannot read it as a table (%s)", path, exc)
             return None
-        return frame if {"well", "label"} <= set(frame.columns) else None
+        return frame
 
     def first_ids(self, base: str, wells: list[str]) -> dict[str, int]:
         """Each well's id shift: the objects of the wells before it (plate order)."""
@@ -103,6 +117,21 @@ def shift_levels(levels: Levels, tables: OutputTables, base: str, well: str,
         return np.where(block > 0, block.astype(np.uint32) + first, np.uint32(0))
 
     return [(factor, array.map_blocks(shift, dtype=np.uint32)) for factor, array in levels]
+
+
+def load_tables_later(tables: OutputTables, on_table: Any) -> Any:
+    """Read every table in a thread worker; `on_table(name, frame)` on the GUI thread for
+    each (the session's measurements: the Results tab, colour by). Once per output."""
+    if getattr(tables, "_all_requested", False) or not tables._files():
+        return None
+    tables._all_requested = True
+    from napari.qt.threading import create_worker
+
+    worker = create_worker(tables.read_all, _ignore_errors=True)
+    worker.returned.connect(lambda frames: [on_table(n, f) for n, f in frames.items()])
+    worker.errored.connect(lambda exc: log.warning("tables not loaded: %s", exc))
+    worker.start()
+    return worker
 
 
 def load_features_later(layer: Any, tables: OutputTables, base: str,

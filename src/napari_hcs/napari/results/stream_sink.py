@@ -29,11 +29,16 @@ FEATURES_MS = 2000
 
 
 _warmed = False
+#: Set once the label-colour kernels are compiled (the warm-up thread is done).
+LABELS_WARM = threading.Event()
 
 
 def _warm_up_labels() -> None:
     """The first Labels layer of a process compiles napari's label-colour kernel (numba, about
-    1 s); build a throw-away one in a thread now, so the Run click does not pay for it."""
+    1.5 s), and again for each array layout it meets (contiguous or strided, 2-D or 3-D: a
+    zoomed-out slice of the plate view is strided); compile them all in a thread now, so that
+    neither the Run click nor the first results pay for them on the GUI thread (a strided
+    compile was the run's longest stall, 2 s, in `python -m bench gui`)."""
     global _warmed
     if _warmed:
         return
@@ -43,7 +48,19 @@ def _warm_up_labels() -> None:
         import numpy as np
         from napari.layers import Labels
 
-        Labels(np.zeros((4, 4), np.uint32))
+        layer = Labels(np.zeros((4, 4), np.uint32))
+        try:  # napari's private kernel: its layouts, for the dtype napari would use
+            from napari.utils.colormaps import _accelerated_cmap as kernel
+
+            colours = len(layer.colormap.colors) - 1
+            dtype = kernel.minimum_dtype_for_labels(colours + 1)
+            ids = np.arange(2 * 8 * 8, dtype=np.uint32).reshape(2, 8, 8)
+            for values in (ids[0, 0], ids[0], ids[0, ::2, ::2], ids, ids[:, ::2, ::2]):
+                kernel.zero_preserving_modulo(values, colours, dtype, 0)
+        except Exception:  # noqa: S110 - another napari: the first layers compile it, slower
+            pass
+        finally:
+            LABELS_WARM.set()
 
     threading.Thread(target=build, name="napari-hcs labels warm-up", daemon=True).start()
 
@@ -131,14 +148,23 @@ class ResultSink:
         self._create_next()
 
     def _create_next(self) -> None:
-        """Create one prepared layer, then yield to the event loop before the next."""
+        """Create one prepared layer in two event-loop turns (the layer, then its place in the
+        viewer: Qt controls and vispy visual), then yield before the next: under software
+        OpenGL each half of a labels layer's creation costs as much as a repaint."""
         from qtpy.QtCore import QTimer
 
         while self._to_create:
             spec = self._to_create.popleft()
             if self._layer(spec.name) is None:
-                self._create(spec)
-                break
+                layer = self._build(spec)
+                QTimer.singleShot(0, lambda n=spec.name, built=layer: self._add_built(n, built))
+                return
+
+    def _add_built(self, name: str, layer: Any) -> None:
+        from qtpy.QtCore import QTimer
+
+        if self._layer(name) is None:  # a result may have made it meanwhile
+            self.viewer.add_layer(layer)
         if self._to_create:
             QTimer.singleShot(0, self._create_next)
 
@@ -147,6 +173,14 @@ class ResultSink:
         return self.viewer.layers[name] if name in self.viewer.layers else None
 
     def _create(self, spec: LayerSpec) -> Any:
+        layer = self._build(spec)
+        if layer not in self.viewer.layers:
+            self.viewer.add_layer(layer)
+        return layer
+
+    def _build(self, spec: LayerSpec) -> Any:
+        """The layer for `spec`: an earlier run's with the new data, else a new one (not yet
+        in the viewer)."""
         from napari.layers import Layer
 
         layer = self._layer(spec.name)
@@ -163,9 +197,7 @@ class ResultSink:
         if (spec.kind == "image" and self._raw_plate_shown()) or (
                 kind == "outlines" and self._labels_for(spec.name)):
             kwargs = {**kwargs, "visible": False}
-        layer = Layer.create(spec.pyramid.levels, kwargs, spec.kind)
-        self.viewer.add_layer(layer)
-        return layer
+        return Layer.create(spec.pyramid.levels, kwargs, spec.kind)
 
     def _labels_for(self, outlines_name: str) -> bool:
         base = outlines_name.removesuffix(" outlines")
