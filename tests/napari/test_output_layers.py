@@ -170,9 +170,9 @@ def test_reopened_output_is_whole_beside_the_raw_plate(make_napari_viewer, qtbot
     # The run's tables are the Results tab's measurements too.
     qtbot.waitUntil(lambda: "nuclei" in session_for(viewer).measurements, timeout=20_000)
     assert len(session_for(viewer).measurements["nuclei"]) == len(table)
-    choices = [dock.results.table_choice.itemText(i)
-               for i in range(dock.results.table_choice.count())]
-    assert "nuclei" in choices and dock.results.table.rowCount() > 0
+    choices = [dock.tables.table_choice.itemText(i)
+               for i in range(dock.tables.table_choice.count())]
+    assert "nuclei" in choices and dock.tables.table.rowCount() > 0
 
 
 class _Computes(Callback):
