@@ -243,3 +243,28 @@ def test_our_plates_of_either_ngff_version_reopen(tmp_path, version):
     levels = layers[1][0]
     np.testing.assert_array_equal(_cell(levels[0], geometry, "B03"),
                                   _padded(image[1], geometry.cell(0)))
+
+
+@pytest.mark.parametrize("dock_first", [True, False])
+def test_an_opened_output_lists_its_tables(make_napari_viewer, qtbot, run96, dock_first):
+    """Results > Tables lists the run's tables once its output folder is opened alone, whether
+    the dock was there before or came after (read in a worker, swapped in on the GUI thread)."""
+    from napari_hcs.napari.docks.hcs_dock import HcsDock
+
+    viewer = make_napari_viewer()
+    if not dock_first:
+        viewer.open(str(run96), plugin="napari-hcs")
+    dock = HcsDock(viewer)
+    qtbot.addWidget(dock)
+    if dock_first:
+        viewer.open(str(run96), plugin="napari-hcs")
+    expected = sorted(p.stem for p in (run96 / "tables").glob("*.parquet")
+                      if p.stem != "positions")
+    assert "nuclei" in expected
+    choice = dock.tables.table_choice
+    qtbot.waitUntil(lambda: choice.count() == len(expected), timeout=20_000)
+    assert sorted(choice.itemText(i) for i in range(choice.count())) == expected
+    assert not dock.tables.hint.isVisible()
+    nuclei = session_for(viewer).measurements["nuclei"]
+    assert len(nuclei) == len(pd.read_parquet(run96 / "tables" / "nuclei.parquet"))
+    assert set(nuclei["well"]) == {"A01", "B02", "H12"}

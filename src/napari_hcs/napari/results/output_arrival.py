@@ -5,6 +5,8 @@
 - A second `wells` layer (raw plate and output both name the wells, in the same frame) is
   dropped: one set of well names, not `wells` and `wells [1]`.
 - Its labels get their table as `features`, read in a thread worker (`output_tables`).
+- Its tables (`tables/*.parquet`) join the viewer's session, as a live run's do, read in a
+  thread worker when its `wells` layer arrives (every output has one).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..plate_view.layers import META_KEY
-from .output_tables import load_features_later
+from ..session import session_for
+from .output_tables import OutputTables, load_features_later, load_tables_later
 
 
 def _info(layer: Any) -> dict[str, Any]:
@@ -34,10 +37,13 @@ def settle(viewer: Any, layer: Any, later: Any) -> Any:
     (removing a layer inside its own insertion event confuses napari). Returns the features
     worker when one started."""
     info = _info(layer)
+    tables = None
+    if is_wells_layer(layer) and info.get("format") == "output" and info.get("root"):
+        tables = load_tables_later(session_for(viewer), OutputTables(info["root"]))
     if is_wells_layer(layer) and any(is_wells_layer(other) for other in viewer.layers
                                      if other is not layer):
         later(lambda: layer in viewer.layers and viewer.layers.remove(layer))
-        return None
+        return tables
     if info.get("format") != "output":
         if is_raw_plate(layer):  # the raw plate after its results: show the raw plate
             for other in viewer.layers:
@@ -50,4 +56,4 @@ def settle(viewer: Any, layer: Any, later: Any) -> Any:
     if info.get("result") == "labels" and "hcs_tables" in layer.metadata:
         return load_features_later(layer, layer.metadata["hcs_tables"], info["name"],
                                    list(info.get("label_wells", ())))
-    return None
+    return tables

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: Tables larger than this are not loaded as features (napari validates them on the GUI thread).
 MAX_TABLE_BYTES = 512 << 20
+#: The stage positions' table (engine.executor.outputs.POSITIONS; not imported, so the reader
+#: does not pull in the executor).
+POSITIONS = "positions"
 
 
 class OutputTables:
@@ -56,19 +59,21 @@ class OutputTables:
         path = self.path_for(base)
         if path is None:
             return None
-        size = path.stat().st_size
-        if size > MAX_TABLE_BYTES:
-            log.warning("%s: %d bytes, more than %d: not loaded as features", path, size,
-                        MAX_TABLE_BYTES)
-            return None
-        import pyarrow.parquet as pq
+        frame = _read_bounded(path, columns)
+        return frame if frame is not None and {"well", "label"} <= set(frame.columns) else None
 
-        try:
-            frame = pq.read_table(path, columns=columns).to_pandas()
-        except Exception as exc:  # a damaged table: the labels still show, without features
-            log.warning("%s: cannot read it as a table (%s)", path, exc)
-            return None
-        return frame if {"well", "label"} <= set(frame.columns) else None
+    def whole_tables(self) -> dict[str, pd.DataFrame]:
+        """Every measurement table of the run by name (`nuclei`, per-well profiles, ...), as
+        a live run hands them to the session: those with a `well` column, the stage positions
+        left out (a live run does not list them either)."""
+        found = {}
+        for path in self._files():
+            if path.stem == POSITIONS:
+                continue
+            frame = _read_bounded(path)
+            if frame is not None and "well" in frame.columns:
+                found[path.stem] = frame
+        return found
 
     def first_ids(self, base: str, wells: list[str]) -> dict[str, int]:
         """Each well's id shift: the objects of the wells before it (plate order)."""
@@ -93,6 +98,21 @@ class OutputTables:
         parts = [object_features(well, first.get(well, 0), rows["label"].to_numpy(), rows)
                  for well, rows in table.groupby("well", sort=False) if well in first]
         return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def _read_bounded(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """`path` as a DataFrame; None (one log line) when too large or not a table."""
+    size = path.stat().st_size
+    if size > MAX_TABLE_BYTES:
+        log.warning("%s: %d bytes, more than %d: not loaded", path, size, MAX_TABLE_BYTES)
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path, columns=columns).to_pandas()
+    except Exception as exc:  # a damaged table: the labels still show, without features
+        log.warning("%s: cannot read it as a table (%s)", path, exc)
+        return None
 
 
 def shift_levels(levels: Levels, tables: OutputTables, base: str, well: str,
@@ -121,5 +141,23 @@ def load_features_later(layer: Any, tables: OutputTables, base: str,
 
     worker.returned.connect(assign)
     worker.errored.connect(lambda exc: log.warning("%s: features not loaded: %s", base, exc))
+    worker.start()
+    return worker
+
+
+def load_tables_later(session: Any, tables: OutputTables) -> Any:
+    """Read every table of the run in a thread worker; hand them to `session` (the Results
+    tab's Tables page, the Plate dock's colours) on the GUI thread. Returns the worker."""
+    from napari.qt.threading import create_worker
+
+    worker = create_worker(tables.whole_tables, _ignore_errors=True)
+
+    def assign(found: dict[str, pd.DataFrame]) -> None:
+        for name, frame in found.items():
+            session.set_table(name, frame)
+
+    worker.returned.connect(assign)
+    worker.errored.connect(lambda exc: log.warning("%s: tables not loaded: %s", tables.folder,
+                                                   exc))
     worker.start()
     return worker
