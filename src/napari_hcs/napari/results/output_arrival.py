@@ -7,6 +7,7 @@
 - Its labels get their table as `features`, read in a thread worker (`output_tables`).
 - Its tables (`tables/*.parquet`) join the viewer's session, as a live run's do, read in a
   thread worker when its `wells` layer arrives (every output has one).
+- Opened alone (no raw plate), the view frames its wells, as opening a raw plate does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..plate_view.layers import META_KEY
+from ..plate_view.navigation import frame_wells
 from ..session import session_for
 from .output_tables import OutputTables, load_features_later, load_tables_later
 
@@ -44,6 +46,10 @@ def settle(viewer: Any, layer: Any, later: Any) -> Any:
                                      if other is not layer):
         later(lambda: layer in viewer.layers and viewer.layers.remove(layer))
         return tables
+    if tables is not None and not any(is_raw_plate(o) for o in viewer.layers):
+        geometry, wells = info.get("geometry"), list(info.get("wells", ()))
+        if geometry is not None:  # alone: its wells, not the whole plate's thumbnails
+            later(lambda: frame_wells(viewer, geometry, wells))
     if info.get("format") != "output":
         if is_raw_plate(layer):  # the raw plate after its results: show the raw plate
             for other in viewer.layers:
