@@ -71,3 +71,23 @@ def test_the_hcs_dock_at_1366_x_768(make_napari_viewer, qtbot, plate96):
     dock.tabs.setCurrentIndex(0)
     qtbot.wait(200)
     window.grab().save(str(SCREENSHOTS / "hcs_dock_1366x768.png"))
+
+
+def test_the_hcs_dock_added_as_users_do(make_napari_viewer, qtbot, plate96):
+    """Plugins > napari HCS: napari hands the widget a proxied viewer (public attributes only).
+    The dock still makes room, with Qt's own widgets, and the canvas keeps >= 60 %."""
+    import warnings
+
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1366, 768)
+    viewer.open(str(plate96), plugin="napari-hcs")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # napari warns on private access
+        _, dock = viewer.window.add_plugin_dock_widget("napari-hcs", "napari HCS")
+        assert isinstance(dock, HcsDock)
+        qtbot.waitUntil(lambda: dock._placed, timeout=5000)
+        qtbot.wait(300)
+    canvas = viewer.window._qt_viewer.canvas.native
+    assert canvas.width() >= 0.6 * 1366, f"canvas {canvas.width()} px of 1366"
+    assert dock.isVisible() and dock.width() >= 240

@@ -249,3 +249,78 @@ def test_our_plates_of_either_ngff_version_reopen(tmp_path, version):
     levels = layers[1][0]
     np.testing.assert_array_equal(_cell(levels[0], geometry, "B03"),
                                   _padded(image[1], geometry.cell(0)))
+
+
+@pytest.mark.parametrize("dock_first", [True, False])
+def test_an_opened_output_lists_its_tables(make_napari_viewer, qtbot, run96, dock_first):
+    """Results > Tables lists the run's tables once its output folder is opened alone, whether
+    the dock was there before or came after (read in a worker, swapped in on the GUI thread)."""
+    from napari_hcs.napari.docks.hcs_dock import HcsDock
+
+    viewer = make_napari_viewer()
+    if not dock_first:
+        viewer.open(str(run96), plugin="napari-hcs")
+    dock = HcsDock(viewer)
+    qtbot.addWidget(dock)
+    if dock_first:
+        viewer.open(str(run96), plugin="napari-hcs")
+    expected = sorted(p.stem for p in (run96 / "tables").glob("*.parquet")
+                      if p.stem != "positions")
+    assert "nuclei" in expected
+    choice = dock.tables.table_choice
+    qtbot.waitUntil(lambda: choice.count() == len(expected), timeout=20_000)
+    assert sorted(choice.itemText(i) for i in range(choice.count())) == expected
+    assert not dock.tables.hint.isVisible()
+    nuclei = session_for(viewer).measurements["nuclei"]
+    assert len(nuclei) == len(pd.read_parquet(run96 / "tables" / "nuclei.parquet"))
+    assert set(nuclei["well"]) == {"A01", "B02", "H12"}
+
+
+@pytest.fixture
+def profiled_two_wells(tmp_path):
+    """A profiling run's output without its plate: wells A01 and B02 of a 96-well plate, each
+    with nuclei, cells and cytoplasm labels (written in that order, as profile_cells does)."""
+    out = tmp_path / "out"
+    plate = out / "plate.zarr"
+    omezarr.create_plate(plate, ["A01", "B02"], grid=(8, 12))
+    yy, xx = np.mgrid[:120, :150]
+    for well in ("A01", "B02"):
+        nuclei = ((yy - 60) ** 2 + (xx - 75) ** 2 < 15 ** 2).astype(np.uint16)
+        cells = ((yy - 60) ** 2 + (xx - 75) ** 2 < 40 ** 2).astype(np.uint16)
+        image = np.stack([nuclei * 1000, cells * 500]).astype(np.uint16)
+        omezarr.write_field(plate, well, 0, image, channel_names=["DAPI", "Actin"],
+                            pixel_size_um=0.65,
+                            labels={"nuclei_labels": nuclei, "cells_labels": cells,
+                                    "cytoplasm_labels": cells * (1 - nuclei)})
+    return out
+
+
+def test_an_output_opened_alone_frames_its_wells_and_shows_its_nuclei(
+        make_napari_viewer, qtbot, profiled_two_wells):
+    """No raw plate: the view frames the run's wells (not a 96-well plate of thumbnails), and
+    of the label images only the first (nuclei) is shown; cells and cytoplasm start hidden."""
+    from napari_hcs.napari.docks.hcs_dock import HcsDock
+    from napari_hcs.napari.results.output_canvas import output_geometry
+    from napari_hcs.napari.results.output_zarr import read_output_plate
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1366, 768)
+    dock = HcsDock(viewer)
+    viewer.window.add_dock_widget(dock, name="napari HCS")
+    qtbot.waitUntil(lambda: dock._placed, timeout=5000)
+    viewer.open(str(profiled_two_wells), plugin="napari-hcs")
+    assert viewer.layers["nuclei"].visible
+    assert not viewer.layers["cells"].visible and not viewer.layers["cytoplasm"].visible
+    geometry = output_geometry(read_output_plate(profiled_two_wells / "plate.zarr"))
+    boxes = [geometry.well_box(w) for w in ("A01", "B02")]
+    top, left = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    bottom, right = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    height, width = viewer.canvas.size
+    fit = min(height / (bottom - top), width / (right - left))  # the wells filling the canvas
+    qtbot.waitUntil(lambda: viewer.camera.zoom > 0.8 * fit, timeout=5000)
+    qtbot.wait(200)
+    (cy, cx), zoom = viewer.camera.center[-2:], viewer.camera.zoom
+    height, width = viewer.canvas.size
+    assert zoom >= 0.8 * min(height / (bottom - top), width / (right - left))
+    assert cy - height / 2 / zoom <= top and bottom <= cy + height / 2 / zoom
+    assert cx - width / 2 / zoom <= left and right <= cx + width / 2 / zoom

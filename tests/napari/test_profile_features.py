@@ -92,6 +92,7 @@ def test_a_viewer_shows_the_features_of_the_object_under_the_cursor(
     qtbot.waitUntil(lambda: len(layer.features) == sum(len(r.tables["cells"])
                                                        for r in results), timeout=20_000)
     assert {"index", "well", "label", "Cells_AreaShape_Area"} <= set(layer.features.columns)
+    layer.visible = True  # cells start hidden under nuclei; napari reports shown layers only
     # napari's status line for a pixel of a cell lists that cell's features.
     # (a pixel of the level napari has loaded: a small cell can vanish from a coarse level)
     level = layer.data_level if layer.multiscale else 0
@@ -106,3 +107,15 @@ def test_a_viewer_shows_the_features_of_the_object_under_the_cursor(
     row = layer.features[layer.features["index"] == value].iloc[0]
     assert int(row["label"]) == value and row["well"] in WELLS
     assert f"label: {value}" in text and "Cells_AreaShape_Area" in text  # label = pixel value
+
+
+def test_live_results_show_the_first_label_image_only(results, make_napari_viewer, qtbot):
+    """Nuclei, cells and cytoplasm filled over each other hide each other: the first label
+    image is shown, the others start hidden (a reopened output does the same)."""
+    viewer = make_napari_viewer()
+    sink = ResultSink(viewer, session_for(viewer))
+    for result in results:
+        sink.add_result(result)
+    wait_until_shown(qtbot, sink)
+    assert viewer.layers["nuclei"].visible
+    assert not viewer.layers["cells"].visible and not viewer.layers["cytoplasm"].visible

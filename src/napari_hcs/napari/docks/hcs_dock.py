@@ -101,29 +101,36 @@ class HcsDock(QWidget):
     def make_room(self) -> bool:
         """Where this dock beside napari's own leaves the canvas under `CANVAS_SHARE` of the
         window (napari's layer controls alone take 340 px), share the left column instead:
-        a tab beside napari's layer controls, above the layer list. Returns whether it moved."""
+        a tab beside napari's layer controls, above the layer list. Returns whether it moved.
+
+        Found through Qt, not the viewer: napari hands a plugin widget a proxy of the viewer
+        whose private attributes (`window._qt_window`) are proxies Qt refuses. Whatever is not
+        found (another napari, a floating dock) leaves the dock where it is."""
         if self._placed:
             return False
         self._placed = True
         from qtpy.QtCore import Qt
-        from qtpy.QtWidgets import QDockWidget
+        from qtpy.QtWidgets import QDockWidget, QMainWindow
 
-        dock, window = self.parent(), self.viewer.window._qt_window
+        dock, window = self.parent(), self.window()
         while dock is not None and not isinstance(dock, QDockWidget):
             dock = dock.parent()
-        qt_viewer = self.viewer.window._qt_viewer
-        controls = getattr(qt_viewer, "dockLayerControls", None)
-        canvas = qt_viewer.canvas.native
-        if dock is None or controls is None or dock.isFloating() or \
+        if dock is None or not isinstance(window, QMainWindow) or dock.isFloating():
+            return False
+        napari_docks = {d.objectName(): d for d in window.findChildren(QDockWidget)}
+        controls, layer_list = (napari_docks.get(n) for n in ("layer controls", "layer list"))
+        canvas = window.centralWidget()
+        if controls is None or controls is dock or canvas is None or \
                 canvas.width() >= CANVAS_SHARE * window.width():
             return False
         self.setMaximumWidth(MAX_WIDTH)  # the column's width: napari's controls set it
         window.tabifyDockWidget(controls, dock)
         dock.show()
         dock.raise_()
-        height = window.height()
-        window.resizeDocks([dock, qt_viewer.dockLayerList],
-                           [int(height * 0.65), int(height * 0.25)], Qt.Orientation.Vertical)
+        if layer_list is not None:
+            height = window.height()
+            window.resizeDocks([dock, layer_list], [int(height * 0.65), int(height * 0.25)],
+                               Qt.Orientation.Vertical)
         return True
 
 

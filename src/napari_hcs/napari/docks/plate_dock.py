@@ -86,8 +86,10 @@ class PlateDock(QWidget):
         self.destroyed.connect(lambda *_: [signal.disconnect(slot) for signal, slot in links])
         self.viewer.layers.events.inserted.connect(self._layer_inserted)
         PlateNavigator.install(napari_viewer, self.session)
-        for layer in self.viewer.layers:
+        for layer in list(self.viewer.layers):  # opened before the dock: as if just inserted
             self.session.adopt_layer(layer)
+            self.features_worker = settle(self.viewer, layer,
+                                          lambda fn: QTimer.singleShot(0, fn))
         if self.session.reader is not None:
             self._plate_changed(self.session.reader, frame=False)
 

@@ -148,10 +148,10 @@ class PlateFramer:
         """Frame the remembered box again (the acquired wells when none is): always when
         `moved_ok`, else only while the camera is where the last framing put it."""
         viewer, geometry = self._viewer(), self.session.geometry
-        if viewer is None or geometry is None:
+        if viewer is None:
             return
-        if self.box is None:
-            if moved_ok:
+        if self.box is None:  # a box needs no plate: an output opened alone framed its wells
+            if moved_ok and geometry is not None:
                 frame_wells(viewer, geometry, self.session.reader.layout.wells)
             return
         if moved_ok or self._state(viewer) == self._camera:

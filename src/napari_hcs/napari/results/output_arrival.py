@@ -6,6 +6,7 @@
   dropped: one set of well names, not `wells` and `wells [1]`.
 - Its labels get their table as `features`, and the session every table of the run as its
   measurements (the Results tab), both read in thread workers (`output_tables`).
+- Opened alone (no raw plate), the view frames its wells, as opening a raw plate does.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..plate_view.layers import META_KEY
+from ..plate_view.navigation import frame_wells
 from .output_tables import load_features_later, load_tables_later
 
 
@@ -39,6 +41,11 @@ def settle(viewer: Any, layer: Any, later: Any, on_table: Any = None) -> Any:
                                      if other is not layer):
         later(lambda: layer in viewer.layers and viewer.layers.remove(layer))
         return None
+    if is_wells_layer(layer) and info.get("format") == "output" and not any(
+            is_raw_plate(o) for o in viewer.layers):
+        geometry, wells = info.get("geometry"), list(info.get("wells", ()))
+        if geometry is not None:  # alone: its wells, not the whole plate's thumbnails
+            later(lambda: frame_wells(viewer, geometry, wells))
     if info.get("format") != "output":
         if is_raw_plate(layer):  # the raw plate after its results: show the raw plate
             for other in viewer.layers:

@@ -1,9 +1,10 @@
 """A run's `plate.zarr` (OME-Zarr HCS, NGFF 0.4 or 0.5) -> the plate view of its results.
 
 Reopened results look like live ones and lie where they did: one multiscale image layer per
-channel (`DAPI (result)`), one labels layer per label image (`nuclei`), and a `wells` layer
-naming the wells, every well at its cell of the plate frame (`output_canvas`), so they overlay
-the raw plate opened from the input folder. Layers are in physical units (`scale` = the pixel
+channel (`DAPI (result)`), one labels layer per label image (`nuclei`; the first one shown,
+the others hidden, as live results start), and a `wells` layer naming the wells, every well
+at its cell of the plate frame (`output_canvas`), so they overlay the raw plate opened from
+the input folder. Layers are in physical units (`scale` = the pixel
 size, `units` micrometer) and lazy: opening reads metadata only, napari reads the pixels it
 draws. The first field of each well is shown: a run writes one (its stitched well). Where
 the run wrote a table for a label image (`tables/nuclei.parquet`), ids are shifted to the live
@@ -82,16 +83,19 @@ def plate_zarr_layers(path: str | Path) -> list[LayerData]:
                                     "channel": channel}},
         }, "image"))
     tables = OutputTables(path)
-    for label in plate.label_names:
-        layers.append(_labels_layer(label, wells, geometry, lead_shape, common, meta, tables))
-    layers.append(well_names_layer(names, geometry, {META_KEY: {**meta, "wells_layer": True}}))
+    for index, label in enumerate(plate.label_names):  # the first shown, as live results
+        layers.append(_labels_layer(label, wells, geometry, lead_shape, common, meta, tables,
+                                    shown=index == 0))
+    layers.append(well_names_layer(names, geometry, {META_KEY: {
+        **meta, "wells_layer": True, "geometry": geometry}}))
     return layers
 
 
 def _labels_layer(label: str, wells: list[OutputWell], geometry: PlateGeometry,
                   lead_shape: tuple[int, ...], common: dict[str, Any],
-                  meta: dict[str, Any], tables: OutputTables) -> LayerData:
-    """One label image of every well that has it (the others' cells stay empty)."""
+                  meta: dict[str, Any], tables: OutputTables, shown: bool) -> LayerData:
+    """One label image of every well that has it (the others' cells stay empty); hidden
+    unless `shown` (nuclei, cells and cytoplasm filled over each other hide each other)."""
     name = base_name(label)
     having = [(w.row, w.column, w.labels[label]) for w in wells if label in w.labels]
     dtype = having[0][2][0][1].dtype
@@ -104,6 +108,7 @@ def _labels_layer(label: str, wells: list[OutputWell], geometry: PlateGeometry,
     return (plate_levels(geometry, having, lead_shape, dtype), {
         "name": name,
         "opacity": 0.5,
+        "visible": shown,
         **common,
         "metadata": {META_KEY: {**meta, "result": "labels", "name": name,
                                 "label_wells": order}, "hcs_tables": tables},

@@ -193,9 +193,11 @@ class ResultSink:
         kind = self.canvas.kinds.get(spec.name)
         # Start hidden what would only repeat what is shown: processed images over the raw
         # plate (both additive: the well would read twice as bright), outlines of objects whose
-        # labels are shown. Every visible layer is one more full-canvas pass per repaint.
+        # labels are shown, a second label image (cells filled over nuclei hide them). Every
+        # visible layer is one more full-canvas pass per repaint.
         if (spec.kind == "image" and self._raw_plate_shown()) or (
-                kind == "outlines" and self._labels_for(spec.name)):
+                kind == "outlines" and self._labels_for(spec.name)) or (
+                kind == "labels" and self._result_labels_shown()):
             kwargs = {**kwargs, "visible": False}
         return Layer.create(spec.pyramid.levels, kwargs, spec.kind)
 
@@ -203,6 +205,10 @@ class ResultSink:
         base = outlines_name.removesuffix(" outlines")
         return self.canvas.kinds.get(base) == "labels" or (
             base in self.viewer.layers and self.viewer.layers[base]._type_string == "labels")
+
+    def _result_labels_shown(self) -> bool:
+        return any(layer.visible and layer.metadata.get(META_KEY, {}).get("result") == "labels"
+                   for layer in self.viewer.layers)
 
     def _raw_plate_shown(self) -> bool:
         return any(layer.metadata.get(META_KEY, {}).get("plate_view") for layer in
