@@ -23,15 +23,16 @@ def _segment(field, **nuclei_kw):
     return nuclei[0], cells
 
 
-@pytest.mark.parametrize(("well", "area_tolerance"), [("B7", 0.10), ("F7", 0.25)])
-def test_nf1_field_matches_cellprofiler(well: str, area_tolerance: float) -> None:
-    # F7: one nucleus split by shape declumping halves its cell (median 0.79x measured).
+@pytest.mark.parametrize("well", ["B7", "F7"])
+def test_nf1_field_matches_cellprofiler(well: str) -> None:
+    # F7: an elongated nucleus that shape declumping alone split in two (its cell halved,
+    # median 0.78x) is rejoined (measured: nuclei F1 0.98, cells 0.97, 1.00x).
     field = nf1_field(well)
     nuclei, cells = _segment(field)
     n = score(field.nuclei, nuclei, field.pixel_size_um)
     c = score(field.cells, cells, field.pixel_size_um)
     assert n.f1 >= 0.95 and c.f1 >= 0.93, (n.row(), c.row())
-    assert abs(c.area_ratio - 1) <= area_tolerance, c.row()
+    assert abs(c.area_ratio - 1) <= 0.10, c.row()
 
 
 def test_pediatric_phenix_field_matches_cellprofiler() -> None:

@@ -67,6 +67,28 @@ def test_shape_declumping_splits_two_touching_discs_not_an_ellipse() -> None:
 
 
 
+def test_shape_split_is_undone_without_a_neck_or_a_darker_line() -> None:
+    from scipy import ndimage as ndi
+
+    from napari_hcs.engine.functions.library.declump import _rejoin
+
+    # One 20 x 60 object cut in two halves along a slanted line (no neck: the border, 30
+    # pixel pairs, is longer than the halves are wide, 20).
+    yy, xx = np.mgrid[:24, :64]
+    body = (yy >= 2) & (yy < 22) & (xx >= 2) & (xx < 62)
+    halves = np.where(body, np.where(xx + yy // 2 < 38, 1, 2), 0).astype(np.int32)
+    distance = ndi.distance_transform_edt(body)
+    flat = body.astype(float)
+    assert _rejoin(halves, distance, flat).max() == 1  # one elongated object
+    line = flat.copy()
+    line[np.abs(xx + yy / 2 - 37.5) < 1.5] = 0.5  # a darker line: two touching objects
+    assert _rejoin(halves, distance, line * body).max() == 2
+    necked = halves.copy()
+    necked[2:9, 26:36] = necked[15:22, 26:36] = 0  # a neck a third as wide as the halves
+    distance = ndi.distance_transform_edt(necked > 0)
+    np.testing.assert_array_equal(_rejoin(necked, distance, (necked > 0) * 1.0), necked)
+
+
 def test_fill_holes_equals_scipy() -> None:
     from scipy import ndimage as ndi
 
