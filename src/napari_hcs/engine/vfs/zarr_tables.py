@@ -15,11 +15,12 @@ A table measured on a label image (its `label_image` column, `executor/tables.py
 `ImageNumber`, `ObjectNumber`, `Parent_*`, ...) its `metadata_columns`, any other column (text:
 a class) a categorical one. Any other table (per image or per site: `qc`, `image`) is a
 `generic_table` (ngio's type for tables of no specific kind; index key `index`, ngio's
-default, which names the row number when the table has no such column). Units stay in the attributes (`units`) and in the Parquet
-file (pandas' metadata, and each column's Arrow field metadata `unit`). Rows without a field
-(a well-level table) go to field 0, the well's first image. Written in the worker right after
-the well's fields (a rewritten field takes its old tables with it); the table's Parquet file
-first and the listing last, so a listed table is complete.
+default, which names the row number when the table has no such column). Units stay in the
+attributes (`units`) and in the Parquet file (pandas' metadata, and each column's Arrow field
+metadata `unit`). Rows without a field (a well-level table) go to field 0, the well's first
+image. Written in the worker right after the well's fields (a rewritten field takes its old
+tables with it); the table's Parquet file first and the listing last, so a listed table is
+complete.
 """
 
 from __future__ import annotations
