@@ -1,4 +1,4 @@
-"""`python -m bench accuracy [--wells B7,D7] [--keep DIR]`: segmentation accuracy of the shipped
+"""`python -m bench accuracy [--wells B07,D07] [--keep DIR]`: segmentation accuracy of the shipped
 pipelines on plates built from real fields, against CellProfiler's own segmentation.
 
 Plates (`real_plates.py`): the NF1 fields as an ImageXpress plate (3 x 3 tiles, 10 % overlap,
@@ -13,6 +13,7 @@ are printed beside them (plumbing only: its truth is what the generator drew).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from bench.real_plates import (
     dsb_field,
     magnified,
     nf1_field,
+    nf1_well,
     pediatric_field,
 )
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
@@ -36,16 +38,30 @@ def _print(title: str, scores: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench accuracy")
-    parser.add_argument("--wells", default=",".join(NF1_WELLS))
-    parser.add_argument("--keep", type=Path, default=None, help="build the plates here")
+    parser = argparse.ArgumentParser(
+        prog="bench accuracy", description="Segmentation accuracy of the shipped pipelines "
+        "on plates built from real fields, against CellProfiler's own segmentation.")
+    every = ",".join(normalize_well(w) for w in NF1_WELLS)
+    parser.add_argument("--wells", default=every, metavar="WELLS",
+                        help=f"comma-separated NF1 wells to score, as the plate names them "
+                             f"(B07 or B7); default: all of {every}")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="build the plates and runs in DIR and keep them (default: a "
+                             "temporary folder, removed afterwards)")
     args = parser.parse_args(argv)
-    wells = [w.strip() for w in args.wells.split(",") if w.strip()]
+    try:
+        names = [normalize_well(nf1_well(w.strip())) for w in args.wells.split(",")
+                 if w.strip()]
+    except ValueError as exc:
+        print(f"bench accuracy: --wells: {exc}", file=sys.stderr)
+        return 2
+    if not names:
+        print(f"bench accuracy: --wells names no well (the wells are {every})", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
-        fields = {w: nf1_field(w) for w in wells}
-        names = [normalize_well(w) for w in wells]
+        fields = {w: nf1_field(w) for w in names}
         px = next(iter(fields.values())).pixel_size_um
         plate = build_plate(base / "nf1_ix", fields, "imagexpress")
         run_plate(plate, base / "nf1_ix_out", workers=2)

@@ -33,6 +33,7 @@ import tifffile
 from scipy import ndimage as ndi
 
 from napari_hcs.engine.plate.generator import write_sample_plate
+from napari_hcs.engine.plate.model import PlateError
 from napari_hcs.engine.plate.synthetic import (
     SampleSpec,
     SyntheticWell,
@@ -63,7 +64,20 @@ def _read(path: Path) -> np.ndarray:
     return tifffile.imread(path)
 
 
+def nf1_well(well: str) -> str:
+    """The NF1 files' spelling (`B7`) of a well named as the plate names it (`B07`, `b7`);
+    ValueError, listing the wells there are, for a well without fields."""
+    spelling = {normalize_well(w): w for w in NF1_WELLS}
+    try:
+        return spelling[normalize_well(well)]
+    except (KeyError, PlateError):
+        raise ValueError(f"no NF1 field for well {well!r}: the wells are "
+                         f"{', '.join(spelling)}") from None
+
+
 def nf1_field(well: str) -> RealField:
+    """The NF1 field of `well` (`B07` or `B7`)."""
+    well = nf1_well(well)
     folder = DATA / "nf1_plate2"
     dapi = _read(next(folder.glob(f"{well}_01_1_*_DAPI_001.tif")))
     rfp = _read(next(folder.glob(f"{well}_01_3_*_RFP_001.tif")))

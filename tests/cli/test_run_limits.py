@@ -18,7 +18,7 @@ from cli_process import Cli, until
 from run_limits_funcs import rl_hog, rl_spin
 
 from napari_hcs.engine.codegen import pipeline_to_source
-from napari_hcs.engine.executor.limits import parse_size
+from napari_hcs.engine.executor.limits import describe_size, parse_size
 from napari_hcs.engine.pipeline import Pipeline, Step
 from napari_hcs.engine.plate.generator import SampleSpec, write_sample_plate
 
@@ -59,7 +59,7 @@ def test_a_well_over_max_memory_fails_naming_well_step_and_limit(tmp_path, plate
     assert len(errors) == 2, run.lines
     for line in errors:
         assert "step 1 'hog'" in line and "MemoryError" in line, line
-        assert "--max-memory 0.5 GiB" in line, line
+        assert "--max-memory 512 MiB" in line, line
     record = _record(out)
     assert record["status"] == "failed"
     assert record["options"]["limits"]["max_memory_bytes"] == 512 * 1024**2
@@ -121,6 +121,13 @@ def test_a_cancel_ends_a_step_that_never_returns_and_writes_run_json(tmp_path, p
                                         ("1.5GiB", int(1.5 * 1024**3)), ("none", None)])
 def test_sizes_parse(text, size):
     assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("size, text", [(64 * 1024**2, "64 MiB"), (1023 * 1024**2, "1023 MiB"),
+                                        (1024**3, "1.0 GiB"), (int(1.5 * 1024**3), "1.5 GiB"),
+                                        (None, "none")])
+def test_sizes_are_described_in_mib_below_a_gib(size, text):
+    assert describe_size(size) == text
 
 
 @pytest.mark.parametrize("text", ["lots", "-1G", "1M", "4X"])

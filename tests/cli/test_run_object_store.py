@@ -189,3 +189,28 @@ def test_a_file_url_is_the_local_folder(plate, tmp_path, monkeypatch):
                  "--no-progress"]) == 0
     assert (out / "plate.zarr" / "zarr.json").is_file() and (out / "run.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no folder named "file:"
+
+
+def test_a_store_without_credentials_names_the_url_and_what_to_set(s3, plate, tmp_path,
+                                                                   monkeypatch, capsys):
+    import s3fs
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup
+    s3fs.S3FileSystem.clear_instance_cache()  # the cached filesystem holds the keys
+    try:
+        assert main(["run", "stitch_segment", str(plate), "--out", "s3://results/nokeys",
+                     "--no-progress"]) != 0
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()  # nor may one without them stay cached
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err, err
+    assert err.startswith("error: cannot write outputs to s3://results/nokeys: Unable to locate "
+                          "credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), err
+    assert "AWS_PROFILE" in err and "AWS_ENDPOINT_URL" in err
+    assert not list(tmp_path.iterdir())

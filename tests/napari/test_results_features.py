@@ -35,7 +35,8 @@ def _frame() -> pd.DataFrame:
 def test_search_hover_and_medians() -> None:
     frame = _frame()
     names = feature_names(frame)
-    assert "index" not in names and "label" not in names and "plate" in names  # a category
+    assert names == ["AreaShape_Area", "Intensity_MeanIntensity_DAPI", "centroid_y",
+                     "centroid_x"]
     assert search(names, "dapi  INTENSITY") == ["Intensity_MeanIntensity_DAPI"]
     assert search(names, "") == names and search(names, "nothing") == []
     chosen = default_hover(names)
@@ -44,6 +45,23 @@ def test_search_hover_and_medians() -> None:
                                                             *chosen]
     assert well_medians(frame, "AreaShape_Area") == {"A01": 20.0, "B03": 7.0}
     assert well_medians(frame, "Intensity_MeanIntensity_DAPI")["B03"] == 4.5  # NaN left out
+
+
+def test_ids_metadata_and_links_are_not_features() -> None:
+    """A reopened output's table starts with its keys and CellProfiler's metadata: none of
+    them is a feature; a child count is, and so are the classes a classifier gave."""
+    frame = pd.DataFrame({
+        "index": [1, 2], "well": "B07", "label": [1, 2], "well_label": [1, 2], "plate": "p",
+        "field": 0, "label_image": "B/7/0/labels/cells", "Metadata_Plate": "p",
+        "Metadata_Well": "B07", "Metadata_Site": 1, "ImageNumber": 1, "ObjectNumber": [1, 2],
+        "Number_Object_Number": [1, 2], "Cells_Parent_Nuclei": [1, 2],
+        "Cells_Children_Cytoplasm_Count": [1, 1], "Cells_AreaShape_Area": [80.0, 90.0],
+        "class": ["a", "b"]})
+    assert feature_names(frame) == ["Cells_Children_Cytoplasm_Count", "Cells_AreaShape_Area",
+                                    "class"]
+    from napari_hcs.engine.classify import feature_columns
+
+    assert feature_columns(frame) == ["Cells_Children_Cytoplasm_Count", "Cells_AreaShape_Area"]
 
 
 def test_heatmap_pixels_cover_their_wells_cells() -> None:

@@ -248,6 +248,7 @@ def test_well_profile_counts_medians_and_mads() -> None:
     cells = pd.DataFrame({"label": [1, 2, 3, 4], "Cells_Parent_Nuclei": [1, 2, 3, 4],
                           "Cells_Children_Cytoplasm_Count": [1, 1, 0, 1],
                           "Metadata_Site": [1, 1, 2, 2],
+                          "Cells_Neighbors_FirstClosestObjectNumber_5": [2, 1, 4, 3],
                           "Cells_AreaShape_Area": [10.0, 20.0, 30.0, 100.0],
                           "Cells_Correlation_Costes_A_B": [np.nan] * 4,
                           "Cells_Intensity_MeanIntensity_A": [0.1, np.nan, 0.3, 0.5]})
@@ -263,7 +264,8 @@ def test_well_profile_counts_medians_and_mads() -> None:
     assert row["Median_Cells_Intensity_MeanIntensity_A"] == pytest.approx(0.3)  # NaN left out
     assert np.isnan(row["Median_Cells_Correlation_Costes_A_B"])
     assert np.isnan(row["Median_Cytoplasm_AreaShape_Area"])
-    for link in ("label", "Parent_Nuclei", "Children_Cytoplasm_Count", "Metadata_Site"):
+    for link in ("label", "Parent_Nuclei", "Children_Cytoplasm_Count", "Metadata_Site",
+                 "ClosestObjectNumber"):  # a neighbour's id is no feature
         assert not any(link in c for c in profile.columns), link
     units = profile.attrs["units"]
     assert units["Median_Cells_AreaShape_Area"] == units["MAD_Cells_AreaShape_Area"] == "pixel**2"

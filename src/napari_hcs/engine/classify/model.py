@@ -26,6 +26,7 @@ import annotated_types as at
 import numpy as np
 
 from ..json_limits import JsonLimitError, check_value, loads_bounded
+from ..table_columns import measurement_columns
 
 FORMAT = "napari-hcs object classifier"
 VERSION = 1
@@ -36,10 +37,9 @@ MAX_FEATURES = 10_000
 MAX_CLASSES = 256
 MAX_NAME = 200
 
-#: Columns that say where an object is or which it is, not what it looks like.
-KEY_COLUMNS = frozenset({"index", "label", "well", "site", "field", "plate", "label_image",
-                         "Parent_Nuclei", "Parent_Cells", "class", "centroid_y", "centroid_x",
-                         "Location_Center_X", "Location_Center_Y", "Location_Center_Z"})
+#: Measurements that say where an object is, not what it looks like (ids and metadata are
+#: left out by `engine/table_columns.py`'s rule).
+POSITION_COLUMNS = frozenset({"centroid_y", "centroid_x"})
 
 
 class ClassifierError(ValueError):
@@ -47,14 +47,10 @@ class ClassifierError(ValueError):
 
 
 def feature_columns(table: Any) -> list[str]:
-    """The numeric columns of an object table that describe objects (not keys, positions)."""
-    import pandas as pd
-
-    return [str(c) for c in table.columns if str(c) not in KEY_COLUMNS
-            and not str(c).startswith(("class", "Location_", "Parent_", "Children_",
-                                       "Number_", "ObjectNumber"))
-            and pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(
-                table[c])]
+    """The measurements of an object table that describe objects (not ids, metadata,
+    positions, nor an earlier classification)."""
+    return [c for c in measurement_columns(table) if c not in POSITION_COLUMNS
+            and not c.startswith(("class", "Location_"))]
 
 
 @dataclass(frozen=True)

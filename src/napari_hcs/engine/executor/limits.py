@@ -26,6 +26,7 @@ import os
 import re
 from dataclasses import dataclass
 
+MiB = 1024**2
 GiB = 1024**3
 MIN_MEMORY = 1 * GiB
 DEFAULT_MEMORY_SHARE = 0.8
@@ -88,7 +89,10 @@ def parse_size(text: str) -> int | None:
 
 
 def describe_size(size: int | None) -> str:
-    return "none" if size is None else f"{size / GiB:.1f} GiB"
+    """`4.0 GiB`, or `64 MiB` below 1 GiB (a tenth of a GiB would hide it), or `none`."""
+    if size is None:
+        return "none"
+    return f"{size / GiB:.1f} GiB" if size >= GiB else f"{size / MiB:.0f} MiB"
 
 
 def limit_address_space(budget: int) -> bool:

@@ -31,7 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..compiler.plan import WellPlan
-from ..vfs.location import RemoteFolder, open_folder
+from ..vfs.location import RemoteFolder, access_refused, open_folder
 from .output_folder import MANIFEST, OWNED, OutputRefused
 from .output_lock import LOCK_FILE, OutputBusy
 from .outputs import INTERMEDIATE, PLATE, RUN_JSON, TABLES
@@ -53,7 +53,13 @@ class RemoteOutput:
         folder = open_folder(url)  # refuses a scheme we cannot write, before any work
         assert isinstance(folder, RemoteFolder)
         self.url, self.root = url.rstrip("/"), folder
-        self._lock()
+        try:
+            self._lock()  # the run's first request to the store
+        except Exception as exc:
+            refused = access_refused(url, exc)
+            if refused is None:
+                raise
+            raise OutputRefused(str(refused)) from None
         try:
             self._claim()
         except BaseException:

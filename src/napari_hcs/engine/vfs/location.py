@@ -13,7 +13,9 @@ build a folder so that readers never take it for complete before it is.
 
 `open_folder` chooses; a URL whose scheme fsspec cannot write (`http://`) or whose filesystem
 package is missing (`s3fs`) is refused before anything is written, never taken for a local
-folder named `s3:`.
+folder named `s3:`. A store that refuses us for want of credentials is one line naming the URL
+and what to set (`access_refused`), not the client library's bare "Unable to locate
+credentials".
 """
 
 from __future__ import annotations
@@ -32,6 +34,21 @@ WRITABLE = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "file", "memory")
 #: The package each remote protocol needs (named in the refusal when it is missing).
 _PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs",
              "abfs": "adlfs", "abfss": "adlfs"}
+
+#: What each store family reads its credentials from, named when access is refused.
+_CREDENTIALS = {
+    "s3": "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, a profile in "
+          "~/.aws/credentials), and AWS_ENDPOINT_URL for a local S3 server (MinIO, moto)",
+    "gs": "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or run "
+          "`gcloud auth application-default login`",
+    "az": "set AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT_NAME and "
+          "AZURE_STORAGE_ACCOUNT_KEY",
+}
+_FAMILY = {"s3a": "s3", "gcs": "gs", "abfs": "az", "abfss": "az"}
+#: Client exceptions (botocore, google-auth, azure-core) that mean: no or bad credentials.
+_CREDENTIAL_ERRORS = frozenset({"NoCredentialsError", "PartialCredentialsError",
+                                "CredentialRetrievalError", "DefaultCredentialsError",
+                                "ClientAuthenticationError"})
 
 
 def url_scheme(target: str | Path) -> str | None:
@@ -68,6 +85,22 @@ def check_writable(target: str | Path) -> None:
         package = _PACKAGES.get(scheme, f"fsspec's {scheme} support")
         raise ValueError(f"cannot write outputs to {target}: {scheme}:// needs {package} "
                          f"(pip install {package}): {exc}") from None
+
+
+def access_refused(target: str | Path, exc: BaseException) -> ValueError | None:
+    """One line naming `target` and the credentials to set, when `exc` (or an error it was
+    raised from) says the store refused us for want of credentials; None otherwise."""
+    seen, error = 0, exc
+    while error is not None and seen < 8:  # a bounded walk down the chain of causes
+        if type(error).__name__ in _CREDENTIAL_ERRORS or isinstance(error, PermissionError):
+            break
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    else:
+        return None
+    scheme = url_scheme(target) or ""
+    hint = _CREDENTIALS.get(_FAMILY.get(scheme, scheme), "check the store's credentials")
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return ValueError(f"cannot write outputs to {target}: {reason}; {hint}")
 
 
 def open_folder(target: str | Path | LocalFolder | RemoteFolder) -> LocalFolder | RemoteFolder:

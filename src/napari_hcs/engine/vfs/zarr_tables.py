@@ -10,12 +10,17 @@ each table a group holding `table.parquet` (that field's rows) with the attribut
      "metadata_columns": [...], "categorical_columns": [], "units": {"area": "micrometer**2"}}
 
 A table measured on a label image (its `label_image` column, `executor/tables.py`) is a
-`feature_table` whose `region` is that label image; any other table is a generic one (only
-`backend`, as ngio writes it). Units stay in the attributes (`units`) and in the Parquet
-file (pandas' metadata, and each column's Arrow field metadata `unit`). Rows without a field
-(a well-level table) go to field 0, the well's first image. Written in the worker right after
-the well's fields (a rewritten field takes its old tables with it); the table's Parquet file
-first and the listing last, so a listed table is complete.
+`feature_table` whose `region` is that label image: its numeric measurements are its
+`measurement_columns`, ids, keys and links (`engine/table_columns.py`: `Metadata_*`,
+`ImageNumber`, `ObjectNumber`, `Parent_*`, ...) its `metadata_columns`, any other column (text:
+a class) a categorical one. Any other table (per image or per site: `qc`, `image`) is a
+`generic_table` (ngio's type for tables of no specific kind; index key `index`, ngio's
+default, which names the row number when the table has no such column). Units stay in the
+attributes (`units`) and in the Parquet file (pandas' metadata, and each column's Arrow field
+metadata `unit`). Rows without a field (a well-level table) go to field 0, the well's first
+image. Written in the worker right after the well's fields (a rewritten field takes its old
+tables with it); the table's Parquet file first and the listing last, so a listed table is
+complete.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from ..table_columns import is_metadata, measurement_columns
 from .zarr_group import Group
 
-#: Columns that say where a row belongs (executor/tables.py KEY_COLUMNS) and its instance key.
-_KEYS = ("plate", "well", "field", "label_image")
 INSTANCE_KEY = "label"
+#: A generic table's index key: ngio's default.
+GENERIC_INDEX_KEY = "index"
 
 
 def write_field_tables(plate_root: Any, well_path: str, tables: Mapping[str, Any]) -> list[str]:
@@ -57,16 +63,20 @@ def table_attributes(frame: Any) -> dict[str, Any]:
     units = {str(k): str(v) for k, v in (frame.attrs.get("units") or {}).items()}
     images = frame["label_image"].dropna().unique() if "label_image" in frame else []
     if len(images) != 1 or INSTANCE_KEY not in frame:
-        return {"backend": "parquet", **({"units": units} if units else {})}
+        return {"backend": "parquet", "type": "generic_table", "table_version": "1",
+                "index_key": GENERIC_INDEX_KEY, "index_type": "int",
+                **({"units": units} if units else {})}
     label = str(images[0]).rstrip("/").rsplit("/labels/", 1)[-1]
-    keys = [c for c in frame.columns if c in _KEYS]
+    columns = [str(c) for c in frame.columns if str(c) != INSTANCE_KEY]
+    measured = set(measurement_columns(frame))
     return {
         "backend": "parquet", "index_key": INSTANCE_KEY, "index_type": "int",
         "table_version": "1", "type": "feature_table",
         "region": {"path": f"../labels/{label}"}, "instance_key": INSTANCE_KEY,
-        "categorical_columns": [],
-        "measurement_columns": [c for c in frame.columns if c not in (*_KEYS, INSTANCE_KEY)],
-        "metadata_columns": keys, "units": units,
+        "categorical_columns": [c for c in columns
+                                if c not in measured and not is_metadata(c)],
+        "measurement_columns": [c for c in columns if c in measured],
+        "metadata_columns": [c for c in columns if is_metadata(c)], "units": units,
     }
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ...engine.table_columns import measurement_columns
+
 #: Columns that identify an object (shown in tables, never offered as a feature).
 ID_COLUMNS = ("index", "well", "label")
 #: What hover shows first when nobody chose yet: the first of each group the table has.
@@ -29,15 +31,12 @@ CENTROIDS = (("centroid_y", "centroid_x"), ("AreaShape_Center_Y", "AreaShape_Cen
 
 
 def feature_names(frame: pd.DataFrame) -> list[str]:
-    """Every column one can colour, plot or hover by (numeric, or a class column)."""
-    names = []
-    for column in frame.columns:
-        name = str(column)
-        if name in ("index", "label"):
-            continue
-        if pd.api.types.is_numeric_dtype(frame[column]) or is_categorical(frame[column]):
-            names.append(name)
-    return names
+    """Every column one can colour, plot or hover by: the measurements (numeric, not ids or
+    metadata: `engine/table_columns.py`, the rule the OME-Zarr tables and the classifier use)
+    and the classes a classifier gave (`class`, a category)."""
+    classes = [str(c) for c in frame.columns
+               if str(c).startswith("class") and is_categorical(frame[c])]
+    return [*measurement_columns(frame), *classes]
 
 
 def is_categorical(values: pd.Series) -> bool:

@@ -20,6 +20,7 @@ unchanged.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,8 @@ def resolve_model(value: str) -> Path:
 
 
 def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None,
-                  roots: AllowedRoots = UNCONFINED) -> list[tuple[str, str]]:
+                  roots: AllowedRoots = UNCONFINED, channel_names: Sequence[str] = ()
+                  ) -> list[tuple[str, str]]:
     """(parameter, message) for a missing package, a missing model or a length in µm on a plate
     without pixel size: what would make every well fail."""
     if not models.package_installed("cellpose"):

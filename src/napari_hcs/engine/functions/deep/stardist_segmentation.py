@@ -18,6 +18,7 @@ notion of a diameter: use it when the plate's nuclei are larger or smaller than 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,8 @@ def resolve_model(value: str) -> Path:
 
 
 def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None,
-                  roots: AllowedRoots = UNCONFINED) -> list[tuple[str, str]]:
+                  roots: AllowedRoots = UNCONFINED, channel_names: Sequence[str] = ()
+                  ) -> list[tuple[str, str]]:
     """(parameter, message) for a missing package or model, or a length in µm on a plate
     without pixel size."""
     if not all(models.package_installed(m) for m in ("stardist", "tensorflow")):

@@ -164,25 +164,49 @@ def _correlations(out: dict, correlation: dict, clean: np.ndarray,
                 out[correlation_column(key, a, b)] = values
 
 
-def check_options(func: str, options: FeatureOptions, intensity_scale: float) -> None:
+#: Upper bounds of the size-like options: beyond them a feature measures nothing (all NaN: a
+#: Haralick distance wider than any object has no pixel pairs inside it; radial bins thinner
+#: than a pixel are empty) or costs without end (each granularity step is an opening of the
+#: whole image; Zernike features grow as the degree squared). CellProfiler's and JUMP's values
+#: (texture 3/5/10 px, 4 bins, degree 9, 16 steps) lie well inside.
+MAX_TEXTURE_SCALE = 64  # px: 20 µm at 0.3 µm/px, a whole cell
+MAX_TEXTURE_SCALES = 8
+MAX_RADIAL_BINS = 32
+MAX_ZERNIKE_DEGREE = 30
+MAX_GRANULARITY_SPECTRUM = 64
+
+
+def option_problems(options: FeatureOptions, intensity_scale: float) -> list[tuple[str, str]]:
+    """(parameter, what is wrong with it) for each option that is not allowed."""
+    found = []
     unknown = [g for g in options.groups if g not in GROUPS]
     if unknown:
-        raise ValueError(f"{func}: parameter 'groups' has unknown {unknown}; "
-                         f"choose from {', '.join(GROUPS)}")
+        found.append(("groups", f"has unknown {unknown}; choose from {', '.join(GROUPS)}"))
     scales = options.texture_scales
-    if "texture" in options.groups and (not scales or any(int(s) < 1 for s in scales)):
-        raise ValueError(f"{func}: parameter 'texture_scales' must be whole pixels >= 1, "
-                         f"got {list(scales)!r}")
+    if "texture" in options.groups and (not scales or any(
+            not 1 <= int(s) <= MAX_TEXTURE_SCALE for s in scales)
+            or len(scales) > MAX_TEXTURE_SCALES):
+        found.append(("texture_scales", f"must be 1 to "
+                      f"{MAX_TEXTURE_SCALES} distances of 1..{MAX_TEXTURE_SCALE} px (wider than "
+                      f"any object measures nothing), got {list(scales)!r}"))
     if not 2 <= options.gray_levels <= 256:
-        raise ValueError(f"{func}: parameter 'gray_levels' must be in 2..256, "
-                         f"got {options.gray_levels!r}")
+        found.append(("gray_levels", f"must be in 2..256, got {options.gray_levels!r}"))
+    for name, limit in (("radial_bins", MAX_RADIAL_BINS), ("zernike_degree", MAX_ZERNIKE_DEGREE),
+                        ("granularity_spectrum", MAX_GRANULARITY_SPECTRUM)):
+        if not 1 <= getattr(options, name) <= limit:
+            found.append((name, f"must be in 1..{limit}, got {getattr(options, name)!r}"))
     for name in ("granularity_subsample", "granularity_background_subsample"):
         if not 0 < getattr(options, name) <= 1:
-            raise ValueError(f"{func}: parameter {name!r} must be in (0, 1], "
-                             f"got {getattr(options, name)!r}")
+            found.append((name, f"must be in (0, 1], got {getattr(options, name)!r}"))
     if not intensity_scale > 0:
-        raise ValueError(f"{func}: parameter 'intensity_scale' must be > 0, "
-                         f"got {intensity_scale!r}")
+        found.append(("intensity_scale", f"must be > 0, got {intensity_scale!r}"))
+    return found
+
+
+def check_options(func: str, options: FeatureOptions, intensity_scale: float) -> None:
+    """ValueError naming `func` and the first option that is not allowed."""
+    for name, problem in option_problems(options, intensity_scale):
+        raise ValueError(f"{func}: parameter {name!r} {problem}")
 
 
 def scaled_images(stack: np.ndarray, names: Sequence[str], intensity_scale: float

@@ -8,8 +8,9 @@ Columns, for each object set `<Objects>` (Nuclei, Cells, Cytoplasm):
 `Count_<Objects>`, then for every feature `<Objects>_<F>` of its table (CellProfiler's names,
 `measure_profiles`) `Median_<Objects>_<F>` (the median over the well's objects) and
 `MAD_<Objects>_<F>` (median absolute deviation from that median, unscaled); objects where a
-feature is undefined (NaN) are left out of that feature's aggregates. Keys and links (ids,
-`Metadata_*`, `*_Parent_*`, `*_Children_*_Count`) are not features. Medians and MADs keep the
+feature is undefined (NaN) are left out of that feature's aggregates. Ids, keys and links
+(`engine/table_columns.py`: `Metadata_*`, `ObjectNumber`, `*_Parent_*`, ...) are not features,
+nor here `*_Children_*_Count` (links counted: 0 or 1 per object). Medians and MADs keep the
 unit of their feature (`attrs["units"]`).
 """
 
@@ -21,11 +22,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ...table_columns import measurement_columns
 from ..registry import register
 from ._lazy import Table, pd
 
-_KEYS = ("label", "well", "site", "field", "plate", "ImageNumber", "ObjectNumber")
-_LINKS = re.compile(r"^Metadata_|(^|_)Parent_|(^|_)Children_\w+_Count$")
+_CHILDREN = re.compile(r"(^|_)Children_\w+_Count$")
 
 
 def well_profile(tables: Mapping[str, Table]) -> Table:
@@ -35,8 +36,7 @@ def well_profile(tables: Mapping[str, Table]) -> Table:
     for objects, table in tables.items():
         name = objects[:1].upper() + objects[1:]
         columns[f"Count_{name}"] = float(len(table))
-        features = [c for c in table.columns if c not in _KEYS and not _LINKS.search(c)
-                    and pd.api.types.is_numeric_dtype(table[c])]
+        features = [c for c in measurement_columns(table) if not _CHILDREN.search(c)]
         values = table[features].to_numpy(dtype=np.float64)
         median = mad = np.full(len(features), np.nan)
         if len(table):

@@ -29,6 +29,7 @@ on the CPU in both versions through the same code.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -84,6 +85,10 @@ def label_plane(labels: Any, func: str, name: str = "nuclei_labels") -> np.ndarr
     return a.astype(np.int32, copy=False)
 
 
+#: The cell stain when none is named: the plate's second channel.
+DEFAULT_CHANNEL = "2"
+
+
 def channel_index(channel: str, names: Sequence[str] | None, n: int, func: str) -> int:
     """Position in the stack of `channel`: a channel name, else a 1-based position."""
     listed = [str(c) for c in names] if names is not None else []
@@ -97,6 +102,19 @@ def channel_index(channel: str, names: Sequence[str] | None, n: int, func: str) 
     known = ", ".join(listed) if listed else f"1..{n}"
     raise ValueError(f"{func}: parameter 'channel' is {channel!r}, which is not a channel of "
                      f"this stack (channels: {known})")
+
+
+def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None = None, roots: Any = None,
+                  channel_names: Sequence[str] = (), func: str = "identify_cells"
+                  ) -> list[tuple[str, str]]:
+    """(parameter, message) when `channel` names no channel of the plate (by name or 1-based
+    position): every well would fail after the steps before it ran."""
+    channel, names = str(kwargs.get("channel", DEFAULT_CHANNEL)), [str(n) for n in channel_names]
+    if not names or channel in names or (channel.isdigit() and 1 <= int(channel) <= len(names)):
+        return []
+    return [("channel", f"{func}: 'channel' is {channel!r}, which is not a channel of this "
+                        f"plate (channels: {', '.join(names)}, or their positions "
+                        f"1..{len(names)})")]
 
 
 def _check(func: str, regularization: float, method: str, distance_um: float,
@@ -177,7 +195,8 @@ def _cells(func: str, smooth: np.ndarray, raw: np.ndarray, dtype: np.dtype, nucl
           special_outputs=_OUTPUTS)
 def identify_cells(
     stack: np.ndarray, nuclei_labels: np.ndarray, channel_names: Sequence[str] | None = None,
-    pixel_size_um: float | None = None, channel: str = "2", method: Method = "propagation",
+    pixel_size_um: float | None = None, channel: str = DEFAULT_CHANNEL,
+    method: Method = "propagation",
     regularization: NonNegativeFloat = 0.05, distance_um: NonNegativeFloat = 10.0,
     threshold_method: ThresholdMethod = "otsu3_foreground", threshold_log: bool = False,
     threshold_strategy: ThresholdStrategy = "global", adaptive_window_um: PositiveFloat = 30.0,
@@ -217,7 +236,8 @@ def identify_cells(
           special_outputs=_OUTPUTS)
 def identify_cells_torch(
     stack: Tensor, nuclei_labels: Any, channel_names: Sequence[str] | None = None,
-    pixel_size_um: float | None = None, channel: str = "2", method: Method = "propagation",
+    pixel_size_um: float | None = None, channel: str = DEFAULT_CHANNEL,
+    method: Method = "propagation",
     regularization: NonNegativeFloat = 0.05, distance_um: NonNegativeFloat = 10.0,
     threshold_method: ThresholdMethod = "otsu3_foreground", threshold_log: bool = False,
     threshold_strategy: ThresholdStrategy = "global", adaptive_window_um: PositiveFloat = 30.0,
@@ -244,3 +264,8 @@ def identify_cells_torch(
                               pixel_size_um, method, regularization, distance_um, discard_edge,
                               settings)
     return _result(stack, cells, cytoplasm)
+
+
+identify_cells.__hcs_compile_check__ = compile_check  # type: ignore[attr-defined]
+identify_cells_torch.__hcs_compile_check__ = functools.partial(  # type: ignore[attr-defined]
+    compile_check, func="identify_cells_torch")

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from annotated_types import Interval
@@ -46,6 +46,7 @@ from ._profile_features import (
     FeatureOptions,
     check_options,
     compartment_features,
+    option_problems,
     scaled_images,
 )
 from .cells import label_plane
@@ -137,14 +138,10 @@ def measure_profiles(
     compartment.
     """
     func = "measure_profiles"
-    options = FeatureOptions(
-        groups=tuple(groups), texture_scales=tuple(int(s) for s in texture_scales),
-        gray_levels=int(gray_levels), radial_bins=int(radial_bins),
-        zernike_degree=int(zernike_degree), granularity_spectrum=int(granularity_spectrum),
-        granularity_subsample=float(granularity_subsample),
-        granularity_background_subsample=float(granularity_background_subsample),
-        costes=bool(costes), costes_scale=max(int(round(intensity_scale)), 1),
-        advanced_shape=bool(advanced_shape))
+    options = _options(groups, texture_scales, gray_levels, radial_bins, zernike_degree,
+                       granularity_spectrum, granularity_subsample,
+                       granularity_background_subsample, costes, intensity_scale,
+                       advanced_shape)
     check_options(func, options, intensity_scale)
     a = as_stack(stack, func)
     images = scaled_images(as_stored(a), _names(channel_names, a.shape[0], func),
@@ -167,6 +164,38 @@ def measure_profiles(
     tables = [compartment_table(measured[name], compartment, special, ids)
               for name, (compartment, special) in OBJECTS.items()]
     return (stack, *tables)
+
+
+def _options(groups: Sequence[str], texture_scales: Sequence[int], gray_levels: int,
+             radial_bins: int, zernike_degree: int, granularity_spectrum: int,
+             granularity_subsample: float, granularity_background_subsample: float,
+             costes: bool, intensity_scale: float, advanced_shape: bool) -> FeatureOptions:
+    return FeatureOptions(
+        groups=tuple(groups), texture_scales=tuple(int(s) for s in texture_scales),
+        gray_levels=int(gray_levels), radial_bins=int(radial_bins),
+        zernike_degree=int(zernike_degree), granularity_spectrum=int(granularity_spectrum),
+        granularity_subsample=float(granularity_subsample),
+        granularity_background_subsample=float(granularity_background_subsample),
+        costes=bool(costes), costes_scale=max(int(round(intensity_scale)), 1),
+        advanced_shape=bool(advanced_shape))
+
+
+def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None = None, roots: Any = None,
+                  channel_names: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(parameter, message) for options that measure nothing or cost without end
+    (`_profile_features.option_problems`), before any well runs."""
+    import inspect
+
+    wanted = inspect.signature(_options).parameters
+    given = {name: p.default for name, p in inspect.signature(measure_profiles).parameters.items()
+             if name in wanted}
+    given.update({k: v for k, v in kwargs.items() if k in wanted})
+    try:
+        options = _options(**given)
+    except (TypeError, ValueError, OverflowError):  # a wrong type: the call names it
+        return []
+    return [(name, f"measure_profiles: {name!r} {problem}")
+            for name, problem in option_problems(options, given["intensity_scale"])]
 
 
 def _with_neighbors(table: Table, labels: np.ndarray, scales: Sequence[int | str]) -> Table:
@@ -227,3 +256,6 @@ def compartment_table(features: Table, compartment: str, labels: str,
     table.attrs = {"units": {renamed[c]: u for c in features.columns if (u := units_of(c))},
                    "labels": labels, "compartment": compartment}
     return table
+
+
+measure_profiles.__hcs_compile_check__ = compile_check  # type: ignore[attr-defined]

@@ -23,6 +23,10 @@ through the same code.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from ..registry import register
@@ -54,6 +58,11 @@ def to_pixels(um: float, pixel_size_um: float | None) -> float:
     return float(um) / float(pixel_size_um) if pixel_size_um else float(um)
 
 
+#: Typical nucleus diameters (µm), the defaults of both functions.
+MIN_DIAMETER_UM = 4.0
+MAX_DIAMETER_UM = 40.0
+
+
 def _check(func: str, min_d: float, max_d: float, method: str, strategy: str,
            correction: float, lower: float, upper: float, declump: str,
            pixel_size_um: float | None) -> None:
@@ -68,6 +77,20 @@ def _check(func: str, min_d: float, max_d: float, method: str, strategy: str,
     if pixel_size_um is not None and not float(pixel_size_um) > 0:
         raise ValueError(f"{func}: the pixel size must be > 0 µm, got {pixel_size_um!r}")
     check_threshold(func, method, strategy, correction, lower, upper)
+
+
+def compile_check(kwargs: dict[str, Any], pixel_size_um: float | None = None, roots: Any = None,
+                  channel_names: Sequence[str] = (), func: str = "segment_nuclei"
+                  ) -> list[tuple[str, str]]:
+    """(parameter, message) when the diameters contradict each other: every well would fail
+    after the steps before it ran (`compiler/function_checks.py`)."""
+    low = kwargs.get("min_diameter_um", MIN_DIAMETER_UM)
+    high = kwargs.get("max_diameter_um", MAX_DIAMETER_UM)
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+    if numbers and high and high < low:
+        return [("max_diameter_um", f"{func}: 'max_diameter_um' ({high!r}) is below "
+                                    f"'min_diameter_um' ({low!r}); 0 means no maximum")]
+    return []
 
 
 def label_nuclei(
@@ -100,7 +123,8 @@ def label_nuclei(
           special_outputs=_OUTPUTS)
 def segment_nuclei(
     stack: np.ndarray, pixel_size_um: float | None = None,
-    min_diameter_um: PositiveFloat = 4.0, max_diameter_um: NonNegativeFloat = 40.0,
+    min_diameter_um: PositiveFloat = MIN_DIAMETER_UM,
+    max_diameter_um: NonNegativeFloat = MAX_DIAMETER_UM,
     threshold_method: ThresholdMethod = "otsu3_foreground", threshold_log: bool = False,
     threshold_strategy: ThresholdStrategy = "global", adaptive_window_um: PositiveFloat = 30.0,
     threshold_correction: PositiveFloat = 1.0, threshold_min: NonNegativeFloat = 0.0,
@@ -133,7 +157,8 @@ def segment_nuclei(
           special_outputs=_OUTPUTS)
 def segment_nuclei_torch(
     stack: Tensor, pixel_size_um: float | None = None,
-    min_diameter_um: PositiveFloat = 4.0, max_diameter_um: NonNegativeFloat = 40.0,
+    min_diameter_um: PositiveFloat = MIN_DIAMETER_UM,
+    max_diameter_um: NonNegativeFloat = MAX_DIAMETER_UM,
     threshold_method: ThresholdMethod = "otsu3_foreground", threshold_log: bool = False,
     threshold_strategy: ThresholdStrategy = "global", adaptive_window_um: PositiveFloat = 30.0,
     threshold_correction: PositiveFloat = 1.0, threshold_min: NonNegativeFloat = 0.0,
@@ -154,3 +179,8 @@ def segment_nuclei_torch(
                           adaptive_window_um, threshold_correction, threshold_min,
                           threshold_max, declump, discard_edge)
     return stack, labels, TracedOnRead(labels)
+
+
+segment_nuclei.__hcs_compile_check__ = compile_check  # type: ignore[attr-defined]
+segment_nuclei_torch.__hcs_compile_check__ = functools.partial(  # type: ignore[attr-defined]
+    compile_check, func="segment_nuclei_torch")
