@@ -89,7 +89,8 @@ class PlateDock(QWidget):
         for layer in list(self.viewer.layers):  # opened before the dock: as if just inserted
             self.session.adopt_layer(layer)
             self.features_worker = settle(self.viewer, layer,
-                                          lambda fn: QTimer.singleShot(0, fn))
+                                          lambda fn: QTimer.singleShot(0, fn),
+                                          self.session.set_table)
         if self.session.reader is not None:
             self._plate_changed(self.session.reader, frame=False)
 

@@ -54,9 +54,11 @@ class OutputTables:
 
     def read_all(self) -> dict[str, pd.DataFrame]:
         """Every table of the run with a `well` column, by name (`nuclei`, `wells`, ...): the
-        Results tab's measurements."""
+        Results tab's measurements; the tile positions left out, as a live run leaves them."""
         frames = {}
         for path in self._files():
+            if path.stem == "positions":
+                continue
             frame = self._read_path(path)
             if frame is not None and "well" in frame.columns:
                 frames[path.stem] = frame
