@@ -131,9 +131,12 @@ def test_downsampling_modes():
 def test_background_jobs_run_newest_first_and_once():
     import threading
 
-    ran, gate, done = [], threading.Event(), threading.Event()
+    ran, gate, done, started = [], threading.Event(), threading.Event(), threading.Event()
     jobs = BackgroundJobs(threads=1)
-    jobs.submit("block", gate.wait)  # holds the only thread while the others queue
+    # holds the only thread while the others queue (once it runs: on a loaded machine the
+    # thread may not have taken it yet, and the newest job would go first)
+    jobs.submit("block", lambda: (started.set(), gate.wait()))
+    assert started.wait(10)
     for key in ("a", "b", "c", "a"):  # "a" asked again: it moves to the front, runs once
         jobs.submit(key, lambda k=key: ran.append(k))
     jobs.submit("end", done.set)
