@@ -5,9 +5,9 @@ is registered under its library path: `skimage.filters.gaussian`, `ndimage.media
 `cle.top_hat_box`, `cucim.skimage.filters.gaussian`. The names are what pipeline files,
 pipeline documents and plans refer to; resolving one imports only its own library module.
 
-    from napari_hcs.engine.functions.external import ndimage, skimage
-    Step((skimage.filters.gaussian, {"sigma": 2.0}))      # in a pipeline file
-    get_function("ndimage.median_filter")                 # by name
+    >>> from napari_hcs.engine.functions.external import ndimage, skimage
+    >>> Step((skimage.filters.gaussian, {"sigma": 2.0}))  # in a pipeline file
+    >>> get_function("ndimage.median_filter")             # by name
 
 Which functions exist, their parameters (typed from their docstrings) and how they were probed
 come from the index (`index.py`), read without importing any library; `list_functions()`
