@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 
 #: Tables larger than this are not loaded as features (napari validates them on the GUI thread).
 MAX_TABLE_BYTES = 512 << 20
+#: What a table may decode to (its row groups' uncompressed sizes, from the Parquet footer,
+#: checked before reading: a small file can declare far more), and all of a run's tables
+#: together when they are read for the session: 100,000 objects x 650 features are ~0.5 GiB.
+MAX_DECODED_BYTES = 2 << 30
+MAX_RUN_DECODED_BYTES = 4 << 30
 
 
 class OutputTables:
@@ -55,10 +60,16 @@ class OutputTables:
     def read_all(self) -> dict[str, pd.DataFrame]:
         """Every table of the run with a `well` column, by name (`nuclei`, `wells`, ...): the
         Results tab's measurements; the tile positions left out, as a live run leaves them."""
-        frames = {}
+        frames, budget = {}, MAX_RUN_DECODED_BYTES
         for path in self._files():
             if path.stem == "positions":
                 continue
+            decoded = _decoded_bytes(path)
+            if decoded is None or decoded > budget:
+                log.warning("%s: not loaded (the run's tables would decode to more than %d "
+                            "bytes together)", path, MAX_RUN_DECODED_BYTES)
+                continue
+            budget -= decoded
             frame = self._read_path(path)
             if frame is not None and "well" in frame.columns:
                 frames[path.stem] = frame
@@ -76,6 +87,11 @@ class OutputTables:
         if size > MAX_TABLE_BYTES:
             log.warning("%s: %d bytes, more than %d: not loaded as features", path, size,
                         MAX_TABLE_BYTES)
+            return None
+        decoded = _decoded_bytes(path)
+        if decoded is None or decoded > MAX_DECODED_BYTES:
+            log.warning("%s: decodes to %s bytes, more than %d: not loaded as features", path,
+                        decoded, MAX_DECODED_BYTES)
             return None
         import pyarrow.parquet as pq
 
@@ -119,6 +135,19 @@ def shift_levels(levels: Levels, tables: OutputTables, base: str, well: str,
         return np.where(block > 0, block.astype(np.uint32) + first, np.uint32(0))
 
     return [(factor, array.map_blocks(shift, dtype=np.uint32)) for factor, array in levels]
+
+
+def _decoded_bytes(path: Path) -> int | None:
+    """The uncompressed size the Parquet footer declares for `path`'s row groups (None for a
+    file that is no readable Parquet table)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception as exc:  # not Parquet, or a damaged footer
+        log.warning("%s: cannot read it as a table (%s)", path, exc)
+        return None
+    return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
 def load_tables_later(tables: OutputTables, on_table: Any) -> Any:
