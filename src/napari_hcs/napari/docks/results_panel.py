@@ -14,9 +14,6 @@ Results tab of the HCS dock: `ResultsPanel(viewer, parent=None)`.
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,7 +44,7 @@ from .classifier_box import ClassifierBox
 from .colour_key import ColourKeyView
 from .feature_picker import FeaturePicker
 from .feature_plot import FeaturePlot
-from .layer_refresh import on_main_thread
+from .latest_jobs import LatestJobs
 from .object_canvas import (
     ObjectLookup,
     centre_on,
@@ -64,7 +61,6 @@ from .table_view import MeasurementTable
 if TYPE_CHECKING:
     import napari.viewer
 
-log = logging.getLogger(__name__)
 
 #: A burst of feature updates (a live run sends them every 2 s) is read once, after this.
 RELOAD_MS = 500
@@ -73,7 +69,8 @@ RELOAD_MS = 500
 class ResultsPanel(QWidget):
     def __init__(self, viewer: napari.viewer.Viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._running = 0
+        self.jobs = LatestJobs(lambda kind, exc: self.hovered.setText(
+            f"Could not {kind.replace('_', ' ')}: {exc}"))
         self.viewer = viewer
         self.session = session_for(viewer)
         self.layer: Any = None
@@ -81,7 +78,6 @@ class ResultsPanel(QWidget):
         self.lookup: ObjectLookup | None = None
         self.selection = np.zeros(0, np.int64)
         self.axes: list[str | None] = [None, None]
-        self._jobs: dict[str, int] = {}
         self._geometry: Any = None  # the layer's plate frame, found with its objects
         self._original_colormap: Any = None
 
@@ -144,6 +140,7 @@ class ResultsPanel(QWidget):
                                     (self.classify, "Classify")])
         layout.addWidget(self.tabs, 1)
 
+        self._stale = False  # features changed while the page was out of sight
         self._reload = QTimer(self)
         self._reload.setSingleShot(True)
         self._reload.setInterval(RELOAD_MS)
@@ -162,37 +159,10 @@ class ResultsPanel(QWidget):
             if func in callbacks:
                 callbacks.remove(func)
 
-    # -- worker plumbing -----------------------------------------------------------------------
-    def _submit(self, job: str, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """Run `work` in a thread; `done(result)` on the GUI thread, unless a newer job of the
-        same kind was submitted meanwhile."""
-        ticket = self._jobs[job] = self._jobs.get(job, 0) + 1
-        self._running += 1
-
-        def finished(result: Any) -> None:
-            self._running -= 1
-            if isinstance(result, Exception):
-                self.hovered.setText(f"Could not {job.replace('_', ' ')}: {result}")
-            elif self._jobs.get(job) == ticket:
-                done(result)
-
-        finish = on_main_thread(finished)
-
-        def target() -> None:
-            try:
-                result = work()
-            except Exception as exc:  # shown, and the panel stays usable
-                log.exception("Results panel: %s failed", job)
-                finish(exc)
-                return
-            finish(result)
-
-        threading.Thread(target=target, name=f"napari-hcs {job}", daemon=True).start()
-
     @property
     def idle(self) -> bool:
         """No job pending (for tests and callers that wait)."""
-        return self._running == 0 and not self.classify.busy
+        return self.jobs.running == 0 and not self.classify.busy
 
     # -- the objects ---------------------------------------------------------------------------
     def _layers_changed(self, *_: Any) -> None:
@@ -213,6 +183,18 @@ class ResultsPanel(QWidget):
                 layer.events.features.disconnect(self._features_changed)
                 layer.events.features.connect(self._features_changed)
 
+    def _out_of_sight(self) -> bool:
+        """The window is shown but this page is not (another tab): nothing here is seen. A
+        live run gives its labels new features every 2 s; reading them, the table and the
+        plot for a hidden page held the GUI thread 0.1-0.3 s each time (bench gui)."""
+        window = self.window()
+        return window is not self and window.isVisible() and not self.isVisible()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._stale:
+            self.reload()
+
     def _features_changed(self, event: Any) -> None:
         if event.source is self.layer:
             self._reload.start()
@@ -227,6 +209,10 @@ class ResultsPanel(QWidget):
 
     def reload(self) -> None:
         """Read the layer's features again (off the GUI thread: index and positions)."""
+        if self._out_of_sight():
+            self._stale = True  # read when the page is shown
+            return
+        self._stale = False
         layer = self.layer
         if layer is None:
             self.frame, self.lookup = None, None
@@ -244,7 +230,7 @@ class ResultsPanel(QWidget):
             table = frame[hover_order(list(frame.columns), chosen)]  # a copy: not here
             return frame, ObjectLookup.build(frame, geometry), names, table, geometry
 
-        self._submit("read_objects", work, self._objects_ready)
+        self.jobs.submit("read_objects", work, self._objects_ready)
 
     def _objects_ready(self, result: tuple) -> None:
         self.frame, self.lookup, names, table, self._geometry = result
@@ -279,7 +265,7 @@ class ResultsPanel(QWidget):
             colours = colour_objects(frame["index"].to_numpy(), frame[feature], feature)
             return colours.key, labels_colormap(colours, dtype)
 
-        self._submit("colours", work, lambda result: self._set_colours(layer, *result))
+        self.jobs.submit("colours", work, lambda result: self._set_colours(layer, *result))
 
     def _set_colours(self, layer: Any, key: Any, colormap: Any) -> None:
         if self._original_colormap is None:
@@ -297,7 +283,7 @@ class ResultsPanel(QWidget):
         frame, geometry = self.frame, self.geometry()
         if feature is None or frame is None or geometry is None:
             return
-        self._submit("heatmap", lambda: heatmap_image(geometry, well_medians(frame, feature)),
+        self.jobs.submit("heatmap", lambda: heatmap_image(geometry, well_medians(frame, feature)),
                      lambda image: self._set_heatmap(geometry, feature, image))
 
     def _set_heatmap(self, geometry: Any, feature: str, image: np.ndarray) -> None:
@@ -315,7 +301,7 @@ class ResultsPanel(QWidget):
         self._show_hover_list()
         layer, frame = self.layer, self.frame
         if layer is not None and frame is not None:  # napari's status line: these first
-            self._submit("hover", lambda: frame[hover_order(list(frame.columns), chosen)],
+            self.jobs.submit("hover", lambda: frame[hover_order(list(frame.columns), chosen)],
                          lambda ordered: setattr(layer, "features", ordered))
 
     def _show_hover_list(self) -> None:

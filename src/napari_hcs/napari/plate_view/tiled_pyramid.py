@@ -235,7 +235,9 @@ class _Window:
             plane = pyramid.read(level, tuple(index), span_y, span_x)
             planes.append(plane[::max(1, ys_r.step), ::max(1, xs_r.step)]
                           if len(ys_r) and len(xs_r) else plane[:len(ys_r), :len(xs_r)])
-        out = np.stack(planes).reshape(
+        # One plane (every 2-D slice napari draws) is reshaped, not copied again by np.stack.
+        stacked = planes[0][np.newaxis] if len(planes) == 1 else np.stack(planes)
+        out = stacked.reshape(
             tuple(len(r) for r in lead_ranges) + (len(ys_r), len(xs_r)))
         # Drop the axes indexed by an int.
         squeeze = tuple(i for i, a in enumerate(self._axes) if not isinstance(a, range))

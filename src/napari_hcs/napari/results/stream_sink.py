@@ -65,6 +65,24 @@ def _warm_up_labels() -> None:
     threading.Thread(target=build, name="napari-hcs labels warm-up", daemon=True).start()
 
 
+def add_unselected(viewer: Any, layer: Any) -> None:
+    """Add `layer` without making it the active layer: the user's selection (and the layer
+    controls shown for it) stays as it was while a run adds its layers. napari activates every
+    inserted layer, which swaps the controls panel and re-highlights the previously active
+    layer (the wells' names: every marker and text again); that was 0.1-1 s of the run's
+    longest stalls under software OpenGL (bench gui, stack samples)."""
+    layers = viewer.layers
+    flag = getattr(layers, "_activate_on_insert", None)  # napari's private switch
+    if flag is None:
+        viewer.add_layer(layer)
+        return
+    layers._activate_on_insert = False
+    try:
+        viewer.add_layer(layer)
+    finally:
+        layers._activate_on_insert = flag
+
+
 class ResultSink:
     """Puts results into a viewer: one layer per channel / labels / ROI set for the plate.
 
@@ -164,7 +182,7 @@ class ResultSink:
         from qtpy.QtCore import QTimer
 
         if self._layer(name) is None:  # a result may have made it meanwhile
-            self.viewer.add_layer(layer)
+            add_unselected(self.viewer, layer)
         if self._to_create:
             QTimer.singleShot(0, self._create_next)
 
@@ -175,7 +193,7 @@ class ResultSink:
     def _create(self, spec: LayerSpec) -> Any:
         layer = self._build(spec)
         if layer not in self.viewer.layers:
-            self.viewer.add_layer(layer)
+            add_unselected(self.viewer, layer)
         return layer
 
     def _build(self, spec: LayerSpec) -> Any:
