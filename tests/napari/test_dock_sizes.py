@@ -91,3 +91,46 @@ def test_the_hcs_dock_added_as_users_do(make_napari_viewer, qtbot, plate96):
     canvas = viewer.window._qt_viewer.canvas.native
     assert canvas.width() >= 0.6 * 1366, f"canvas {canvas.width()} px of 1366"
     assert dock.isVisible() and dock.width() >= 240
+
+
+def _white_runs(shot) -> list[tuple[int, int]]:
+    """(first, last) canvas rows of each band of white text (well names, the scale bar), top
+    down; the images are blue and green, never white."""
+    import numpy as np
+
+    rows = np.flatnonzero((shot[..., :3].min(axis=2) > 200).any(axis=1))
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row <= runs[-1][1] + 2:
+            runs[-1] = (runs[-1][0], int(row))
+        else:
+            runs.append((int(row), int(row)))
+    return runs
+
+
+@pytest.mark.parametrize("height", [768, 560])
+def test_the_top_rows_well_names_are_on_the_canvas(make_napari_viewer, qtbot, sample_plate,
+                                                   height):
+    """Framed, the plate's top row names (A01, A02) are whole on the canvas, as tall as the
+    next row's (B01, B02), also in a shorter window where the 5 % margin is shorter than the
+    20 pt names (560 px: the canvas is 514 px tall); and so after going to well A01."""
+    from napari_hcs.napari.plate_view.navigation import go_to_well
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1366, height)
+    dock = HcsDock(viewer)
+    viewer.window.add_dock_widget(dock, name="napari HCS")
+    qtbot.waitUntil(lambda: dock._placed, timeout=5000)
+    viewer.open(str(sample_plate), plugin="napari-hcs")
+    qtbot.wait(500)
+    assert viewer.layers["wells"].text.size == 20  # the largest names: the hardest case
+    a_row, b_row = _white_runs(viewer.screenshot(canvas_only=True, flash=False))[:2]
+    whole = b_row[1] - b_row[0]  # B01's name, between the rows
+    assert a_row[0] > 0, f"A01's name starts above the canvas (rows {a_row})"
+    assert abs((a_row[1] - a_row[0]) - whole) <= 1, (a_row, b_row)
+
+    go_to_well(viewer, session_for(viewer).geometry, "A01")
+    qtbot.wait(300)
+    assert viewer.layers["wells"].text.size == 20
+    a_row = _white_runs(viewer.screenshot(canvas_only=True, flash=False))[0]
+    assert a_row[0] > 0 and abs((a_row[1] - a_row[0]) - whole) <= 1, (a_row, whole)

@@ -133,3 +133,27 @@ def test_the_library_list_is_built_off_the_gui_thread(make_napari_viewer, qtbot,
     names = [dock.functions.item(i).data(256) for i in range(dock.functions.count())]
     assert {"gaussian_blur", "skimage.filters.gaussian"} <= set(names)
     assert dock.search.text() == "gaussian" and "listing" not in dock.search.placeholderText()
+
+
+def test_a_template_is_in_use_only_once_use_is_pressed(make_napari_viewer, qtbot):
+    """The template list is a choice, not the pipeline: it starts blank, choosing one changes
+    nothing in use until Use, and the line under it names the pipeline Compile and Run use."""
+    viewer, dock = _dock(make_napari_viewer, qtbot)
+    files, session = dock.files, session_for(viewer)
+    assert files.templates.currentText() == "" and not files.use.isEnabled()
+    assert "no steps yet" in files.in_use.text() and "stitch_segment (" not in files.in_use.text()
+
+    files.templates.setCurrentText("profile_cells")
+    assert files.use.isEnabled() and session.pipeline.steps == []
+    assert "profile_cells" not in files.in_use.text() and dock.steps.count() == 0
+
+    files.use.click()
+    steps = len(session.pipeline.steps)
+    assert session.pipeline.name == "profile_cells" and dock.steps.count() == steps > 0
+    assert files.in_use.text() == f"in use: profile_cells ({steps} steps)"
+    assert files.templates.currentText() == "" and not files.use.isEnabled()
+
+    files.templates.setCurrentText("stitch_segment")  # chosen, not used: profile_cells stays
+    assert files.in_use.text() == f"in use: profile_cells ({steps} steps)"
+    dock.add_step("gaussian_blur")
+    assert files.in_use.text() == f"in use: profile_cells ({steps + 1} steps)"

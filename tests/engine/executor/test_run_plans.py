@@ -114,6 +114,25 @@ def test_wrong_stack_size_names_step_and_well(plate, tmp_path):
     assert run["wells"]["A01"]["status"] == "failed" and "'drop'" in run["wells"]["A01"]["error"]
 
 
+def test_a_step_after_stitching_names_the_stitched_well_not_a_site(plate, tmp_path):
+    """The mosaic is the whole well (its key keeps site 1 only because a key needs one): an
+    error after stitching says so; an error before it names the site it happened on."""
+    from executor_funcs import ex_require_env
+
+    fail = (ex_require_env, {"name": "NAPARI_HCS_NEVER_SET", "value": "x"})
+    after = stitch_pipeline()
+    after.steps.append(Step(fail, name="after", variable_components=("channel",)))
+    error = run_plans(compile_for(after, plate, wells=["A01"]), tmp_path / "a").failed["A01"]
+    assert error.startswith("step 3 'after': stitched well, z 1, timepoint 1, function "
+                            "ex_require_env: ValueError: NAPARI_HCS_NEVER_SET"), error
+    assert "site" not in error
+
+    before = stitch_pipeline()
+    before.steps.insert(0, Step(fail, name="before", variable_components=("channel",)))
+    error = run_plans(compile_for(before, plate, wells=["A01"]), tmp_path / "b").failed["A01"]
+    assert error.startswith("step 1 'before': site 1, z 1, timepoint 1, function"), error
+
+
 def test_cancel_skips_pending_wells(plate, tmp_path):
     cancel = threading.Event()
     report = run_plans(compile_for(segment_pipeline(), plate), tmp_path / "out",

@@ -114,6 +114,14 @@ def _describe(keys: Sequence[ImageKey], variable_components: Sequence[str]) -> s
     return ", ".join(f"{c}={sorted({k.get(c) for k in keys})}" for c in variable_components)
 
 
-def group_label(gid: GroupId) -> str:
-    """`channel 1, z 1` for error messages."""
-    return ", ".join(f"{c} {v}" for c, v in gid) or "all images"
+def group_label(gid: GroupId, stitched: bool = False) -> str:
+    """`site 2, channel 1, z 1` for error messages; on a `stitched` well, `stitched well,
+    channel 1, z 1`: its one image is the whole well (kept as site 1), not a site."""
+    parts = [f"{c} {v}" for c, v in gid if not (stitched and c == "site")]
+    return ", ".join(["stitched well", *parts] if stitched else parts) or "all images"
+
+
+def sites_combined(keys: Iterable[ImageKey], input_keys: Iterable[ImageKey]) -> bool:
+    """Whether an earlier step made one image of a well's several sites (a stitched mosaic,
+    whose key keeps site 1 only because a key needs one)."""
+    return len({k.site for k in keys}) == 1 < len({k.site for k in input_keys})

@@ -34,7 +34,7 @@ from .specials import (
     table_frames,
     to_numpy,
 )
-from .stacking import group_keys, group_label, split_stack, stack_planes
+from .stacking import group_keys, group_label, sites_combined, split_stack, stack_planes
 
 Emit = Callable[[ProgressEvent], None]
 
@@ -84,7 +84,8 @@ def run_well(
             stage = f"step {number} {step.name!r}"
             emit(ProgressEvent(plan.well, step.name, number, total, "running"))
             t = time.perf_counter()
-            images = run_step(step, images, specials, device)
+            images = run_step(step, images, specials, device,
+                              stitched=sites_combined(images, plan.keys))
             if step.materialize and plan.output_dir:
                 materialize(plan, f"{number:02d}_{step.name}", images)
             result.step_seconds[step.name] = time.perf_counter() - t
@@ -114,9 +115,12 @@ def _step_device(step: StepPlan, slot: str) -> str:
 
 
 def run_step(
-    step: StepPlan, images: dict[ImageKey, Any], specials: SpecialValues, slot: str
+    step: StepPlan, images: dict[ImageKey, Any], specials: SpecialValues, slot: str,
+    stitched: bool = False,
 ) -> dict[ImageKey, Any]:
-    """Run one step on a well's images (key -> 2-D array); returns the new images."""
+    """Run one step on a well's images (key -> 2-D array); returns the new images. Errors
+    name the stack's site, or the stitched well when an earlier step made one image of the
+    sites (`stitched`)."""
     device = _step_device(step, slot)
     links = dict(step.special_inputs)
     out: dict[ImageKey, Any] = {}
@@ -126,7 +130,7 @@ def run_step(
         if not chain:  # no function for this group: pass through unchanged
             out.update((k, images[k]) for k in keys)
             continue
-        where = group_label(gid)
+        where = group_label(gid, stitched)
         first_dev = "cpu" if chain[0].input_memory == "numpy" else device
         stack = stack_planes([convert(images[k], chain[0].input_memory, first_dev) for k in keys])
         for call in chain:
