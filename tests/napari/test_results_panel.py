@@ -201,3 +201,28 @@ def test_hover_shows_the_chosen_features_before_the_table_keys(make_napari_viewe
     qtbot.waitUntil(lambda: panel.idle, timeout=20_000)
     assert "mean_DAPI" not in panel.hover_list.text()
     assert list(layer.features.columns[:4]) == ["index", "well", "label", "area"]
+
+
+def test_a_hidden_results_page_reads_features_once_it_is_shown(make_napari_viewer, qtbot,
+                                                               sample_plate):
+    """A live run refreshes its labels' features every 2 s: the Results page, behind another
+    tab of the shown dock, reads them only when it is shown."""
+    from napari_hcs.napari.docks.hcs_dock import HcsDock
+
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(sample_plate), plugin="napari-hcs")
+    dock = HcsDock(viewer)
+    viewer.window.add_dock_widget(dock, name="napari HCS")
+    dock.tabs.setCurrentIndex(2)  # Run, as during a run
+    qtbot.waitUntil(lambda: dock.isVisible() and not dock.results.isVisible(), timeout=5000)
+    sink = ResultSink(viewer, session_for(viewer))
+    for well in WELLS:
+        sink.add_result(_result(well))
+    wait_until_shown(qtbot, sink)
+    qtbot.waitUntil(lambda: "area" in viewer.layers["nuclei"].features.columns, timeout=20_000)
+    qtbot.wait(800)  # past the panel's reload delay
+    assert dock.results.frame is None and dock.results._stale
+    dock.tabs.setCurrentWidget(dock.tabs.widget(3))  # Results
+    qtbot.waitUntil(lambda: dock.results.frame is not None and dock.results.idle,
+                    timeout=20_000)
+    assert "area" in dock.results.frame.columns and not dock.results._stale

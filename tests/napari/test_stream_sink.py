@@ -115,6 +115,19 @@ def test_sink_keeps_one_plate_layer_per_channel_labels_and_outlines(make_napari_
     qtbot.waitUntil(lambda: len(viewer.layers["nuclei"].features) == 6, timeout=10_000)
 
 
+def test_result_layers_leave_the_users_active_layer_active(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    mine = viewer.add_image(np.zeros((8, 8)), name="mine")
+    viewer.layers.selection.active = mine
+    sink = ResultSink(viewer, session_for(viewer))
+    sink.add_result(_result("A01"))
+    wait_until_shown(qtbot, sink)
+    assert "nuclei" in viewer.layers and len(viewer.layers) == 5
+    assert viewer.layers.selection.active is mine and viewer.layers.selection == {mine}
+    viewer.add_image(np.zeros((8, 8)), name="yours")  # napari's own adds still activate
+    assert viewer.layers.selection.active.name == "yours"
+
+
 def test_run_dock_receives_a_stream(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     dock = RunDock(viewer)
