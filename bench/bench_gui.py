@@ -15,14 +15,17 @@ Two plates: the demo sample's size (16 wells, 2 x 2 sites of 256 px) and a large
 96-well plate, 3 x 3 sites of 512 px, the same 16 wells run); a stall that grows with the plate
 shows as a larger figure on the second. The target is < 100 ms.
 
-`napari` is napari alone on the same machine in the same run, for each plate: the same window
-and dock layout, one multiscale image per channel of the plate view's very shape and levels
-(numpy arrays over sparse files: napari's own multiscale image, no napari-hcs reading), panned
-the same way. It also adds layers like the ones a run adds (one labels, one image per
-channel, same shape), 0.3 s apart: napari's own cost of what `run` must do. Ours should stay
-within 1.5x of napari alone (`ratio`: our worst phase / napari's worst, longest and p99).
-Under software OpenGL (Xvfb) one repaint of the canvas costs about napari's figure, and any
-stall that includes a repaint cannot be shorter.
+`napari` is napari alone on the same machine in the same run, for each plate, with the same
+canvas (an empty widget where our dock sits; `bench/gui_baseline.py`): for `pan`, one multiscale
+image per channel of the plate view's very shape and levels (numpy memmaps over sparse files:
+napari's own multiscale image, no plate reading), panned the same way; for `run`, napari
+showing the same run's results while the same computation runs beside it (the dock's run, in a
+background process; napari adds layers like the run's and redraws its labels each time a
+well's labels reached our viewer, for as long as our run phase lasted). Ours should stay within
+1.5x of napari alone (`ratio`: our worst phase / napari's worst, longest and p99; `run_*`: the
+run phases alone). Also printed: napari adding those layers on an idle machine. Under software
+OpenGL (Xvfb) one repaint of the canvas costs about napari's figure, and any stall that
+includes a repaint cannot be shorter.
 
     python -m bench gui [--sizes small,large] [--workers 1] [--json out.json]
 """

@@ -166,23 +166,34 @@ class ResultSink:
         self._create_next()
 
     def _create_next(self) -> None:
-        """Create one prepared layer in two event-loop turns (the layer, then its place in the
-        viewer: Qt controls and vispy visual), then yield before the next: under software
-        OpenGL each half of a labels layer's creation costs as much as a repaint."""
+        """Create one prepared layer in up to three event-loop turns (the layer; its place in
+        the viewer: Qt controls and vispy visual; for a layer that shows, its first slice and
+        draw), then yield before the next: under software OpenGL each of these costs about
+        as much as a repaint, and together they were the run's longest stall."""
         from qtpy.QtCore import QTimer
 
         while self._to_create:
             spec = self._to_create.popleft()
             if self._layer(spec.name) is None:
-                layer = self._build(spec)
-                QTimer.singleShot(0, lambda n=spec.name, built=layer: self._add_built(n, built))
+                layer, show = self._build(spec, show_later=True)
+                QTimer.singleShot(0, lambda n=spec.name, built=layer, s=show:
+                                  self._add_built(n, built, s))
                 return
 
-    def _add_built(self, name: str, layer: Any) -> None:
+    def _add_built(self, name: str, layer: Any, show: bool) -> None:
         from qtpy.QtCore import QTimer
 
         if self._layer(name) is None:  # a result may have made it meanwhile
             add_unselected(self.viewer, layer)
+        if show:
+            QTimer.singleShot(0, lambda: self._show_built(layer))
+        elif self._to_create:
+            QTimer.singleShot(0, self._create_next)
+
+    def _show_built(self, layer: Any) -> None:
+        from qtpy.QtCore import QTimer
+
+        layer.visible = True
         if self._to_create:
             QTimer.singleShot(0, self._create_next)
 
@@ -191,20 +202,21 @@ class ResultSink:
         return self.viewer.layers[name] if name in self.viewer.layers else None
 
     def _create(self, spec: LayerSpec) -> Any:
-        layer = self._build(spec)
+        layer, _ = self._build(spec)
         if layer not in self.viewer.layers:
             add_unselected(self.viewer, layer)
         return layer
 
-    def _build(self, spec: LayerSpec) -> Any:
+    def _build(self, spec: LayerSpec, show_later: bool = False) -> tuple[Any, bool]:
         """The layer for `spec`: an earlier run's with the new data, else a new one (not yet
-        in the viewer)."""
+        in the viewer), and whether the caller must still show it (`show_later`: a new layer
+        that shows is made hidden, so napari slices it only once it is shown)."""
         from napari.layers import Layer
 
         layer = self._layer(spec.name)
         if layer is not None and getattr(layer, "multiscale", False):
             layer.data = spec.pyramid.levels  # a layer of an earlier run: reuse it
-            return layer
+            return layer, False
         if layer is not None:
             self.viewer.layers.remove(layer)
         kwargs = spec.kwargs
@@ -217,7 +229,10 @@ class ResultSink:
                 kind == "outlines" and self._labels_for(spec.name)) or (
                 kind == "labels" and self._result_labels_shown()):
             kwargs = {**kwargs, "visible": False}
-        return Layer.create(spec.pyramid.levels, kwargs, spec.kind)
+        show = show_later and kwargs.get("visible", True)
+        if show:
+            kwargs = {**kwargs, "visible": False}
+        return Layer.create(spec.pyramid.levels, kwargs, spec.kind), show
 
     def _labels_for(self, outlines_name: str) -> bool:
         base = outlines_name.removesuffix(" outlines")
