@@ -2,6 +2,7 @@
 
 - `pan`: napari's own multiscale image of the plate view's very shape and levels (each level a
   numpy memmap over a sparse file: no pixel read from a plate), panned as ours is.
+- `browse`: the same image, the camera taken where our browse clicks took it, as often.
 - `run`: napari showing the same run's results while the same computation runs beside it. The
   same pipeline on the same wells runs in a background process exactly as the Run dock runs it
   (`run_plans`, worker processes at the dock's nice level, nothing written), while napari adds
@@ -31,6 +32,7 @@ class RunLike:
     wells: list[str]
     workers: int
     seconds: float  # our run phase's length: napari alone is measured as long
+    cameras: list[tuple[tuple[float, ...], float]]  # (centre, zoom) of each browse click
     # (seconds after the run started, level-0 box (y, x, h, w) in the plate view) per well
     # whose labels reached our viewer.
     arrivals: list[tuple[float, tuple[int, int, int, int]]] = field(default_factory=list)
@@ -55,6 +57,7 @@ def napari_alone(shapes: list[tuple[int, ...]], channels: int, run: RunLike,
                              contrast_limits=(0, 1000), name=f"channel {c + 1}")
         _settle(1)
         stalls = pan(viewer, StallMeter())
+        browsing = _browse(viewer, run.cameras)
         adding = _adding(viewer, folder, shapes, channels, None)
         for name in [layer.name for layer in viewer.layers]:
             if name.startswith(("labels", "result", "outlines")):
@@ -70,9 +73,26 @@ def napari_alone(shapes: list[tuple[int, ...]], channels: int, run: RunLike,
         _loop_until(lambda: True, 1)
         viewer.close()
     return {**stalls, "canvas": [canvas.width(), canvas.height()],
+            "browse_max_ms": browsing["max_ms"], "browse_p99_ms": browsing["p99_ms"],
             "add_max_ms": adding["max_ms"], "add_p99_ms": adding["p99_ms"],
             "run_max_ms": during["max_ms"], "run_p99_ms": during["p99_ms"],
             "run_ticks": during["ticks"]}
+
+
+def _browse(viewer: object, cameras: list[tuple[tuple[float, ...], float]]) -> dict:
+    """The camera taken where our browse clicks took it, 0.4 s apart (napari's own multiscale
+    image drawn there: what a click on a well costs napari)."""
+    from bench.bench_gui import StallMeter, _after, _settle
+
+    viewer.reset_view()
+    _settle(1)
+    meter = StallMeter()
+    meter.start()
+    for i, (center, zoom) in enumerate(cameras):
+        _after(400 * i + 50, lambda c=center, z=zoom: (
+            setattr(viewer.camera, "center", c), setattr(viewer.camera, "zoom", z)))
+    _settle(0.4 * len(cameras) + 0.8)
+    return meter.stop()
 
 
 def _placeholder(width: int) -> object:

@@ -145,3 +145,19 @@ def test_background_jobs_run_newest_first_and_once():
     while jobs.pending():
         pass
     assert ran == ["a", "c", "b"]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize(("shape", "factor"), [((35, 33), 2), ((2, 17, 18), 2), ((70, 64), 4),
+                                               ((64, 64), 32)])
+def test_camera_images_downsample_to_the_exact_floor_of_each_block_mean(dtype, shape, factor):
+    """uint8/16 are summed in integers (the fast path): the floor of the true block mean, the
+    extreme values included (a float32 sum of 32 x 32 uint16 pixels is not exact)."""
+    rng = np.random.default_rng(factor)
+    image = rng.integers(0, np.iinfo(dtype).max, shape, dtype=dtype, endpoint=True)
+    image[..., :factor, :factor] = np.iinfo(dtype).max
+    h, w = shape[-2] // factor, shape[-1] // factor
+    blocks = image[..., :h * factor, :w * factor].reshape(shape[:-2] + (h, factor, w, factor))
+    exact = np.floor(blocks.mean(axis=(-3, -1), dtype=np.float64)).astype(dtype)
+    result = downsample(image, factor)
+    assert result.dtype == dtype and np.array_equal(result, exact)

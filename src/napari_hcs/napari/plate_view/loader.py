@@ -40,6 +40,17 @@ def downsample(image: np.ndarray, factor: int, *, mode: str = "mean") -> np.ndar
         image.shape[:-2] + (h, factor, w, factor))
     if mode == "max":
         return blocks.max(axis=(-3, -1))
+    if image.dtype.kind == "u" and image.dtype.itemsize <= 2 and factor <= 256:
+        # Camera images (uint8/16): the same floor of the block mean, summed in integers
+        # (uint32 holds 256 x 256 x 65535); 2-4x faster than a float mean, and the plate
+        # view's reading threads share the GUI thread's two cores while browsing.
+        if factor == 2:
+            top, bottom = image[..., 0:2 * h:2, :2 * w], image[..., 1:2 * h:2, :2 * w]
+            pairs = top.astype(np.uint32) + bottom
+            total = pairs[..., 0::2] + pairs[..., 1::2]
+        else:
+            total = blocks.sum(axis=(-3, -1), dtype=np.uint32)
+        return (total // (factor * factor)).astype(image.dtype)
     mean = blocks.mean(axis=(-3, -1), dtype=np.float32)
     return mean.astype(image.dtype) if np.issubdtype(image.dtype, np.integer) else mean
 

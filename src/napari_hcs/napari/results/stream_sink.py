@@ -6,7 +6,7 @@ view's frame, plate-unique label ids and their features, merged tables. `ResultS
 then runs on the GUI thread with one batch: it creates a layer only the first time a result of
 that name arrives (0.2-1 s each under software OpenGL; `prepare` creates the expected ones when
 a run starts, one per event-loop turn), assigns features and tables, updates well states, and
-asks for a redraw of the touched layers (one per event-loop turn, see `docks.layer_refresh`).
+asks for a redraw of the touched layers (together, soon: see `docks.layer_refresh`).
 Nothing it does grows with the plate: a redraw slices what is on screen.
 """
 
