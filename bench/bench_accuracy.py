@@ -81,13 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         _print(f"Pediatric C03, Phenix, {ped.pixel_size_um} µm/px:",
                score_run(base / "ped_out", plate, ["C03"], ped.pixel_size_um))
         dsb = dsb_field()
-        if dsb is not None:
-            plate = build_plate(base / "dsb", {"A01": dsb}, "imagexpress", grid=(2, 2))
-            run_plate(plate, base / "dsb_out", pipeline="stitch_segment")
-            _print(f"DSB-2018 nuclei, ImageXpress, {dsb.pixel_size_um} µm/px (stitch_segment, "
-                   "all objects scored):",
-                   score_run(base / "dsb_out", plate, ["A01"], dsb.pixel_size_um,
-                             kinds=("nuclei",), edge=False))
+        plate = build_plate(base / "dsb", {"A01": dsb}, "imagexpress", grid=(2, 2))
+        run_plate(plate, base / "dsb_out", pipeline="stitch_segment")
+        _print(f"DSB-2018 nuclei, ImageXpress, {dsb.pixel_size_um} µm/px (stitch_segment, "
+               "all objects scored):",
+               score_run(base / "dsb_out", plate, ["A01"], dsb.pixel_size_um,
+                         kinds=("nuclei",), edge=False))
         synthetic = write_sample_plate(base / "synthetic", "imagexpress",
                                        SampleSpec(wells=("A01", "B02")), force=True)
         run_plate(synthetic, base / "synthetic_out", workers=2)

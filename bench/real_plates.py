@@ -1,7 +1,8 @@
 """Plates cut from real fields, with CellProfiler's own segmentation as the reference.
 
 The fields are vendored in `tests/data/cellpainting/` (CytoDataFrame test data, commit
-462accbc18e5, BSD-3-Clause; README there) and StarDist's bundled DSB-2018 image:
+462accbc18e5, BSD-3-Clause; README there) and `tests/data/dsb2018/` (StarDist's bundled
+DSB-2018 image, BSD-3-Clause; README there):
 - `nf1_field(well)`: NF1 Schwann cells (wells B7, D6, D7, F7, H12), DAPI and RFP (actin),
   904 x 1224 px. CellProfiler's masks are binary; the instances are rebuilt as its pipeline
   (`NF1_plate2_export_masks.cppipe`) made them: nuclei are the connected components of
@@ -24,7 +25,6 @@ stitched frame.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -130,15 +130,11 @@ def pediatric_field() -> RealField:
     return RealField("pediatric_C03", (dna, agp), nuclei, cells, PEDIATRIC_PIXEL_UM)
 
 
-def dsb_field() -> RealField | None:
-    """StarDist's DSB-2018 test image (None when stardist is not installed)."""
-    spec = importlib.util.find_spec("stardist")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    images = Path(next(iter(spec.submodule_search_locations))) / "data" / "images"
-    img = _read(images / "img2d.tif")
-    return RealField("dsb2018", (img,), _read(images / "mask2d.tif").astype(np.int32), None,
-                     DSB_PIXEL_UM)
+def dsb_field() -> RealField:
+    """StarDist's DSB-2018 test image and its annotation (`tests/data/dsb2018`, README there)."""
+    folder = DATA.parent / "dsb2018"
+    return RealField("dsb2018", (_read(folder / "img2d.tif"),),
+                     _read(folder / "mask2d.tif").astype(np.int32), None, DSB_PIXEL_UM)
 
 
 def magnified(field: RealField, factor: float) -> RealField:

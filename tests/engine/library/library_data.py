@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
-import pytest
 import tifffile
 
 from napari_hcs.engine.plate.synthetic import SampleSpec, synthesize_well
 
 
 def real_nuclei() -> tuple[np.ndarray, np.ndarray]:
-    """StarDist's bundled 2018 Data Science Bowl fluorescence image and its instance mask.
-
-    Read from the installed `stardist` package's data folder (found without importing it):
-    512 x 512 uint16, 125 annotated nuclei (Caicedo et al., Nature Methods 2019).
-    """
-    spec = importlib.util.find_spec("stardist")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("stardist (ships the real nuclei image with ground truth) is not installed")
-    images = Path(next(iter(spec.submodule_search_locations))) / "data" / "images"
-    return tifffile.imread(images / "img2d.tif"), tifffile.imread(images / "mask2d.tif")
+    """StarDist's bundled 2018 Data Science Bowl fluorescence image and its instance mask:
+    512 x 512 uint16, 125 annotated nuclei (Caicedo et al., Nature Methods 2019), vendored in
+    `tests/data/dsb2018/` (README there)."""
+    folder = Path(__file__).resolve().parents[2] / "data" / "dsb2018"
+    return tifffile.imread(folder / "img2d.tif"), tifffile.imread(folder / "mask2d.tif")
 
 
 def well_stack(seed: int, well: str, channel: str = "1", **spec: object) -> tuple[np.ndarray, dict]:

@@ -45,7 +45,7 @@ def test_real_image_count_within_ten_percent() -> None:
     count = int(labels.max())
     assert abs(count - expected) <= 0.1 * expected, (count, expected)
     # Not only the count: most nuclei are found where the annotators drew them.
-    assert _matched(labels[0], truth) >= 0.70 * expected  # 91 of 125 measured
+    assert _matched(labels[0], truth) >= 0.75 * expected  # 98 of 125 measured
 
 
 def test_sizes_are_micrometres() -> None:

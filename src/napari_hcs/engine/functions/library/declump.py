@@ -16,7 +16,9 @@ size):
 - objects whose area is outside the circle areas of the min and max diameters are dropped;
 - `discard_edge` drops objects touching the image edge, or the padding around a stitched
   mosaic (`padding`: runs of exact zeros from the image border, where the tiles' jitter left
-  no pixels): cut-off objects bias shape and intensity features.
+  no pixels): cut-off objects bias shape and intensity features;
+- given the `threshold` the mask was cut at, a condensed nucleus (peak over twice the typical
+  object's) is cut at the threshold's relative height on the typical object (module `halo`).
 
 The work runs object by object in each object's bounding box (objects cover a few per cent of
 a mosaic); a component too small to hold two objects of the minimum size, or nearly as round
@@ -31,6 +33,7 @@ from typing import Literal
 import numpy as np
 
 from ._lazy import ndi
+from .halo import trim_condensed
 
 Declump = Literal["shape", "intensity", "none"]
 DECLUMP: tuple[str, ...] = ("shape", "intensity", "none")
@@ -78,8 +81,11 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
 def primary_objects(
     mask: np.ndarray, intensity: np.ndarray, min_diameter: float, max_diameter: float,
     declump: str = "shape", discard_edge: bool = False, edge: np.ndarray | None = None,
+    threshold: np.ndarray | float | None = None,
 ) -> np.ndarray:
-    """Labels (Y, X) int32, numbered 1..n in scan order of their components (docstring)."""
+    """Labels (Y, X) int32, numbered 1..n in scan order of their components (docstring);
+    `threshold`: the one `mask` was cut at (a number or an image), to cut condensed nuclei
+    at the typical nucleus's relative height (module `halo`); None leaves them as cut."""
     filled = fill_holes(mask)
     components, count = ndi.label(filled, output=np.int32)
     if count == 0:
@@ -92,6 +98,7 @@ def primary_objects(
     suppress = max(1, int(round(min_diameter / 1.5)))
     sigma = max(min_diameter / 3.5, 0.5)
     n = 0
+    peaks, boxes = [], []
     for index, box in enumerate(ndi.find_objects(components), start=1):
         if box is None or sizes[index] < min_area:  # too small even as one object
             continue
@@ -109,6 +116,11 @@ def primary_objects(
                 continue
             n += 1
             target[piece] = n
+            if threshold is not None:
+                peaks.append(intensity[box][piece].max())
+                boxes.append(box)
+    if threshold is not None:
+        trim_condensed(labels, intensity, threshold, np.array(peaks), boxes)
     return labels
 
 

@@ -5,7 +5,9 @@ Per plane: Gaussian smoothing (sigma 1 px, CellProfiler's default threshold smoo
 cross-entropy or robust background; on linear or log intensities; global or adaptive; with a
 correction factor and bounds), then `declump.primary_objects`: holes filled, clumps split by
 shape or intensity, objects outside the diameter range dropped, optionally those touching the
-edge.
+edge, and (`trim_halos`, module `halo`) a condensed nucleus, over twice the typical one's
+peak, cut at the threshold's relative height on the typical nucleus instead of out on its
+blur halo.
 
 Every size is a typical object diameter in micrometres (`min_diameter_um`, `max_diameter_um`,
 `adaptive_window_um`), converted to pixels with the plate's pixel size (special input
@@ -98,6 +100,7 @@ def label_nuclei(
     min_diameter_um: float, max_diameter_um: float, threshold_method: str, threshold_log: bool,
     threshold_strategy: str, adaptive_window_um: float, threshold_correction: float,
     threshold_min: float, threshold_max: float, declump: str, discard_edge: bool,
+    trim_halos: bool,
 ) -> np.ndarray:
     """Labels (N, Y, X) of a smoothed stack, unique over the stack (module docstring);
     `raws` the unsmoothed planes (where a mosaic's padding is exactly 0)."""
@@ -111,7 +114,7 @@ def label_nuclei(
         edge = padding(raws[k]) if discard_edge else None
         lab = primary_objects(plane > cut, plane, to_pixels(min_diameter_um, pixel_size_um),
                               to_pixels(max_diameter_um, pixel_size_um), declump, discard_edge,
-                              edge)
+                              edge, cut if trim_halos else None)
         if offset:  # ids unique over the stack: one ROI list serves all planes
             lab[lab > 0] += offset
         labels[k] = lab
@@ -129,7 +132,7 @@ def segment_nuclei(
     threshold_strategy: ThresholdStrategy = "global", adaptive_window_um: PositiveFloat = 30.0,
     threshold_correction: PositiveFloat = 1.0, threshold_min: NonNegativeFloat = 0.0,
     threshold_max: NonNegativeFloat = 1.0, declump: Declump = "shape",
-    discard_edge: bool = False,
+    discard_edge: bool = False, trim_halos: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, Outlines]:
     """Label nuclei: smooth, threshold automatically, fill holes, split clumps, filter by size.
 
@@ -149,7 +152,7 @@ def segment_nuclei(
     labels = label_nuclei(smooth, raw, raw.dtype, pixel_size_um, min_diameter_um, max_diameter_um,
                           threshold_method, threshold_log, threshold_strategy,
                           adaptive_window_um, threshold_correction, threshold_min,
-                          threshold_max, declump, discard_edge)
+                          threshold_max, declump, discard_edge, trim_halos)
     return stack, labels, TracedOnRead(labels)
 
 
@@ -163,7 +166,7 @@ def segment_nuclei_torch(
     threshold_strategy: ThresholdStrategy = "global", adaptive_window_um: PositiveFloat = 30.0,
     threshold_correction: PositiveFloat = 1.0, threshold_min: NonNegativeFloat = 0.0,
     threshold_max: NonNegativeFloat = 1.0, declump: Declump = "shape",
-    discard_edge: bool = False,
+    discard_edge: bool = False, trim_halos: bool = True,
 ) -> tuple[Tensor, np.ndarray, Outlines]:
     """Label nuclei: smooth, threshold automatically, fill holes, split clumps, filter by size."""
     _torch.require()
@@ -177,7 +180,7 @@ def segment_nuclei_torch(
     labels = label_nuclei(smooth, raws, dtype, pixel_size_um, min_diameter_um, max_diameter_um,
                           threshold_method, threshold_log, threshold_strategy,
                           adaptive_window_um, threshold_correction, threshold_min,
-                          threshold_max, declump, discard_edge)
+                          threshold_max, declump, discard_edge, trim_halos)
     return stack, labels, TracedOnRead(labels)
 
 
