@@ -28,7 +28,7 @@ run phases alone). Also printed: napari adding those layers on an idle machine. 
 OpenGL (Xvfb) one repaint of the canvas costs about napari's figure, and any stall that
 includes a repaint cannot be shorter.
 
-    python -m bench gui [--sizes small,large] [--workers 1] [--json out.json]
+    python -m bench gui [--sizes small,large] [--workers 1] [--repeat 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -220,6 +220,22 @@ def _settle(seconds: float) -> None:
         pass
 
 
+def median_of(runs: list[dict]) -> dict:
+    """`runs`' figures (nested dicts of numbers) as their medians; the rest from the first."""
+    import statistics
+
+    first = runs[0]
+    out: dict = {}
+    for key, value in first.items():
+        if isinstance(value, dict):
+            out[key] = median_of([r[key] for r in runs])
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = round(statistics.median(r[key] for r in runs), 1)
+        else:
+            out[key] = value
+    return out
+
+
 def _reexec_under_xvfb() -> int | None:
     """Without a display, run this command again under `xvfb-run` (a real X server)."""
     if os.environ.get("DISPLAY") or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
@@ -236,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench gui", description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="small,large")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="measure each size this many times (ours and napari alone in turn) "
+                         "and report the medians: on a shared machine one run varies 2-3x")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
     if argv is not None:  # called by bench/__main__: the re-exec must keep the arguments
@@ -244,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     if rc is not None:
         return rc
     WORK.mkdir(parents=True, exist_ok=True)
-    results = [measure(size, args.workers) for size in args.sizes.split(",")]
+    results = []
+    for size in args.sizes.split(","):
+        runs = [measure(size, args.workers) for _ in range(max(1, args.repeat))]
+        results.append({**median_of(runs), "runs": runs} if len(runs) > 1 else runs[0])
     print(f"{'plate':38} {'open s':>6} {'click ms':>8} {'run max':>8} {'run p99':>8} "
           f"{'browse max':>10} {'browse p99':>10} {'pan max':>8} {'pan p99':>8}")
     for r in results:

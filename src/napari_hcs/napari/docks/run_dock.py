@@ -32,8 +32,10 @@ __all__ = ["LOCAL", "REMOTE", "RunDock"]
 
 #: How much lower the priority of the run's worker processes is than the viewer's.
 WORKER_NICE = 10
-#: Progress lines reach the status at most this often (a text change repaints the window).
-STATUS_MS = 300
+#: Progress lines reach the status at most this often: a text change repaints the window
+#: (15-25 ms under software OpenGL, more while a run shares the cores), and a step line
+#: shown for less than a second cannot be read anyway.
+STATUS_MS = 1000
 
 
 def _well(text: str) -> str:
