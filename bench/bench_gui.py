@@ -170,13 +170,13 @@ def measure(size: str, workers: int) -> dict[str, object]:
 
     browse = wells[:: max(1, len(wells) // 16)][:16]
 
-    def click(well: str) -> None:
-        plate.grid._clicked(well)  # as a click does
+    def where() -> None:  # the camera once the click's move is done (it may wait for pixels)
         cameras.append((tuple(viewer.camera.center), float(viewer.camera.zoom)))
 
     meter.start()
     for i, well in enumerate(browse):
-        _after(400 * i + 50, lambda w=well: click(w))
+        _after(400 * i + 50, lambda w=well: plate.grid._clicked(w))  # as a click does
+        _after(400 * i + 400, where)
     _loop_until(lambda: session.well == browse[-1], 120)
     _settle(0.8)
     browse_stalls = meter.stop()

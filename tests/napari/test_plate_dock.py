@@ -45,7 +45,7 @@ def test_the_grid_is_the_plates_and_h12_goes_to_h12(plate_view, qtbot):
     assert session.well == "H12" and dock.grid.selected == "H12"
     assert [layer.name for layer in viewer.layers] == names  # nothing added or removed
     box = session.geometry.well_box("H12")
-    assert _camera_in(viewer, box)
+    qtbot.waitUntil(lambda: _camera_in(viewer, box), timeout=5000)  # once its pixels are read
     # The camera shows the whole well and not much more.
     shown = min(viewer.canvas.size) / viewer.camera.zoom
     assert (box[2] - box[0]) <= shown <= 2 * (box[2] - box[0])
@@ -56,7 +56,32 @@ def test_the_grid_is_the_plates_and_h12_goes_to_h12(plate_view, qtbot):
     qtbot.waitUntil(lambda: np.asarray(raw.data[0][y:y + h, x:x + w]).max() > 0, timeout=30_000)
 
     qtbot.mouseClick(dock.grid.buttons["A01"], Qt.MouseButton.LeftButton)
-    assert _camera_in(viewer, session.geometry.well_box("A01"))
+    qtbot.waitUntil(lambda: _camera_in(viewer, session.geometry.well_box("A01")), timeout=5000)
+
+
+def test_a_clicked_well_is_read_before_the_camera_moves_there(plate_view, qtbot, monkeypatch):
+    """One repaint per click: the well's pixels at the framed zoom's level are in the plate
+    view when the camera arrives (the wait bounded only by a slow disk)."""
+    from napari_hcs.napari.docks import well_prefetch
+
+    monkeypatch.setattr(well_prefetch, "WAIT_MS", 30_000)
+    viewer, dock = plate_view
+    session = session_for(viewer)
+    level = well_prefetch.level_for(viewer, session.geometry, "H12")
+    pyramids = well_prefetch.plate_pyramids(viewer)
+    assert len(pyramids) == 2 and all(p.block("H12", lead, level) is None
+                                      for p, lead in pyramids)
+    arrived: list[bool] = []
+    viewer.camera.events.center.connect(lambda _: arrived.append(
+        all(p.block("H12", lead, level) is not None for p, lead in pyramids)))
+    qtbot.mouseClick(dock.grid.buttons["H12"], Qt.MouseButton.LeftButton)
+    assert not arrived  # not before its pixels
+    qtbot.waitUntil(lambda: _camera_in(viewer, session.geometry.well_box("H12")),
+                    timeout=30_000)
+    assert arrived and all(arrived)
+    arrived.clear()
+    dock.grid._clicked("H12")  # read already: the camera does not wait
+    assert all(arrived)
 
 
 def test_double_click_on_the_canvas_selects_well_and_site(plate_view):

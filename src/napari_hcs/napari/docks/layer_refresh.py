@@ -52,6 +52,13 @@ def refresh_soon(pyramid: Any) -> None:
     _schedule(REFRESH_MS)
 
 
+def drop_due(pyramids: set[Any]) -> None:
+    """Forget pending redraws of `pyramids` (call when the layers are about to be sliced
+    anew anyway, e.g. by a camera move)."""
+    for pyramid in pyramids:
+        _due_pyramids.discard(pyramid)
+
+
 def refresh_layer_soon(layer: Any) -> None:
     """Redraw `layer` soon (call on the GUI thread)."""
     _due[id(layer)] = weakref.ref(layer)

@@ -29,6 +29,7 @@ from ..results.output_arrival import settle
 from ..session import session_for
 from .scrolling import scrolling, searchable
 from .well_grid import WellGrid
+from .well_prefetch import move_when_read
 
 
 class PlateDock(QWidget):
@@ -149,8 +150,10 @@ class PlateDock(QWidget):
 
     def _go_to(self, well: str) -> None:
         self.grid.select(well)
-        if self.session.geometry is not None:
-            go_to_well(self.viewer, self.session.geometry, well)
+        geometry = self.session.geometry
+        if geometry is not None:  # its pixels read first: one repaint, not two
+            move_when_read(self.viewer, geometry, well,
+                           lambda: go_to_well(self.viewer, geometry, well))
 
     def _selection_changed(self, well: str | None, site: int | None) -> None:
         if well is not None and well != self.grid.selected:
