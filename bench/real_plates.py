@@ -202,11 +202,36 @@ def build_plate(path: Path, fields: dict[str, RealField], format: str = "imagexp
     if any(f.channels[0].shape != shape or f.pixel_size_um != first.pixel_size_um
            for f in fields.values()):
         raise ValueError("the fields of one plate need one shape and one pixel size")
-    names = ("DAPI", "Cells")[:len(first.channels)]
-    spec = SampleSpec(wells=tuple(fields), grid=grid, tile=_tile_shape(shape, grid, overlap,
-                                                                       jitter),
-                      overlap=overlap, jitter=jitter, channels=names, vignetting=vignetting,
-                      read_noise=noise * float(np.percentile(first.channels[0], 99.9)),
-                      pixel_size_um=first.pixel_size_um, seed=seed)
+    spec = _spec(first, tuple(fields), grid, overlap, jitter, vignetting, noise, seed)
     wells = {w: cut_well(f, spec, seed + i) for i, (w, f) in enumerate(fields.items())}
     return write_sample_plate(path, format, spec, wells=wells)
+
+
+def _spec(field: RealField, wells: tuple[str, ...], grid: tuple[int, int], overlap: float,
+          jitter: int, vignetting: float, noise: float, seed: int) -> SampleSpec:
+    shape = field.channels[0].shape
+    return SampleSpec(wells=wells, grid=grid, tile=_tile_shape(shape, grid, overlap, jitter),
+                      overlap=overlap, jitter=jitter,
+                      channels=("DAPI", "Cells")[:len(field.channels)], vignetting=vignetting,
+                      read_noise=noise * float(np.percentile(field.channels[0], 99.9)),
+                      pixel_size_um=field.pixel_size_um, seed=seed)
+
+
+def stitched_field(field: RealField, grid: tuple[int, int] = (2, 2), overlap: float = 0.1,
+                   jitter: int = 3, vignetting: float = 0.15, noise: float = 0.003,
+                   seed: int = 0) -> RealField:
+    """`field` cut into tiles as `build_plate` cuts it and stitched again at the tiles' true
+    positions (`assemble_mosaic`, linear blend): a mosaic with zero padding where the jitter
+    left no tile, its references in the mosaic's frame."""
+    from napari_hcs.engine.functions.library.assembly import assemble_mosaic
+
+    spec = _spec(field, ("A01",), grid, overlap, jitter, vignetting, noise, seed)
+    well = cut_well(field, spec, seed)
+    sites = sorted(well.positions)
+    positions = np.array([well.positions[s] for s in sites], float)
+    channels = tuple(
+        assemble_mosaic(np.stack([well.tiles[(s, c, 1, 1)] for s in sites]), positions)[0]
+        for c in spec.channels)
+    return replace(field, name=f"{field.name}_stitched", channels=channels,
+                   nuclei=well.nuclei_labels,
+                   cells=None if field.cells is None else well.cell_labels)

@@ -10,9 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 
+def gaussian_radius(sigma: float, truncate: float = 4.0) -> int:
+    """How far (px) `scipy.ndimage.gaussian_filter` (and `gaussian_kernel1d`) reaches."""
+    return int(truncate * float(sigma) + 0.5)
+
+
 def gaussian_kernel1d(sigma: float, truncate: float = 4.0) -> np.ndarray:
     """The normalised 1-D Gaussian that `scipy.ndimage.gaussian_filter` uses (same radius)."""
-    radius = int(truncate * float(sigma) + 0.5)
+    radius = gaussian_radius(sigma, truncate)
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     phi = np.exp(-0.5 * (x / float(sigma)) ** 2)
     return phi / phi.sum()

@@ -41,6 +41,7 @@ from . import _torch
 from ._arrays import as_float, as_stack
 from ._lazy import ndi, segmentation
 from ._params import NonNegativeFloat, PositiveFloat
+from ._shared import gaussian_radius
 from ._torch import Tensor
 from .declump import padding, touching_edge
 from .outlines import outlines
@@ -135,14 +136,16 @@ def _check(func: str, regularization: float, method: str, distance_um: float,
 def cell_foreground(smooth: np.ndarray, dtype: np.dtype, pixel_size_um: float | None,
                     threshold_method: str, threshold_log: bool, threshold_strategy: str,
                     adaptive_window_um: float, threshold_correction: float,
-                    threshold_min: float, threshold_max: float) -> np.ndarray:
-    """The cell stain's foreground: the smoothed plane above its automatic threshold."""
+                    threshold_min: float, threshold_max: float,
+                    excluded: np.ndarray | None = None) -> np.ndarray:
+    """The cell stain's foreground: the smoothed plane above its automatic threshold, computed
+    without the `excluded` pixels (a mosaic's padding and the smoothing's reach into it)."""
     if smooth.size == 0 or smooth.min() == smooth.max():
         return np.zeros(smooth.shape, bool)  # a flat image: cells are their nuclei
     cut = threshold_image(smooth, threshold_method, threshold_log, threshold_strategy,
                           int(round(to_pixels(adaptive_window_um, pixel_size_um))),
                           threshold_correction, threshold_min, threshold_max,
-                          full_scale(dtype, smooth))
+                          full_scale(dtype, smooth), excluded=excluded)
     return smooth > cut
 
 
@@ -183,7 +186,8 @@ def _cells(func: str, smooth: np.ndarray, raw: np.ndarray, dtype: np.dtype, nucl
            pixel_size_um: float | None, method: str, regularization: float,
            distance_um: float, discard_edge: bool, settings: dict[str, Any]
            ) -> tuple[np.ndarray, np.ndarray]:
-    foreground = cell_foreground(smooth, dtype, pixel_size_um, **settings)
+    foreground = cell_foreground(smooth, dtype, pixel_size_um, **settings,
+                                 excluded=padding(raw, gaussian_radius(_SMOOTH_PX)))
     # Propagation reads the unsmoothed stain, as CellProfiler's does (the smoothing is for the
     # threshold); dividing lines then follow the finest edges.
     return grow_cells(raw, foreground, nuclei, method, regularization, func,

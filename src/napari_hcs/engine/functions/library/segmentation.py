@@ -37,6 +37,7 @@ from . import _torch
 from ._arrays import as_float, as_stack
 from ._lazy import ndi
 from ._params import NonNegativeFloat, PositiveFloat
+from ._shared import gaussian_radius
 from ._torch import Tensor
 from .declump import DECLUMP, Declump, padding, primary_objects
 from .outlines import TracedOnRead, outlines
@@ -103,14 +104,16 @@ def label_nuclei(
     trim_halos: bool,
 ) -> np.ndarray:
     """Labels (N, Y, X) of a smoothed stack, unique over the stack (module docstring);
-    `raws` the unsmoothed planes (where a mosaic's padding is exactly 0)."""
+    `raws` the unsmoothed planes (where a mosaic's padding is exactly 0; it and the
+    smoothing's reach into the image are left out of the threshold statistics)."""
     labels = np.empty(smooth.shape, np.int32)
     offset = 0
     for k, plane in enumerate(smooth):
         cut = threshold_image(
             plane, threshold_method, threshold_log, threshold_strategy,
             int(round(to_pixels(adaptive_window_um, pixel_size_um))), threshold_correction,
-            threshold_min, threshold_max, full_scale(dtype, plane))
+            threshold_min, threshold_max, full_scale(dtype, plane),
+            padding(raws[k], gaussian_radius(_SMOOTH_PX)))
         edge = padding(raws[k]) if discard_edge else None
         lab = primary_objects(plane > cut, plane, to_pixels(min_diameter_um, pixel_size_um),
                               to_pixels(max_diameter_um, pixel_size_um), declump, discard_edge,
@@ -176,7 +179,7 @@ def segment_nuclei_torch(
     x = stack if stack.ndim == 3 else stack.unsqueeze(0)
     dtype = _torch.numpy_dtype(x.dtype)
     smooth = _torch.gaussian(x, _SMOOTH_PX).cpu().numpy()
-    raws = x.detach().cpu().numpy() if discard_edge else smooth
+    raws = x.detach().cpu().numpy()
     labels = label_nuclei(smooth, raws, dtype, pixel_size_um, min_diameter_um, max_diameter_um,
                           threshold_method, threshold_log, threshold_strategy,
                           adaptive_window_um, threshold_correction, threshold_min,

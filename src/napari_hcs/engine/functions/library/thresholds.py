@@ -21,7 +21,11 @@ keeps its counts) its brightest value when that is above 1.
 
 A constant border (the padding around a stitched mosaic, a masked region) would be a class of
 its own: pixels equal to the image minimum are left out of the statistics when they are more
-than 1 % of the image.
+than 1 % of the image. A mosaic's padding is also left out with the smoothing's reach into the
+image (`excluded`: `declump.padding` grown by the smoothing's radius). The smoothing blurs the
+zeros into a rim of every value between 0 and the background, a few thousand pixels that the
+log transform spreads over decades and Otsu took for a class of their own (the stitched DSB
+image's log threshold fell to 1.6 counts: the whole mosaic one object; docs/segmentation.md).
 """
 
 from __future__ import annotations
@@ -57,12 +61,14 @@ def check_threshold(func: str, method: str, strategy: str, correction: float, lo
                          f"'threshold_max' ({upper!r})")
 
 
-def statistics_sample(image: np.ndarray) -> np.ndarray:
-    """The pixels a threshold is computed from, float64 (module docstring: padding left out,
-    a regular subsample of a large image)."""
+def statistics_sample(image: np.ndarray, excluded: np.ndarray | None = None) -> np.ndarray:
+    """The pixels a threshold is computed from, float64 (module docstring: padding and the
+    `excluded` pixels left out, a regular subsample of a large image)."""
     flat = np.asarray(image).ravel()
     step = max(1, flat.size // _MAX_SAMPLES)
     values = flat[::step].astype(np.float64)
+    if excluded is not None:
+        values = values[~np.asarray(excluded).ravel()[::step]]
     if values.size == 0:
         return values
     low = values.min()
@@ -114,22 +120,24 @@ def threshold_image(
     smooth: np.ndarray, method: str = "otsu3_foreground", log: bool = False,
     strategy: str = "global", window: int = 0, correction: float = 1.0,
     lower: float = 0.0, upper: float = 1.0, scale: float = 1.0,
+    excluded: np.ndarray | None = None,
 ) -> np.ndarray | float:
     """The threshold of a (Y, X) image: a number (global) or a (Y, X) float array (adaptive).
 
     `scale` is the intensity that `lower`/`upper` = 1 stand for (`full_scale` of the raw
-    image's dtype)."""
-    values = statistics_sample(smooth)
+    image's dtype); `excluded` (Y, X) bool, pixels left out of the statistics (a mosaic's
+    padding and the smoothing's reach into the image)."""
+    values = statistics_sample(smooth, excluded)
     glob = threshold_of(values, method, log)
     if strategy == "adaptive" and window > 1 and min(smooth.shape) > window:
-        t: np.ndarray | float = _adaptive(smooth, method, log, int(window), glob)
+        t: np.ndarray | float = _adaptive(smooth, method, log, int(window), glob, excluded)
     else:
         t = glob
     return np.clip(np.multiply(t, correction), lower * scale, upper * scale)
 
 
 def _adaptive(smooth: np.ndarray, method: str, log: bool, window: int,
-              glob: float) -> np.ndarray:
+              glob: float, excluded: np.ndarray | None) -> np.ndarray:
     h, w = smooth.shape
     ny, nx = max(1, h // window), max(1, w // window)
     ys = np.linspace(0, h, ny + 1).astype(int)
@@ -137,8 +145,9 @@ def _adaptive(smooth: np.ndarray, method: str, log: bool, window: int,
     grid = np.empty((ny, nx))
     for i in range(ny):
         for j in range(nx):
-            grid[i, j] = threshold_of(statistics_sample(smooth[ys[i]:ys[i + 1],
-                                                               xs[j]:xs[j + 1]]), method, log)
+            box = (slice(ys[i], ys[i + 1]), slice(xs[j], xs[j + 1]))
+            grid[i, j] = threshold_of(statistics_sample(
+                smooth[box], None if excluded is None else excluded[box]), method, log)
     grid = np.clip(grid, _ADAPTIVE_BOUNDS[0] * glob, _ADAPTIVE_BOUNDS[1] * glob)
     # Bilinear between block centres, constant beyond the outer centres: a separable product
     # of two small interpolation matrices (no mosaic-sized coordinate arrays).
